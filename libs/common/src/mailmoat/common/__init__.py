@@ -1,0 +1,1 @@
+"""Shared foundation of every Mailmoat service: topics, events, settings, database, bus, outbox."""

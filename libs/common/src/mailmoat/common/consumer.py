@@ -1,0 +1,195 @@
+"""Consumer wrapper: decode, deduplicate on ``event_id``, handle in one transaction, dead-letter.
+
+Every subscriber in Mailmoat is registered through ``subscribe``. Offsets are committed only after
+the record was handled (or dead-lettered), so a crash redelivers it; the processed-event row
+written in the handler's own transaction makes the redelivery a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from opentelemetry import context as otel_context
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.session import SessionFactory
+from mailmoat.common.db.tables import ProcessedEvent
+from mailmoat.common.events import EVENT_BY_TOPIC, Event
+from mailmoat.common.observability.logging import log_context
+from mailmoat.common.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
+from mailmoat.common.observability.tracing import context_from_headers, tracer
+from mailmoat.common.settings import CommonSettings
+from mailmoat.common.topics import Topic
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[E, AsyncSession], Awaitable[None]]
+
+UNAVAILABLE_BACKOFF_SECONDS = 1.0
+
+
+class PoisonEvent(Exception):  # noqa: N818  (it names the record, not the failure)
+    """Raised by a handler for a well-formed event that can never be processed (dead-lettered)."""
+
+
+@dataclass(frozen=True)
+class Subscription(Generic[E]):
+    """A handler for one topic under one consumer group."""
+
+    topic: Topic
+    group: str
+    handler: Handler[E]
+    transactional: bool = True
+    """True: the handler runs inside the transaction that records the event as processed.
+    False: the handler gets a session with no transaction open and commits its own (for work
+    that must be committed before an external call, such as dispatch's write-ahead)."""
+
+
+def subscribe(
+    broker: KafkaBroker,
+    settings: CommonSettings,
+    sessions: SessionFactory,
+    subscription: Subscription[E],
+    *,
+    after_commit: Callable[[], None] = lambda: None,
+) -> None:
+    """Register ``subscription`` on ``broker`` with our consumer defaults."""
+    consumer = _Consumer(broker, settings, sessions, subscription, after_commit)
+    broker.subscriber(
+        settings.topic(subscription.topic.value),
+        group_id=settings.group(subscription.group),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 5),
+        decoder=_raw_body,
+    )(consumer.consume)
+
+
+async def _raw_body(msg: StreamMessage[Any]) -> bytes:
+    # Decoding and validation happen in _Consumer, where a bad record can be dead-lettered;
+    # FastStream's own JSON decoding would fail before it, and redeliver the record forever.
+    return msg.body
+
+
+class _Consumer(Generic[E]):
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        settings: CommonSettings,
+        sessions: SessionFactory,
+        subscription: Subscription[E],
+        after_commit: Callable[[], None],
+    ) -> None:
+        self._broker = broker
+        self._settings = settings
+        self._sessions = sessions
+        self._sub = subscription
+        self._model = EVENT_BY_TOPIC[subscription.topic]
+        self._after_commit = after_commit
+        self._labels = (subscription.topic.value, subscription.group)
+
+    async def consume(self, body: bytes, msg: KafkaMessage) -> None:
+        token = otel_context.attach(context_from_headers(msg.headers))
+        try:
+            with tracer().start_as_current_span(f"consume {self._sub.topic.value}"):
+                await self._consume(body, msg)
+        finally:
+            otel_context.detach(token)
+
+    async def _consume(self, body: bytes, msg: KafkaMessage) -> None:
+        try:
+            event = self._model.model_validate_json(body)
+        except ValidationError as exc:
+            await self._dead_letter(body, msg, exc)
+            return
+        with log_context(mail_id=event.mail_id, event_id=event.event_id):
+            await self._handle_with_retries(event, body, msg)  # type: ignore[arg-type]
+
+    async def _handle_with_retries(self, event: E, body: bytes, msg: KafkaMessage) -> None:
+        for attempt in range(1, self._settings.handler_attempts + 1):
+            try:
+                await self._handle_once(event)
+                return
+            except PoisonEvent as exc:
+                await self._dead_letter(body, msg, exc)
+                return
+            except (OperationalError, InterfaceError):
+                # The database is unavailable: not the record's fault. Back off and let the
+                # broker redeliver (NACK) rather than dead-letter good records.
+                log.warning("database unavailable; record will be redelivered")
+                await asyncio.sleep(UNAVAILABLE_BACKOFF_SECONDS)
+                raise
+            except Exception as exc:
+                if attempt == self._settings.handler_attempts:
+                    await self._dead_letter(body, msg, exc)
+                    return
+                log.warning("handler failed (attempt %d), retrying", attempt, exc_info=True)
+                await asyncio.sleep(0.1 * 2**attempt)
+
+    async def _handle_once(self, event: E) -> None:
+        started = time.perf_counter()
+        consumer = self._settings.group(self._sub.group)
+        async with self._sessions() as session:
+            if self._sub.transactional:
+                async with session.begin():
+                    if await self._skip_duplicate(session, consumer, event):
+                        return
+                    await self._sub.handler(event, session)
+                    _mark_processed(session, consumer, event)
+            else:
+                async with session.begin():
+                    if await self._skip_duplicate(session, consumer, event):
+                        return
+                await self._sub.handler(event, session)
+                async with session.begin():
+                    _mark_processed(session, consumer, event)
+        self._after_commit()
+        HANDLER_DURATION.labels(*self._labels).observe(time.perf_counter() - started)
+        EVENTS_CONSUMED.labels(*self._labels, "processed").inc()
+
+    async def _skip_duplicate(self, session: AsyncSession, consumer: str, event: E) -> bool:
+        query = select(ProcessedEvent.event_id).where(
+            ProcessedEvent.consumer == consumer, ProcessedEvent.event_id == event.event_id
+        )
+        if (await session.scalar(query)) is None:
+            return False
+        EVENTS_CONSUMED.labels(*self._labels, "duplicate").inc()
+        return True
+
+    async def _dead_letter(self, body: bytes, msg: KafkaMessage, exc: Exception) -> None:
+        raw = msg.raw_message
+        headers = {
+            **{k: v for k, v in msg.headers.items() if isinstance(v, str)},
+            "x-error-type": type(exc).__name__,
+            "x-error": str(exc)[:4000],
+            "x-original-topic": raw.topic,
+            "x-original-partition": str(raw.partition),
+            "x-original-offset": str(raw.offset),
+            "x-consumer-group": self._settings.group(self._sub.group),
+        }
+        await self._broker.publish(
+            body, self._settings.topic(self._sub.topic.dlq), key=raw.key, headers=headers
+        )
+        EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc()
+        log.error("record dead-lettered: %s: %s", type(exc).__name__, exc)
+
+
+
+def _mark_processed(session: AsyncSession, consumer: str, event: Event) -> None:
+    session.add(
+        ProcessedEvent(consumer=consumer, event_id=event.event_id, workspace_id=event.workspace_id)
+    )

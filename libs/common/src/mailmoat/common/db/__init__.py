@@ -1,0 +1,1 @@
+"""The system of record: declarative base, engine and sessions, tables, migrations."""

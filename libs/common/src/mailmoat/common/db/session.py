@@ -1,0 +1,56 @@
+"""Async engine and session factory; SQLite gets WAL, foreign keys and write-locking BEGINs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether the URL points at SQLite (the embedded mode)."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """Engine for the URL, configured for several processes sharing one SQLite file."""
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_pre_ping=True)
+    _ensure_sqlite_dir(url)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Session factory; objects stay usable after commit (handlers publish what they saved)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the driver so that "begin" below issues BEGIN IMMEDIATE:
+    # a deferred BEGIN that later upgrades to a write fails at once with SQLITE_BUSY when another
+    # process writes, whereas IMMEDIATE waits for the busy timeout.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

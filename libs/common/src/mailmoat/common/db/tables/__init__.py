@@ -1,0 +1,27 @@
+"""The shared schema, the system of record every service reads and writes through repositories."""
+
+from mailmoat.common.db.tables.infra import OutboxRecord, ProcessedEvent
+from mailmoat.common.db.tables.mail import (
+    AuditEntry,
+    Message,
+    OutboundMessage,
+    RawMessage,
+    ScanVerdictRecord,
+    SenderStats,
+)
+from mailmoat.common.db.tables.tenancy import AllowlistEntry, ApiKey, Inbox, Workspace
+
+__all__ = [
+    "AllowlistEntry",
+    "ApiKey",
+    "AuditEntry",
+    "Inbox",
+    "Message",
+    "OutboundMessage",
+    "OutboxRecord",
+    "ProcessedEvent",
+    "RawMessage",
+    "ScanVerdictRecord",
+    "SenderStats",
+    "Workspace",
+]

@@ -1,0 +1,119 @@
+"""Mail tables: raw MIME, detector verdicts, inbox messages, outbound messages, counts, audit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mailmoat.common.db.base import Base
+from mailmoat.common.events.base import utcnow
+
+
+class RawMessage(Base):
+    """Raw MIME exactly as received over SMTP; committed before ingest answers 250."""
+
+    __tablename__ = "raw_messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), index=True)
+    mail_from: Mapped[str] = mapped_column(String(320))
+    rcpt_to: Mapped[str] = mapped_column(String(320))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScanVerdictRecord(Base):
+    """One detector's verdict on one mail; at most one per side (primary, checker)."""
+
+    __tablename__ = "scan_verdicts"
+    __table_args__ = (UniqueConstraint("mail_id", "detector"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    mail_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    detector: Mapped[str] = mapped_column(String(20))
+    detector_name: Mapped[str] = mapped_column(String(100))
+    detector_version: Mapped[str] = mapped_column(String(50))
+    score: Mapped[int]
+    flagged: Mapped[bool]
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    latency_ms: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """An inbound message as the agent sees it, with its consensus and status."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), index=True)
+    mail_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    raw_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("raw_messages.id"))
+    from_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    consensus: Mapped[str] = mapped_column(String(10))
+    risk_score: Mapped[int]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OutboundMessage(Base):
+    """A send an agent asked for, and where it stands in policy and dispatch."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), index=True)
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    decision_code: Mapped[str | None] = mapped_column(String(50), default=None)
+    decision_message: Mapped[str | None] = mapped_column(Text, default=None)
+    risk_score: Mapped[int] = mapped_column(default=0)
+    relay_reply: Mapped[str | None] = mapped_column(Text, default=None)
+    smtp_message_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SenderStats(Base):
+    """Reputation's running counts per sending inbox."""
+
+    __tablename__ = "sender_stats"
+
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    sent_count: Mapped[int] = mapped_column(default=0)
+    failed_count: Mapped[int] = mapped_column(default=0)
+    complaint_count: Mapped[int] = mapped_column(default=0)
+    bounce_count: Mapped[int] = mapped_column(default=0)
+    last_event_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditEntry(Base):
+    """Append-only audit row: who did what to which target, hashes rather than content."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    action: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(Text)
+    subject_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

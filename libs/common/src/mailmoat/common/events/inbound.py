@@ -1,0 +1,86 @@
+"""Events of the inbound journey: raw mail stored, detector verdicts, consensus, inbox events."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mailmoat.common.events.base import Event
+
+
+class RawMailReceived(Event):
+    """Ingest committed a message for an inbox; the raw MIME lives in the store, not here."""
+
+    inbox_id: uuid.UUID = Field(description="Inbox the message was delivered to.")
+    raw_ref: uuid.UUID = Field(description="Id of the stored raw MIME (raw_messages.id).")
+    sha256: str = Field(description="SHA-256 of the raw MIME, hex.", pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(description="Size of the raw MIME in bytes.", ge=0)
+    mail_from: str = Field(description="SMTP envelope sender (may be empty for bounces).")
+    rcpt_to: str = Field(description="SMTP envelope recipient that matched the inbox.")
+    security_level: str = Field(description="Inbox security level when the mail arrived (L1-L4).")
+
+
+class Finding(BaseModel):
+    """One reason a detector gave, pointing at the text that caused it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(description="Stable machine-readable code of the rule or signal.")
+    reason: str = Field(description="Human-readable reason.")
+    part: str = Field(default="body", description="Part of the message: subject, text, html.")
+    start: int = Field(default=0, ge=0, description="Start of the character span in the part.")
+    end: int = Field(default=0, ge=0, description="End of the character span in the part.")
+
+
+class DetectorVerdict(Event):
+    """One detector's independent judgement of one mail (the consensus topic's record)."""
+
+    detector: str = Field(description="Detector side: 'primary' or 'checker'.")
+    detector_name: str = Field(description="Implementation name, e.g. 'phrase-scorer'.")
+    detector_version: str = Field(description="Version of the detector implementation or model.")
+    score: int = Field(ge=0, le=100, description="Injection likelihood 0-100.")
+    flagged: bool = Field(description="Whether the detector flags the mail.")
+    findings: tuple[Finding, ...] = Field(default=(), description="Reasons behind the score.")
+    error: str | None = Field(default=None, description="Set when the detector failed (a flag).")
+    latency_ms: float = Field(ge=0, description="Time the detector took.")
+
+
+class Consensus(StrEnum):
+    """Outcome of joining the two detector verdicts."""
+
+    PASS = "PASS"
+    REVIEW = "REVIEW"
+    WITHHOLD = "WITHHOLD"
+
+
+class MailScanned(Event):
+    """The consensus engine's decision for one mail."""
+
+    inbox_id: uuid.UUID = Field(description="Inbox the mail belongs to.")
+    raw_ref: uuid.UUID = Field(description="Id of the stored raw MIME.")
+    consensus: Consensus = Field(description="PASS, REVIEW or WITHHOLD.")
+    risk_score: int = Field(ge=0, le=100, description="Combined risk 0-100.")
+    withheld: bool = Field(description="True when the mail must not reach the agent unreleased.")
+    verdict_ids: tuple[uuid.UUID, ...] = Field(description="event_id of each verdict joined.")
+
+
+class InboxEventKind(StrEnum):
+    """What happened in an inbox (the webhook event types)."""
+
+    MESSAGE_RECEIVED = "message.received"
+    MESSAGE_WITHHELD = "message.withheld"
+    MESSAGE_RELEASED = "message.released"
+    OUTBOUND_PENDING_APPROVAL = "outbound.pending_approval"
+    OUTBOUND_SENT = "outbound.sent"
+    OUTBOUND_FAILED = "outbound.failed"
+    OUTBOUND_REJECTED = "outbound.rejected"
+
+
+class InboxEvent(Event):
+    """A change agents hear about through webhooks; carries ids, the body is fetched by id."""
+
+    inbox_id: uuid.UUID = Field(description="Inbox the event concerns.")
+    kind: InboxEventKind = Field(description="Event type, as delivered to webhooks.")
+    message_id: uuid.UUID = Field(description="Id of the message or outbound message.")

@@ -1,0 +1,1 @@
+"""Observability: JSON logs with mail ids, Prometheus metrics, traces across Kafka hops."""

@@ -1,0 +1,42 @@
+"""The one registry of metric names (``mailmoat_`` prefix, units in names) and the /metrics server."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+
+EVENTS_CONSUMED = Counter(
+    "mailmoat_events_consumed_total",
+    "Records a consumer finished with, by outcome (processed, duplicate, dead_lettered).",
+    ["topic", "group", "outcome"],
+)
+HANDLER_DURATION = Histogram(
+    "mailmoat_handler_duration_seconds",
+    "Time to handle one record, transaction included.",
+    ["topic", "group"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "mailmoat_outbox_published_total", "Outbox events published to Kafka.", ["producer", "topic"]
+)
+OUTBOX_DELAY = Histogram(
+    "mailmoat_outbox_delay_seconds",
+    "Time from an outbox row's commit to its publication.",
+    ["producer"],
+)
+SMTP_TRANSACTIONS = Counter(
+    "mailmoat_smtp_transactions_total",
+    "SMTP transactions by outcome (accepted, rejected, failed).",
+    ["outcome"],
+)
+SMTP_BYTES = Counter("mailmoat_smtp_received_bytes_total", "Bytes of accepted messages.")
+OUTBOUND_SENDS = Counter(
+    "mailmoat_outbound_sends_total", "Outbound messages handed to the relay, by status.", ["status"]
+)
+WEBHOOK_DELIVERIES = Counter(
+    "mailmoat_webhook_deliveries_total", "Webhook POSTs by outcome.", ["outcome"]
+)
+SERVICE_UP = Gauge("mailmoat_service_up", "1 while the service runs.", ["service"])
+
+
+def start_metrics_server(port: int, host: str = "127.0.0.1") -> None:
+    """Serve the default registry on ``http://host:port/metrics`` in a background thread."""
+    start_http_server(port, addr=host, registry=REGISTRY)

@@ -1,0 +1,133 @@
+"""Transactional outbox: stage events beside the state change; a relay publishes and marks them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from faststream.kafka import KafkaBroker
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.session import SessionFactory, is_sqlite
+from mailmoat.common.db.tables import OutboxRecord
+from mailmoat.common.events.base import Event, utcnow
+from mailmoat.common.observability.metrics import OUTBOX_DELAY, OUTBOX_PUBLISHED
+from mailmoat.common.observability.tracing import current_trace_headers
+from mailmoat.common.settings import CommonSettings
+from mailmoat.common.topics import Topic
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+
+
+def stage_event(session: AsyncSession, topic: Topic, event: Event, *, producer: str) -> None:
+    """Add ``event`` to the outbox inside the caller's transaction; published after commit."""
+    headers = {
+        "event-type": type(event).__name__,
+        "schema-version": str(event.schema_version),
+        **current_trace_headers(),
+    }
+    session.add(
+        OutboxRecord(
+            event_id=event.event_id,
+            workspace_id=event.workspace_id,
+            producer=producer,
+            topic=topic.value,
+            key=str(event.mail_id),
+            payload=event.to_bytes(),
+            headers=headers,
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes a producer's committed outbox rows in order and marks them published.
+
+    At-least-once: a crash between publish and mark republishes, and consumers deduplicate on
+    ``event_id``. Several replicas of one producer share the work through ``SKIP LOCKED`` rows.
+    """
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        broker: KafkaBroker,
+        settings: CommonSettings,
+        *,
+        producer: str,
+    ) -> None:
+        self._sessions = session_factory
+        self._broker = broker
+        self._settings = settings
+        self._producer = producer
+        self._wakeup = asyncio.Event()
+        self._row_locking = not is_sqlite(settings.database_url)
+        self._pending = (
+            select(OutboxRecord)
+            .where(OutboxRecord.producer == producer, OutboxRecord.published_at.is_(None))
+            .order_by(OutboxRecord.id)
+            .limit(BATCH_SIZE)
+        )
+
+    def wake(self) -> None:
+        """Ask the relay to look now rather than at its next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Publish forever; errors are logged and retried at the next poll."""
+        while True:
+            try:
+                while await self.publish_pending() == BATCH_SIZE:
+                    pass
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+            await self._sleep()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns how many were published."""
+        if self._row_locking:
+            return await self._publish_locked()
+        return await self._publish_then_mark()
+
+    async def _publish_locked(self) -> int:
+        # PostgreSQL: rows stay locked while published, so replicas never take the same row.
+        async with self._sessions() as session, session.begin():
+            rows = (await session.scalars(self._pending.with_for_update(skip_locked=True))).all()
+            for row in rows:
+                await self._publish(row)
+                row.published_at = utcnow()
+        return len(rows)
+
+    async def _publish_then_mark(self) -> int:
+        # SQLite: one relay per producer; holding its database-wide write lock while talking to
+        # Kafka would stall every other writer, so read, publish and mark in short transactions.
+        async with self._sessions() as session, session.begin():
+            rows = (await session.scalars(self._pending)).all()
+        for row in rows:
+            await self._publish(row)
+        if rows:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(OutboxRecord)
+                    .where(OutboxRecord.id.in_([row.id for row in rows]))
+                    .values(published_at=utcnow())
+                )
+        return len(rows)
+
+    async def _publish(self, row: OutboxRecord) -> None:
+        await self._broker.publish(
+            row.payload,
+            self._settings.topic(row.topic),
+            key=row.key.encode(),
+            headers=row.headers,
+        )
+        OUTBOX_PUBLISHED.labels(self._producer, row.topic).inc()
+        OUTBOX_DELAY.labels(self._producer).observe((utcnow() - row.created_at).total_seconds())
+
+    async def _sleep(self) -> None:
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.outbox_poll_seconds)
+        except TimeoutError:
+            pass
+        self._wakeup.clear()

@@ -1,0 +1,40 @@
+"""Child-process helpers: free ports, readiness waits, and children that die with their parent."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import socket
+import sys
+import time
+
+PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, *, timeout: float = 20.0) -> None:
+    """Block until something accepts connections on ``host:port``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s") from None
+            time.sleep(0.05)
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` making the child receive SIGTERM when its parent dies (Linux), so a killed
+    supervisor leaves no orphans; elsewhere process groups are the only guard."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -1,0 +1,98 @@
+"""Service runtime: one process wiring settings, database, bus, outbox relay and handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+
+from mailmoat.common.bus import create_broker
+from mailmoat.common.consumer import Subscription, subscribe
+from mailmoat.common.db.session import SessionFactory, create_engine, create_session_factory
+from mailmoat.common.observability.logging import configure_logging
+from mailmoat.common.observability.metrics import SERVICE_UP, start_metrics_server
+from mailmoat.common.observability.tracing import configure_tracing
+from mailmoat.common.outbox import OutboxRelay
+from mailmoat.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a running service's tasks and handlers share."""
+
+    settings: CommonSettings
+    sessions: SessionFactory
+    broker: KafkaBroker
+    relay: OutboxRelay
+
+
+Task = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Service:
+    """A deployable unit: its consumers, its long-running tasks and its clean-up."""
+
+    name: str
+    settings: CommonSettings
+    subscriptions: Sequence[Subscription[Any]] = ()
+    tasks: Sequence[Task] = ()
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default=())
+
+
+async def run_service(service: Service, *, stop: asyncio.Event | None = None) -> None:
+    """Run ``service`` until SIGTERM/SIGINT (or ``stop``), then shut down cleanly."""
+    settings = service.settings
+    configure_logging(service.name, level=settings.log_level, json_lines=settings.log_json)
+    configure_tracing(service.name)
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port)
+    stop = stop or _stop_on_signals()
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    broker = create_broker(settings, client_id=service.name)
+    relay = OutboxRelay(sessions, broker, settings, producer=service.name)
+    for subscription in service.subscriptions:
+        subscribe(broker, settings, sessions, subscription, after_commit=relay.wake)
+    await broker.start()
+    runtime = Runtime(settings, sessions, broker, relay)
+    tasks = [asyncio.create_task(relay.run())]
+    tasks += [asyncio.create_task(task(runtime)) for task in service.tasks]
+    SERVICE_UP.labels(service.name).set(1)
+    log.info("service started")
+    try:
+        await _until_stopped(stop, tasks)
+    finally:
+        SERVICE_UP.labels(service.name).set(0)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await broker.stop()
+        for clean_up in service.on_stop:
+            await clean_up()
+        await engine.dispose()
+        log.info("service stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

@@ -1,0 +1,58 @@
+"""Settings every service shares; services extend ``CommonSettings``. Built once in ``main()``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password"})
+
+
+class CommonSettings(BaseSettings):
+    """Connection and runtime settings read from ``MAILMOAT_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MAILMOAT_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///.mailmoat/mailmoat.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+psycopg://...",
+    )
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_idempotence: bool = Field(
+        default=True, description="Idempotent producer; off for the embedded broker."
+    )
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    mail_domain: str = Field(
+        default="agents.mailmoat.localhost", description="Domain of inbox addresses."
+    )
+    topic_prefix: str = Field(default="", description="Prefix for every topic (test isolation).")
+    group_prefix: str = Field(default="", description="Prefix for consumer group ids.")
+    outbox_poll_seconds: float = Field(default=0.2, gt=0)
+    handler_attempts: int = Field(
+        default=3, ge=1, description="Tries of a failing handler before the record is dead-lettered."
+    )
+    metrics_port: int | None = Field(default=None, description="Prometheus port; none disables.")
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=True)
+    data_dir: Path = Field(default=Path(".mailmoat"), description="Local state (embedded mode).")
+    webhook_secret_key: SecretStr = Field(
+        default=SecretStr("mailmoat-development-only-key"),
+        description="Key that derives per-inbox webhook signing secrets.",
+    )
+
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("set a real secret, not a placeholder")
+        return value
+
+    def topic(self, name: str) -> str:
+        """Physical topic name for a logical topic name."""
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        """Physical consumer group id for a logical group name."""
+        return f"{self.group_prefix}{name}"

@@ -1,0 +1,48 @@
+"""The one registry of Kafka topic names; no other module spells a topic.
+
+| producer            | topic          | consumers (group)                                         |
+|---------------------|----------------|-----------------------------------------------------------|
+| ingest              | raw-mail       | scanner (scanner-primary), scanner (scanner-checker)      |
+| scanner primary,    | scan-verdicts  | scanner (scanner-consensus)                               |
+|   scanner checker   |                |                                                           |
+| scanner consensus   | scanned-mail   | policy (policy-inbound)                                   |
+| gateway             | send-requested | policy (policy-outbound)                                  |
+| policy              | send-approved  | dispatch (dispatch-mail)                                  |
+| dispatch            | sent           | reputation (reputation-sent)                              |
+| policy              | inbox-events   | dispatch (dispatch-webhooks)                              |
+| ingest              | feedback       | reputation (reputation-feedback)                          |
+| reputation          | sender-status  | policy (policy-sender-status)                             |
+| every service       | audit          | dispatch (dispatch-audit)                                 |
+
+Every topic has a dead-letter twin, ``<topic>.dlq``, written by the consumer that could not
+process a record (with the error in the record's headers) and read by operators and redrive.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Topic(StrEnum):
+    """A Kafka topic of the pipeline (the value is the topic's name on the broker)."""
+
+    RAW_MAIL = "raw-mail"
+    SCAN_VERDICTS = "scan-verdicts"
+    SCANNED_MAIL = "scanned-mail"
+    SEND_REQUESTED = "send-requested"
+    SEND_APPROVED = "send-approved"
+    SENT = "sent"
+    INBOX_EVENTS = "inbox-events"
+    FEEDBACK = "feedback"
+    SENDER_STATUS = "sender-status"
+    AUDIT = "audit"
+
+    @property
+    def dlq(self) -> str:
+        """Name of this topic's dead-letter topic."""
+        return f"{self.value}.dlq"
+
+
+def all_topic_names() -> list[str]:
+    """Every topic the gateway needs on the broker, dead-letter topics included."""
+    return [name for topic in Topic for name in (topic.value, topic.dlq)]

@@ -1,0 +1,1 @@
+"""The single egress: outbound SMTP relay, webhooks and the audit stream."""

@@ -1,0 +1,1 @@
+"""Dispatch's adapters: the SMTP relay and the webhook sender."""

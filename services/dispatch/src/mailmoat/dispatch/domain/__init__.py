@@ -1,0 +1,1 @@
+"""Dispatch domain logic: composing outbound mail and webhook payloads, no I/O."""

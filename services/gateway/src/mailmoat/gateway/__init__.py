@@ -1,0 +1,1 @@
+"""HTTP API agents, dashboards and scripts call."""

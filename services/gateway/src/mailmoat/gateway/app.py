@@ -1,0 +1,59 @@
+"""Gateway wiring: the FastAPI app served by uvicorn inside the service runtime."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from fastapi import FastAPI
+
+from mailmoat.common.service import Runtime, Service
+from mailmoat.gateway.problems import install_problem_handlers
+from mailmoat.gateway.routes import allowlist, inboxes, messages, outbound
+from mailmoat.gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The HTTP API bound to a running service's database and outbox."""
+    app = FastAPI(
+        title="Mailmoat API",
+        version="0.1.0",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    for module in (inboxes, messages, outbound, allowlist):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def _wake_relay(request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        if request.method != "GET":
+            runtime.relay.wake()
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def build_service(settings: GatewaySettings) -> Service:
+    """The gateway service: uvicorn serving the API, no consumers."""
+
+    async def serve_http(runtime: Runtime) -> None:
+        config = uvicorn.Config(
+            create_app(runtime), host=settings.api_host, port=settings.api_port,
+            log_config=None, access_log=False, lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
+        await server.serve()
+
+    return Service(name="gateway", settings=settings, tasks=[serve_http])

@@ -1,0 +1,76 @@
+"""Request dependencies: a database session per request and the authenticated caller."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.tables import ApiKey
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.service import Runtime
+from mailmoat.gateway.keys import grants, token_matches, token_prefix
+from mailmoat.gateway.problems import Problem
+
+
+def runtime(request: Request) -> Runtime:
+    """The service runtime the app was built with."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; routes open their own transaction."""
+    async with runtime(request).sessions() as db:
+        yield db
+
+
+SessionDep = Annotated[AsyncSession, Depends(session)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key and its workspace."""
+
+    key_id: uuid.UUID
+    key_prefix: str
+    workspace_id: uuid.UUID
+    scopes: tuple[str, ...]
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"api_key:{self.key_prefix}"
+
+
+async def caller(request: Request, db: SessionDep) -> Caller:
+    """Authenticate the bearer key; revoked or unknown keys get 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    prefix = token_prefix(token) if scheme.lower() == "bearer" else None
+    if prefix is None:
+        raise Problem(401, "unauthenticated", "Send 'Authorization: Bearer <api key>'")
+    async with db.begin():
+        key = (await db.scalars(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+        if key is None or key.revoked_at is not None or not token_matches(token, key.secret_hash):
+            raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
+        key.last_used_at = utcnow()
+        return Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def require(scope: str) -> Callable[[Caller], Caller]:
+    """Dependency factory: the caller must hold ``scope`` literally."""
+
+    def check(who: CallerDep) -> Caller:
+        if not grants(list(who.scopes), scope):
+            raise Problem(403, "missing_scope", f"This key lacks the scope '{scope}'", scope=scope)
+        return who
+
+    return check

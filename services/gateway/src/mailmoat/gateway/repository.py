@@ -1,0 +1,93 @@
+"""Workspace-scoped data access: every query the API runs is filtered by the caller's workspace."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.tables import (
+    AllowlistEntry,
+    Inbox,
+    Message,
+    OutboundMessage,
+    ScanVerdictRecord,
+    Workspace,
+)
+from mailmoat.gateway.problems import Problem
+
+T = TypeVar("T")
+
+
+class WorkspaceRepository:
+    """Reads and writes of one workspace; other workspaces' rows are invisible (404)."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def workspace(self) -> Workspace:
+        found = await self.session.get(Workspace, self.workspace_id)
+        if found is None:
+            raise Problem(404, "not_found", "Workspace not found")
+        return found
+
+    async def inbox(self, slug: str) -> Inbox:
+        query = select(Inbox).where(Inbox.workspace_id == self.workspace_id, Inbox.slug == slug)
+        return _found(await self.session.scalar(query), f"Inbox '{slug}' not found")
+
+    async def address_taken(self, address: str) -> bool:
+        # Addresses are global (SMTP routing), so this one check looks across workspaces.
+        return (await self.session.scalar(select(Inbox.id).where(Inbox.address == address))) is not None
+
+    async def messages(
+        self, inbox: Inbox, *, statuses: tuple[str, ...], before: datetime | None, limit: int
+    ) -> list[Message]:
+        query = (
+            select(Message)
+            .where(Message.workspace_id == self.workspace_id, Message.inbox_id == inbox.id)
+            .where(Message.status.in_(statuses))
+            .order_by(Message.received_at.desc(), Message.id)
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(Message.received_at < before)
+        return list((await self.session.scalars(query)).all())
+
+    async def message(self, message_id: uuid.UUID) -> Message:
+        query = select(Message).where(
+            Message.workspace_id == self.workspace_id, Message.id == message_id
+        )
+        return _found(await self.session.scalar(query), "Message not found")
+
+    async def verdicts(self, mail_id: uuid.UUID) -> list[ScanVerdictRecord]:
+        query = select(ScanVerdictRecord).where(
+            ScanVerdictRecord.workspace_id == self.workspace_id,
+            ScanVerdictRecord.mail_id == mail_id,
+        )
+        return list((await self.session.scalars(query.order_by(ScanVerdictRecord.detector))).all())
+
+    async def outbound(self, outbound_id: uuid.UUID) -> OutboundMessage:
+        query = select(OutboundMessage).where(
+            OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.id == outbound_id
+        )
+        return _found(await self.session.scalar(query), "Outbound message not found")
+
+    async def allowlist(self) -> list[AllowlistEntry]:
+        query = select(AllowlistEntry).where(AllowlistEntry.workspace_id == self.workspace_id)
+        return list((await self.session.scalars(query.order_by(AllowlistEntry.address))).all())
+
+    async def allowlist_entry(self, address: str) -> AllowlistEntry | None:
+        query = select(AllowlistEntry).where(
+            AllowlistEntry.workspace_id == self.workspace_id, AllowlistEntry.address == address
+        )
+        return await self.session.scalar(query)
+
+
+def _found(row: T | None, detail: str) -> T:
+    if row is None:
+        raise Problem(404, "not_found", detail)
+    return row

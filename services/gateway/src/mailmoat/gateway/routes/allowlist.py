@@ -1,0 +1,74 @@
+"""Outbound recipient allowlist; a new address becomes sendable 60 s after it was added."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, EmailStr
+
+from mailmoat.common.audit import record_audit
+from mailmoat.common.db.tables import AllowlistEntry
+from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.problems import Problem
+from mailmoat.gateway.repository import WorkspaceRepository
+
+router = APIRouter(prefix="/api/v1/allowlist", tags=["allowlist"])
+
+COOLDOWN = timedelta(seconds=60)
+
+
+class AllowlistCreate(BaseModel):
+    """Request body of ``POST /api/v1/allowlist``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: EmailStr
+    allow_html: bool = False
+
+
+class AllowlistOut(BaseModel):
+    """An allowlist row."""
+
+    id: uuid.UUID
+    address: str
+    allow_html: bool
+    added_at: datetime
+    active_from: datetime
+
+
+@router.get("")
+async def list_allowlist(
+    db: SessionDep, who: Annotated[Caller, Depends(require("read:mail"))]
+) -> list[AllowlistOut]:
+    async with db.begin():
+        rows = await WorkspaceRepository(db, who.workspace_id).allowlist()
+    return [AllowlistOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("", status_code=201)
+async def add_to_allowlist(
+    body: AllowlistCreate,
+    db: SessionDep,
+    who: Annotated[Caller, Depends(require("write:allowlist"))],
+) -> AllowlistOut:
+    address = body.address.lower()
+    now = utcnow()
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        if await repo.allowlist_entry(address) is not None:
+            raise Problem(409, "already_allowed", f"{address} is already on the allowlist")
+        entry = AllowlistEntry(
+            workspace_id=who.workspace_id, address=address, allow_html=body.allow_html,
+            added_at=now, active_from=now + COOLDOWN,
+        )
+        db.add(entry)
+        await db.flush()
+        record_audit(
+            db, workspace_id=who.workspace_id, mail_id=entry.id, action="allowlist.added",
+            actor=who.actor, source="api", target=address, producer="gateway",
+        )
+    return AllowlistOut.model_validate(entry, from_attributes=True)

@@ -1,0 +1,1 @@
+"""SMTP front door: accepts mail for known inboxes, stores it durably, emits raw-mail."""

@@ -1,0 +1,1 @@
+"""Inbound message policy (store, withhold) and the outbound chokepoint."""

@@ -1,0 +1,1 @@
+"""Policy domain logic: the outbound rules and their evaluation, pure and clock-free."""

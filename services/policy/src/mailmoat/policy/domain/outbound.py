@@ -1,0 +1,63 @@
+"""The outbound chokepoint's pure core: facts in, a structured decision out, rules in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class AllowedRecipient:
+    """An allowlist row as the rules see it."""
+
+    address: str
+    active_from: datetime
+
+
+@dataclass(frozen=True)
+class OutboundFacts:
+    """Everything the rules need to judge one send, gathered before evaluation."""
+
+    recipients: tuple[str, ...]
+    outbound_enabled: bool
+    sending_status: str
+    allowlist: tuple[AllowedRecipient, ...]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Why a rule refused the send: a stable code and a message for the agent."""
+
+    rule: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OutboundDecision:
+    """The chokepoint's answer."""
+
+    approved: bool
+    risk_score: int
+    violation: Violation | None = None
+
+
+class Rule(Protocol):
+    """One outbound rule: a name, a description, and a check returning a violation or None."""
+
+    name: str
+    description: str
+
+    def check(self, facts: OutboundFacts) -> Violation | None:
+        """Refuse the send with a violation, or let it through with None."""
+        ...
+
+
+def evaluate_outbound(facts: OutboundFacts, rules: tuple[Rule, ...]) -> OutboundDecision:
+    """Apply ``rules`` in order; the first violation rejects the send."""
+    for rule in rules:
+        if (violation := rule.check(facts)) is not None:
+            return OutboundDecision(approved=False, risk_score=0, violation=violation)
+    return OutboundDecision(approved=True, risk_score=0)

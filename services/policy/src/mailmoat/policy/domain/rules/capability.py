@@ -1,0 +1,19 @@
+"""Rule 1: the kill switch is on and the sender is not suspended."""
+
+from __future__ import annotations
+
+from mailmoat.policy.domain.outbound import OutboundFacts, Violation
+
+
+class SendingCapability:
+    """Refuses every send while the workspace kill switch is off or the sender is suspended."""
+
+    name = "sending_capability"
+    description = "Outbound sending is enabled for the workspace and the sender is in good standing."
+
+    def check(self, facts: OutboundFacts) -> Violation | None:
+        if not facts.outbound_enabled:
+            return Violation(self.name, "capability_disabled", "Outbound sending is turned off")
+        if facts.sending_status == "suspended":
+            return Violation(self.name, "capability_disabled", "The sending inbox is suspended")
+        return None

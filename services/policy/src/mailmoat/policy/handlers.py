@@ -1,0 +1,132 @@
+"""Policy subscribers: store scanned mail for the agent; judge every requested send."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.consumer import PoisonEvent
+from mailmoat.common.db.tables import (
+    AllowlistEntry,
+    Inbox,
+    Message,
+    OutboundMessage,
+    RawMessage,
+    Workspace,
+)
+from mailmoat.common.events import (
+    Consensus,
+    InboxEvent,
+    InboxEventKind,
+    MailScanned,
+    SendApproved,
+    SenderStatusChanged,
+    SendRequested,
+)
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.mailtext import html_to_text, read_mail_text
+from mailmoat.common.outbox import stage_event
+from mailmoat.common.topics import Topic
+from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
+from mailmoat.policy.domain.rules import OUTBOUND_RULES
+
+PRODUCER = "policy"
+
+
+async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
+    """Store the message with its status and tell the inbox's listeners."""
+    raw = await session.get(RawMessage, event.raw_ref)
+    if raw is None or raw.workspace_id != event.workspace_id:
+        raise PoisonEvent(f"raw message {event.raw_ref} not found")
+    text = read_mail_text(raw.raw)
+    message = Message(
+        workspace_id=event.workspace_id,
+        inbox_id=event.inbox_id,
+        mail_id=event.mail_id,
+        raw_id=raw.id,
+        from_address=text.from_address,
+        subject=text.subject,
+        text=text.text or html_to_text(text.html),
+        status=_inbound_status(event),
+        consensus=event.consensus.value,
+        risk_score=event.risk_score,
+        received_at=raw.received_at,
+    )
+    session.add(message)
+    await session.flush()
+    kind = InboxEventKind.MESSAGE_WITHHELD if event.withheld else InboxEventKind.MESSAGE_RECEIVED
+    _stage_inbox_event(session, event.mail_id, event.workspace_id, event.inbox_id, kind, message)
+
+
+def _inbound_status(event: MailScanned) -> str:
+    if event.withheld:
+        return "withheld"
+    return "review" if event.consensus is Consensus.REVIEW else "delivered"
+
+
+async def on_send_requested(event: SendRequested, session: AsyncSession) -> None:
+    """Run the outbound rules; approve to dispatch or reject with the violation."""
+    outbound = await session.get(OutboundMessage, event.mail_id)
+    if outbound is None or outbound.workspace_id != event.workspace_id:
+        raise PoisonEvent(f"outbound message {event.mail_id} not found")
+    if outbound.status != "requested":
+        return
+    decision = evaluate_outbound(await _gather_facts(session, outbound), OUTBOUND_RULES)
+    outbound.risk_score = decision.risk_score
+    if decision.violation is not None:
+        outbound.status = "rejected"
+        outbound.decision_code = decision.violation.code
+        outbound.decision_message = decision.violation.message
+        _stage_inbox_event(
+            session, outbound.id, outbound.workspace_id, outbound.inbox_id,
+            InboxEventKind.OUTBOUND_REJECTED, outbound,
+        )
+        return
+    outbound.status = "approved"
+    approved = SendApproved(
+        mail_id=outbound.id,
+        workspace_id=outbound.workspace_id,
+        inbox_id=outbound.inbox_id,
+        risk_score=decision.risk_score,
+    )
+    stage_event(session, Topic.SEND_APPROVED, approved, producer=PRODUCER)
+
+
+async def on_sender_status(event: SenderStatusChanged, session: AsyncSession) -> None:
+    """Remember reputation's verdict on a sending inbox for the capability rule."""
+    inbox = await session.get(Inbox, event.inbox_id)
+    if inbox is None or inbox.workspace_id != event.workspace_id:
+        raise PoisonEvent(f"inbox {event.inbox_id} not found")
+    inbox.sending_status = event.status
+
+
+async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> OutboundFacts:
+    workspace = await session.get(Workspace, outbound.workspace_id)
+    inbox = await session.get(Inbox, outbound.inbox_id)
+    if workspace is None or inbox is None:
+        raise PoisonEvent(f"workspace or inbox of outbound {outbound.id} not found")
+    rows = await session.scalars(
+        select(AllowlistEntry).where(AllowlistEntry.workspace_id == outbound.workspace_id)
+    )
+    return OutboundFacts(
+        recipients=tuple(outbound.recipients),
+        outbound_enabled=workspace.outbound_enabled,
+        sending_status=inbox.sending_status,
+        allowlist=tuple(AllowedRecipient(r.address, r.active_from) for r in rows),
+        now=utcnow(),
+    )
+
+
+def _stage_inbox_event(  # noqa: PLR0913
+    session: AsyncSession,
+    mail_id: object,
+    workspace_id: object,
+    inbox_id: object,
+    kind: InboxEventKind,
+    subject: Message | OutboundMessage,
+) -> None:
+    event = InboxEvent(
+        mail_id=mail_id, workspace_id=workspace_id, inbox_id=inbox_id, kind=kind,
+        message_id=subject.id,
+    )
+    stage_event(session, Topic.INBOX_EVENTS, event, producer=PRODUCER)

@@ -1,0 +1,1 @@
+"""Sender reputation: counts of sent, bounced and complained mail per inbox."""

@@ -1,0 +1,18 @@
+"""Reputation wiring: consumes ``sent`` and ``feedback``."""
+
+from __future__ import annotations
+
+from mailmoat.common.consumer import Subscription
+from mailmoat.common.service import Service
+from mailmoat.common.settings import CommonSettings
+from mailmoat.common.topics import Topic
+from mailmoat.reputation.handlers import on_feedback, on_sent
+
+
+def build_service(settings: CommonSettings) -> Service:
+    """The reputation service."""
+    subscriptions = [
+        Subscription(Topic.SENT, "reputation-sent", on_sent),
+        Subscription(Topic.FEEDBACK, "reputation-feedback", on_feedback),
+    ]
+    return Service(name="reputation", settings=settings, subscriptions=subscriptions)

@@ -1,0 +1,1 @@
+"""Prompt-injection detectors (primary, checker) and the consensus engine."""

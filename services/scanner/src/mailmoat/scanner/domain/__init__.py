@@ -1,0 +1,1 @@
+"""Scanner domain logic: detectors and consensus, pure functions with no I/O."""

@@ -1,0 +1,43 @@
+"""Consensus engine: joins the primary and checker verdicts into PASS, REVIEW or WITHHOLD.
+
+Risk score (0-100) = round(0.6 * higher score + 0.4 * lower score), plus 20 when both detectors
+flag, capped at 100. A failed detector counts as flagged with score 100 (fail closed). A mail is
+withheld when both flag or when the risk exceeds ``WITHHOLD_ABOVE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailmoat.common.events import Consensus
+
+WITHHOLD_ABOVE = 70
+BOTH_FLAG_BONUS = 20
+
+
+@dataclass(frozen=True)
+class SideVerdict:
+    """The part of one detector's verdict the consensus needs."""
+
+    score: int
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The consensus outcome."""
+
+    consensus: Consensus
+    risk_score: int
+    withheld: bool
+
+
+def decide_consensus(primary: SideVerdict, checker: SideVerdict) -> Decision:
+    """Both safe PASS, either flags REVIEW, both flag WITHHOLD; risk > 70 withholds."""
+    flags = primary.flagged + checker.flagged
+    consensus = (Consensus.PASS, Consensus.REVIEW, Consensus.WITHHOLD)[flags]
+    high, low = max(primary.score, checker.score), min(primary.score, checker.score)
+    risk = round(0.6 * high + 0.4 * low) + (BOTH_FLAG_BONUS if flags == 2 else 0)
+    risk = min(100, risk)
+    withheld = consensus is Consensus.WITHHOLD or risk > WITHHOLD_ABOVE
+    return Decision(consensus=consensus, risk_score=risk, withheld=withheld)

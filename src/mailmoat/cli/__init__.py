@@ -1,0 +1,1 @@
+"""The mailmoat command line: dev stack, single services, migrations, admin."""

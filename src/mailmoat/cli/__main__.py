@@ -1,0 +1,5 @@
+"""``python -m mailmoat.cli``."""
+
+from mailmoat.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""``mailmoat dev``: the embedded stack (tansu, SQLite, every service) under one supervisor.
+
+Each service runs as its own child process, as in production; children die with the supervisor
+(SIGTERM on parent death, plus a process group), so Ctrl-C leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mailmoat.cli.bootstrap import bootstrap_workspace
+from mailmoat.cli.registry import SERVICES
+from mailmoat.common.bus import create_topics
+from mailmoat.common.db.migrate import upgrade
+from mailmoat.common.embedded_broker import EmbeddedBroker
+from mailmoat.common.processes import die_with_parent, wait_for_port
+from mailmoat.common.settings import CommonSettings
+
+METRICS_BASE_PORT = 9101
+
+
+@dataclasses.dataclass
+class DevStack:
+    """The embedded gateway: one broker, one SQLite file, one process per service."""
+
+    data_dir: Path
+    smtp_port: int = 2525
+    api_port: int = 8080
+    relay_port: int = 2526
+    processes: dict[str, subprocess.Popen[bytes]] = dataclasses.field(default_factory=dict)
+
+    def environment(self, broker: EmbeddedBroker) -> dict[str, str]:
+        database = self.data_dir / "mailmoat.db"
+        return {
+            **os.environ,
+            "MAILMOAT_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "MAILMOAT_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "MAILMOAT_KAFKA_IDEMPOTENCE": "false",
+            "MAILMOAT_SMTP_PORT": str(self.smtp_port),
+            "MAILMOAT_API_PORT": str(self.api_port),
+            "MAILMOAT_RELAY_PORT": str(self.relay_port),
+            "MAILMOAT_RELAY_STARTTLS": os.environ.get("MAILMOAT_RELAY_STARTTLS", "false"),
+        }
+
+    def start_services(self, env: dict[str, str]) -> None:
+        for index, name in enumerate(SERVICES):
+            child_env = {**env, "MAILMOAT_METRICS_PORT": str(METRICS_BASE_PORT + index)}
+            self.processes[name] = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "mailmoat.cli", "run", name],
+                env=child_env,
+                preexec_fn=die_with_parent,  # noqa: PLW1509
+            )
+
+    def stop_services(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def run_dev(data_dir: Path, *, smtp_port: int, api_port: int) -> int:
+    """Run the embedded gateway until Ctrl-C; returns the exit code."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = DevStack(data_dir=data_dir, smtp_port=smtp_port, api_port=api_port)
+    broker = EmbeddedBroker()
+    with open(data_dir / "broker.log", "ab") as broker_log:
+        broker.start(log=broker_log)
+        try:
+            env = stack.environment(broker)
+            _prepare(env, data_dir)
+            stack.start_services(env)
+            wait_for_port("127.0.0.1", api_port, timeout=60)
+            wait_for_port("127.0.0.1", smtp_port, timeout=60)
+            _announce(stack, data_dir)
+            return _supervise(stack)
+        finally:
+            stack.stop_services()
+            broker.stop()
+
+
+def _prepare(env: dict[str, str], data_dir: Path) -> None:
+    settings = CommonSettings(
+        database_url=env["MAILMOAT_DATABASE_URL"], kafka_bootstrap=env["MAILMOAT_KAFKA_BOOTSTRAP"]
+    )
+    upgrade(settings.database_url)
+    asyncio.run(create_topics(settings))
+    key_file = data_dir / "bootstrap-key.json"
+    if not key_file.exists():
+        created = asyncio.run(
+            bootstrap_workspace(settings.database_url, name="default", plan="enterprise")
+        )
+        key_file.write_text(json.dumps(dataclasses.asdict(created), default=str, indent=2))
+        key_file.chmod(0o600)
+
+
+def _announce(stack: DevStack, data_dir: Path) -> None:
+    print(
+        f"\nMailmoat is running (embedded mode).\n"
+        f"  SMTP  127.0.0.1:{stack.smtp_port}\n"
+        f"  API   http://127.0.0.1:{stack.api_port}/api/v1  (docs at /api/v1/docs)\n"
+        f"  Relay outbound mail to 127.0.0.1:{stack.relay_port}\n"
+        f"  Bootstrap API key: {(data_dir / 'bootstrap-key.json').resolve()}\n"
+        f"Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+
+
+def _supervise(stack: DevStack) -> int:
+    stop = {"signal": 0}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop["signal"]:
+        for name, process in stack.processes.items():
+            if process.poll() is not None:
+                print(f"service {name} exited with {process.returncode}; stopping", file=sys.stderr)
+                return 1
+        time.sleep(0.5)
+    return 0

@@ -1,0 +1,81 @@
+"""Entry point of the ``mailmoat`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+
+from mailmoat.common.settings import CommonSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailmoat", description="Secure email gateway for agents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="run the whole gateway on the embedded stack")
+    dev.add_argument("--data-dir", type=Path, default=Path(".mailmoat"))
+    dev.add_argument("--smtp-port", type=int, default=2525)
+    dev.add_argument("--api-port", type=int, default=8080)
+    run = commands.add_parser("run", help="run one service (production style)")
+    run.add_argument("service", choices=_service_names())
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    topics = commands.add_parser("topics", help="create missing Kafka topics")
+    topics.add_argument("--partitions", type=int, default=3)
+    topics.add_argument("--replication-factor", type=int, default=1)
+    admin = commands.add_parser("admin", help="administration").add_subparsers(
+        dest="admin_command", required=True
+    )
+    boot = admin.add_parser("bootstrap", help="create a workspace and print its first API key")
+    boot.add_argument("--workspace", required=True)
+    boot.add_argument("--plan", default="free")
+    return parser
+
+
+def _service_names() -> list[str]:
+    from mailmoat.cli.registry import SERVICES
+
+    return list(SERVICES)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "dev":
+        from mailmoat.cli.dev import run_dev
+
+        return run_dev(args.data_dir, smtp_port=args.smtp_port, api_port=args.api_port)
+    if args.command == "run":
+        return _run_service(args.service)
+    settings = CommonSettings()
+    if args.command == "migrate":
+        from mailmoat.common.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+        return 0
+    if args.command == "topics":
+        from mailmoat.common.bus import create_topics
+
+        created = asyncio.run(create_topics(
+            settings, partitions=args.partitions, replication_factor=args.replication_factor
+        ))
+        print(json.dumps({"created": created}))
+        return 0
+    return _bootstrap(settings, args.workspace, args.plan)
+
+
+def _run_service(name: str) -> int:
+    from mailmoat.cli.registry import SERVICES
+    from mailmoat.common.service import run_service
+
+    asyncio.run(run_service(SERVICES[name].from_environment()))
+    return 0
+
+
+def _bootstrap(settings: CommonSettings, workspace: str, plan: str) -> int:
+    from mailmoat.cli.bootstrap import bootstrap_workspace
+
+    created = asyncio.run(bootstrap_workspace(settings.database_url, name=workspace, plan=plan))
+    print(json.dumps(dataclasses.asdict(created), default=str))
+    return 0

@@ -59,9 +59,15 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
     sessions = create_session_factory(engine)
     broker = create_broker(settings, client_id=service.name)
     relay = OutboxRelay(sessions, broker, settings, producer=service.name)
-    for subscription in service.subscriptions:
-        subscribe(broker, settings, sessions, subscription, after_commit=relay.wake)
-    await broker.start()
+    # One client per consumer group: joining a group takes seconds, and separate clients join
+    # in parallel where one client would join its groups one after another.
+    consumers = [
+        create_broker(settings, client_id=f"{service.name}-{subscription.group}")
+        for subscription in service.subscriptions
+    ]
+    for consumer, subscription in zip(consumers, service.subscriptions, strict=True):
+        subscribe(consumer, settings, sessions, subscription, after_commit=relay.wake)
+    await asyncio.gather(broker.start(), *(consumer.start() for consumer in consumers))
     runtime = Runtime(settings, sessions, broker, relay)
     tasks = [asyncio.create_task(relay.run())]
     tasks += [asyncio.create_task(task(runtime)) for task in service.tasks]
@@ -74,7 +80,7 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await broker.stop()
+        await asyncio.gather(broker.stop(), *(consumer.stop() for consumer in consumers))
         for clean_up in service.on_stop:
             await clean_up()
         await engine.dispose()

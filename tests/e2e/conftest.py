@@ -1,0 +1,49 @@
+"""End-to-end fixtures: the whole gateway as separate processes, and a workspace to drive it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mailmoat.cli.bootstrap import bootstrap_workspace
+from mailmoat.common.settings import CommonSettings
+from tests.support.peers import SmtpSink, WebhookReceiver
+from tests.support.stack import ProcessStack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def webhooks() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def stack(
+    settings: CommonSettings, smtp_sink: SmtpSink, tmp_path: Path
+) -> Iterator[ProcessStack]:
+    processes = ProcessStack(settings=settings, log_dir=tmp_path, relay_port=smtp_sink.port)
+    processes.start()
+    try:
+        yield processes
+    finally:
+        processes.stop()
+
+
+@pytest.fixture
+async def api(stack: ProcessStack, settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client holding the bootstrap key of a fresh Developer workspace."""
+    created = await bootstrap_workspace(settings.database_url, name="e2e", plan="developer")
+    headers = {"authorization": f"Bearer {created.api_key}"}
+    async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=10) as client:
+        yield client

@@ -1,0 +1,74 @@
+"""Things outside Mailmoat that tests stand up: an SMTP sink (the relay) and a webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+
+from mailmoat.common.processes import free_port
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback that keeps every envelope it is given."""
+
+    port: int = field(default_factory=free_port)
+    envelopes: list[Envelope] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 2.0.0 Ok: sink accepted"
+
+    def __enter__(self) -> SmtpSink:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._controller.stop()
+
+
+@dataclass
+class Delivery:
+    """One webhook POST as received."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """A real HTTP server on loopback recording webhook POSTs."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        received = self.deliveries
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.append(Delivery({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def __enter__(self) -> WebhookReceiver:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

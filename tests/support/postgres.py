@@ -1,0 +1,71 @@
+"""A throwaway PostgreSQL cluster made with initdb and pg_ctl in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from mailmoat.common.processes import free_port
+
+UNPRIVILEGED_USERS = ("postgres", "nobody")
+
+
+class ThrowawayPostgres:
+    """initdb + pg_ctl on a free port; PostgreSQL refuses to run as root, so root runs it as an
+    unprivileged user."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="mailmoat-pg-"))
+        self.data = self.root / "data"
+        self._user = _run_as_user()
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql+psycopg://mailmoat@127.0.0.1:{self.port}/postgres"
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql+psycopg://mailmoat@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        if self._user is not None:
+            entry = pwd.getpwnam(self._user)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        self._pg(_binary("initdb"), "-D", str(self.data), "-U", "mailmoat", "-A", "trust",
+                 "--no-sync", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
+                 str(self.root / "log"), "start")
+
+    def stop(self) -> None:
+        self._pg(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _pg(self, *command: str) -> None:
+        prefix = ["runuser", "-u", self._user, "--"] if self._user else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True)
+
+
+def _run_as_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    for name in UNPRIVILEGED_USERS:
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("running as root and no unprivileged user to run PostgreSQL as")
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+        return str(candidate)
+    raise RuntimeError(f"PostgreSQL binary {name!r} not found")

@@ -1,0 +1,87 @@
+"""The gateway as separate service processes, as production runs it, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mailmoat.common.processes import die_with_parent, free_port, wait_for_port
+from mailmoat.common.settings import CommonSettings
+
+ALL_SERVICES = (
+    "ingest", "scanner-primary", "scanner-checker", "scanner-consensus",
+    "policy", "dispatch", "reputation", "gateway",
+)
+
+
+@dataclass
+class ProcessStack:
+    """Starts, kills and restarts ``mailmoat run <service>`` processes sharing one settings."""
+
+    settings: CommonSettings
+    log_dir: Path
+    relay_port: int
+    smtp_port: int = field(default_factory=free_port)
+    api_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}/api/v1"
+
+    def environment(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            **os.environ,
+            "MAILMOAT_DATABASE_URL": s.database_url,
+            "MAILMOAT_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+            "MAILMOAT_KAFKA_IDEMPOTENCE": "false",
+            "MAILMOAT_KAFKA_SESSION_TIMEOUT_MS": str(s.kafka_session_timeout_ms),
+            "MAILMOAT_TOPIC_PREFIX": s.topic_prefix,
+            "MAILMOAT_GROUP_PREFIX": s.group_prefix,
+            "MAILMOAT_OUTBOX_POLL_SECONDS": str(s.outbox_poll_seconds),
+            "MAILMOAT_SMTP_PORT": str(self.smtp_port),
+            "MAILMOAT_API_PORT": str(self.api_port),
+            "MAILMOAT_RELAY_PORT": str(self.relay_port),
+            "MAILMOAT_RELAY_STARTTLS": "false",
+        }
+
+    def start(self, *names: str) -> None:
+        for name in names or ALL_SERVICES:
+            with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
+                self.processes[name] = subprocess.Popen(
+                    [sys.executable, "-m", "mailmoat.cli", "run", name],
+                    env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                    preexec_fn=die_with_parent,
+                )
+        if not names or "ingest" in names:
+            wait_for_port("127.0.0.1", self.smtp_port, timeout=60)
+        if not names or "gateway" in names:
+            wait_for_port("127.0.0.1", self.api_port, timeout=60)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no clean-up, no offset commit, no goodbye to the consumer group."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
+            for path in sorted(self.log_dir.glob("*.log"))
+        )

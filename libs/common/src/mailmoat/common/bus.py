@@ -49,5 +49,5 @@ async def create_topics(
             created.append(name)
         elif code != TOPIC_ALREADY_EXISTS:
             raise RuntimeError(f"cannot create topic {name}: error {code} {message}")
-    log.info("topics ready", extra={"created": len(created)})
+    log.info("topics ready: %d created", len(created))
     return created

@@ -29,9 +29,7 @@ def webhooks() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-def stack(
-    settings: CommonSettings, smtp_sink: SmtpSink, tmp_path: Path
-) -> Iterator[ProcessStack]:
+def stack(settings: CommonSettings, smtp_sink: SmtpSink, tmp_path: Path) -> Iterator[ProcessStack]:
     processes = ProcessStack(settings=settings, log_dir=tmp_path, relay_port=smtp_sink.port)
     processes.start()
     try:

@@ -34,21 +34,38 @@ def send_smtp(port: int, sender: str, recipients: list[str], body: bytes) -> dic
 
 
 async def test_inbound_mail_is_scanned_stored_and_announced(
-    stack: ProcessStack, api: httpx.AsyncClient, webhooks: WebhookReceiver,
+    stack: ProcessStack,
+    api: httpx.AsyncClient,
+    webhooks: WebhookReceiver,
     settings: CommonSettings,
 ) -> None:
-    created = await api.post("/inboxes", json={
-        "slug": "agent", "security_level": "L2", "webhook_url": webhooks.url,
-    })
+    created = await api.post(
+        "/inboxes",
+        json={
+            "slug": "agent",
+            "security_level": "L2",
+            "webhook_url": webhooks.url,
+        },
+    )
     assert created.status_code == 201, created.text
     inbox = created.json()
 
-    refused = await asyncio.to_thread(send_smtp, stack.smtp_port, "mallory@example.net",
-                                      ["agent@agents.mailmoat.localhost"], INJECTION)
+    refused = await asyncio.to_thread(
+        send_smtp,
+        stack.smtp_port,
+        "mallory@example.net",
+        ["agent@agents.mailmoat.localhost"],
+        INJECTION,
+    )
     assert refused == {}
     with pytest.raises(smtplib.SMTPRecipientsRefused) as unknown:
-        await asyncio.to_thread(send_smtp, stack.smtp_port, "mallory@example.net",
-                                ["nobody@agents.mailmoat.localhost"], INJECTION)
+        await asyncio.to_thread(
+            send_smtp,
+            stack.smtp_port,
+            "mallory@example.net",
+            ["nobody@agents.mailmoat.localhost"],
+            INJECTION,
+        )
     assert unknown.value.recipients["nobody@agents.mailmoat.localhost"][0] == 550
 
     async def listed() -> list[dict[str, Any]]:
@@ -61,7 +78,8 @@ async def test_inbound_mail_is_scanned_stored_and_announced(
     assert message["status"] == "review"
     verdicts = {v["detector"]: v for v in message["verdicts"]}
     assert set(verdicts) == {"primary", "checker"}
-    assert verdicts["primary"]["flagged"] and not verdicts["checker"]["flagged"]
+    assert verdicts["primary"]["flagged"]
+    assert not verdicts["checker"]["flagged"]
     assert {f["code"] for f in verdicts["primary"]["findings"]} >= {"override_instructions"}
 
     async def delivered() -> bool:
@@ -90,13 +108,23 @@ async def test_api_send_reaches_the_relay_and_reputation(
     inbox = (await api.post("/inboxes", json={"slug": "sender", "security_level": "L3"})).json()
     assert (await api.post("/allowlist", json={"address": "bob@example.com"})).status_code == 201
 
-    accepted = await api.post("/inboxes/sender/send", json={
-        "to": ["bob@example.com"], "subject": "Status", "text": "All systems nominal.",
-    })
+    accepted = await api.post(
+        "/inboxes/sender/send",
+        json={
+            "to": ["bob@example.com"],
+            "subject": "Status",
+            "text": "All systems nominal.",
+        },
+    )
     assert accepted.status_code == 202, accepted.text
-    refused = await api.post("/inboxes/sender/send", json={
-        "to": ["eve@example.com"], "subject": "Status", "text": "Hello",
-    })
+    refused = await api.post(
+        "/inboxes/sender/send",
+        json={
+            "to": ["eve@example.com"],
+            "subject": "Status",
+            "text": "Hello",
+        },
+    )
 
     async def settled(outbound_id: str, status: str) -> dict[str, Any] | None:
         body = (await api.get(f"/outbound/{outbound_id}")).json()

@@ -22,8 +22,13 @@ async def test_the_same_sent_event_twice_counts_once(
 ) -> None:
     def sent() -> MailSent:
         return MailSent(
-            mail_id=uuid.uuid4(), workspace_id=scenario.workspace_id, inbox_id=scenario.inbox_id,
-            status="sent", recipients=("bob@example.com",), relay_reply="250 ok", duration_ms=3,
+            mail_id=uuid.uuid4(),
+            workspace_id=scenario.workspace_id,
+            inbox_id=scenario.inbox_id,
+            status="sent",
+            recipients=("bob@example.com",),
+            relay_reply="250 ok",
+            duration_ms=3,
         )
 
     duplicated, distinct = sent(), sent()

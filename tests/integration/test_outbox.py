@@ -18,8 +18,11 @@ from tests.support.scenario import Scenario
 
 def status_event(scenario: Scenario, reason: str) -> SenderStatusChanged:
     return SenderStatusChanged(
-        mail_id=uuid.uuid4(), workspace_id=scenario.workspace_id, inbox_id=scenario.inbox_id,
-        status="warned", reason=reason,
+        mail_id=uuid.uuid4(),
+        workspace_id=scenario.workspace_id,
+        inbox_id=scenario.inbox_id,
+        status="warned",
+        reason=reason,
     )
 
 
@@ -46,7 +49,8 @@ async def test_relay_publishes_committed_events_once_and_rolled_back_never(
 
     async with scenario.sessions() as session:
         row = await session.scalar(select(OutboxRecord).where(OutboxRecord.producer == "test"))
-    assert row is not None and row.published_at is not None
+    assert row is not None
+    assert row.published_at is not None
 
     published = await read_all(settings, Topic.SENDER_STATUS)
     assert [SenderStatusChanged.model_validate_json(v).reason for v in published] == ["committed"]
@@ -54,8 +58,10 @@ async def test_relay_publishes_committed_events_once_and_rolled_back_never(
 
 async def read_all(settings: CommonSettings, topic: Topic) -> list[bytes]:
     consumer = AIOKafkaConsumer(
-        settings.topic(topic.value), bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"reader-{uuid.uuid4()}", auto_offset_reset="earliest",
+        settings.topic(topic.value),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     values: list[bytes] = []

@@ -21,7 +21,7 @@ class SmtpSink:
     port: int = field(default_factory=free_port)
     envelopes: list[Envelope] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
         return "250 2.0.0 Ok: sink accepted"
 
@@ -53,7 +53,7 @@ class WebhookReceiver:
         received = self.deliveries
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 received.append(Delivery({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)

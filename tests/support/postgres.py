@@ -35,11 +35,30 @@ class ThrowawayPostgres:
         if self._user is not None:
             entry = pwd.getpwnam(self._user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._pg(_binary("initdb"), "-D", str(self.data), "-U", "mailmoat", "-A", "trust",
-                 "--no-sync", "-E", "UTF8")
+        self._pg(
+            _binary("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "mailmoat",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._pg(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
-                 str(self.root / "log"), "start")
+        self._pg(
+            _binary("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(self.root / "log"),
+            "start",
+        )
 
     def stop(self) -> None:
         self._pg(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -43,8 +43,11 @@ class Scenario:
         sessions = create_session_factory(engine)
         workspace = Workspace(id=uuid.uuid4(), name="scenario", plan="developer")
         inbox = Inbox(
-            id=uuid.uuid4(), workspace_id=workspace.id, slug="agent",
-            address=f"agent@{settings.mail_domain}", security_level="L2",
+            id=uuid.uuid4(),
+            workspace_id=workspace.id,
+            slug="agent",
+            address=f"agent@{settings.mail_domain}",
+            security_level="L2",
         )
         async with sessions() as session, session.begin():
             session.add(workspace)

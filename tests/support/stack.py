@@ -9,12 +9,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailmoat.common.processes import die_with_parent, free_port, wait_for_port
+from mailmoat.common.processes import die_with_parent, free_port, terminate_all, wait_for_port
 from mailmoat.common.settings import CommonSettings
 
 ALL_SERVICES = (
-    "ingest", "scanner-primary", "scanner-checker", "scanner-consensus",
-    "policy", "dispatch", "reputation", "gateway",
+    "ingest",
+    "scanner-primary",
+    "scanner-checker",
+    "scanner-consensus",
+    "policy",
+    "dispatch",
+    "reputation",
+    "gateway",
 )
 
 
@@ -55,7 +61,9 @@ class ProcessStack:
             with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
                 self.processes[name] = subprocess.Popen(
                     [sys.executable, "-m", "mailmoat.cli", "run", name],
-                    env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                    env=self.environment(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     preexec_fn=die_with_parent,
                 )
         if not names or "ingest" in names:
@@ -70,14 +78,7 @@ class ProcessStack:
         process.wait()
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate_all(self.processes.values())
         self.processes.clear()
 
     def logs(self) -> str:

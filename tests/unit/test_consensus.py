@@ -25,5 +25,7 @@ def test_decide_consensus(
 ) -> None:
     decision = decide_consensus(primary, checker)
     assert (decision.consensus, decision.risk_score, decision.withheld) == (
-        consensus, risk, withheld,
+        consensus,
+        risk,
+        withheld,
     )

@@ -10,7 +10,13 @@ from mailmoat.common.observability.tracing import context_from_headers, current_
 from mailmoat.common.settings import CommonSettings
 from mailmoat.dispatch.adapters.webhooks import sign
 from mailmoat.gateway.keys import (
-    PRESETS, SEND_SCOPE, expand_scopes, generate_key, grants, token_matches, token_prefix,
+    PRESETS,
+    SEND_SCOPE,
+    expand_scopes,
+    generate_key,
+    grants,
+    token_matches,
+    token_prefix,
 )
 
 

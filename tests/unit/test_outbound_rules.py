@@ -12,8 +12,11 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 def facts(**changes: object) -> OutboundFacts:
     base: dict[str, object] = {
-        "recipients": ("bob@example.com",), "outbound_enabled": True, "sending_status": "active",
-        "allowlist": (AllowedRecipient("bob@example.com", NOW),), "now": NOW,
+        "recipients": ("bob@example.com",),
+        "outbound_enabled": True,
+        "sending_status": "active",
+        "allowlist": (AllowedRecipient("bob@example.com", NOW),),
+        "now": NOW,
     }
     return OutboundFacts(**{**base, **changes})  # type: ignore[arg-type]
 
@@ -24,7 +27,8 @@ def test_listed_recipient_is_approved() -> None:
 
 def test_unlisted_recipient_is_refused_even_among_listed_ones() -> None:
     decision = evaluate_outbound(facts(recipients=("bob@example.com", "eve@x.com")), OUTBOUND_RULES)
-    assert not decision.approved and decision.violation is not None
+    assert not decision.approved
+    assert decision.violation is not None
     assert decision.violation.code == "policy_violation"
     assert "eve@x.com" in decision.violation.message
 

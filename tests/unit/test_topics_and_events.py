@@ -12,13 +12,19 @@ from mailmoat.common import topics
 from mailmoat.common.events import EVENT_BY_TOPIC, SenderStatusChanged
 from mailmoat.common.topics import Topic, all_topic_names
 
-DESIGN_CARD_NAMES = {"raw-mail", "scan-verdicts", "scanned-mail", "send-requested",
-                     "send-approved", "sent"}
+DESIGN_CARD_NAMES = {
+    "raw-mail",
+    "scan-verdicts",
+    "scanned-mail",
+    "send-requested",
+    "send-approved",
+    "sent",
+}
 
 
 def test_design_card_topics_and_dead_letter_twins_exist() -> None:
     names = set(all_topic_names())
-    assert DESIGN_CARD_NAMES <= names
+    assert names >= DESIGN_CARD_NAMES
     assert {"inbox-events", "feedback", "sender-status", "audit"} <= names
     assert {f"{t.value}.dlq" for t in Topic} <= names
     assert len(names) == 2 * len(Topic)
@@ -36,8 +42,11 @@ def test_every_topic_has_an_event_model() -> None:
 
 def event() -> SenderStatusChanged:
     return SenderStatusChanged(
-        mail_id=uuid.uuid4(), workspace_id=uuid.uuid4(), inbox_id=uuid.uuid4(),
-        status="suspended", reason="complaints",
+        mail_id=uuid.uuid4(),
+        workspace_id=uuid.uuid4(),
+        inbox_id=uuid.uuid4(),
+        status="suspended",
+        reason="complaints",
     )
 
 
@@ -52,8 +61,11 @@ def test_events_round_trip_and_are_frozen() -> None:
 
 def test_events_refuse_unknown_versions_naive_times_and_extra_fields() -> None:
     data = event().model_dump(mode="json")
-    for bad in ({"schema_version": 2}, {"occurred_at": datetime(2026, 1, 1).isoformat()},
-                {"raw_mime": "From: x"}):
+    for bad in (
+        {"schema_version": 2},
+        {"occurred_at": datetime(2026, 1, 1).isoformat()},
+        {"raw_mime": "From: x"},
+    ):
         with pytest.raises(ValidationError):
             SenderStatusChanged.model_validate({**data, **bad})
 

@@ -37,8 +37,11 @@ async def bootstrap_workspace(database_url: str, *, name: str, plan: str) -> Boo
             await session.flush()
             session.add(
                 ApiKey(
-                    workspace_id=workspace.id, name="bootstrap", prefix=key.prefix,
-                    secret_hash=key.secret_hash, scopes=BOOTSTRAP_SCOPES,
+                    workspace_id=workspace.id,
+                    name="bootstrap",
+                    prefix=key.prefix,
+                    secret_hash=key.secret_hash,
+                    scopes=BOOTSTRAP_SCOPES,
                 )
             )
     finally:

@@ -21,7 +21,7 @@ from mailmoat.cli.registry import SERVICES
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
-from mailmoat.common.processes import die_with_parent, wait_for_port
+from mailmoat.common.processes import die_with_parent, terminate_all, wait_for_port
 from mailmoat.common.settings import CommonSettings
 
 METRICS_BASE_PORT = 9101
@@ -56,19 +56,11 @@ class DevStack:
             self.processes[name] = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "mailmoat.cli", "run", name],
                 env=child_env,
-                preexec_fn=die_with_parent,  # noqa: PLW1509
+                preexec_fn=die_with_parent,
             )
 
     def stop_services(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate_all(self.processes.values(), timeout=10)
 
 
 def run_dev(data_dir: Path, *, smtp_port: int, api_port: int) -> int:

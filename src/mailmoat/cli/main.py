@@ -12,7 +12,9 @@ from mailmoat.common.settings import CommonSettings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailmoat", description="Secure email gateway for agents.")
+    parser = argparse.ArgumentParser(
+        prog="mailmoat", description="Secure email gateway for agents."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run the whole gateway on the embedded stack")
     dev.add_argument("--data-dir", type=Path, default=Path(".mailmoat"))
@@ -57,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "topics":
         from mailmoat.common.bus import create_topics
 
-        created = asyncio.run(create_topics(
-            settings, partitions=args.partitions, replication_factor=args.replication_factor
-        ))
+        created = asyncio.run(
+            create_topics(
+                settings, partitions=args.partitions, replication_factor=args.replication_factor
+            )
+        )
         print(json.dumps({"created": created}))
         return 0
     return _bootstrap(settings, args.workspace, args.plan)

@@ -18,7 +18,7 @@ def subject_hash(subject: str) -> str:
     return hashlib.sha256(subject.encode()).hexdigest()
 
 
-def record_audit(  # noqa: PLR0913  (an audit row has this many facts)
+def record_audit(
     session: AsyncSession,
     *,
     workspace_id: uuid.UUID,

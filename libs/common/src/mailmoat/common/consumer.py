@@ -12,8 +12,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -41,7 +42,7 @@ Handler = Callable[[E, AsyncSession], Awaitable[None]]
 UNAVAILABLE_BACKOFF_SECONDS = 1.0
 
 
-class PoisonEvent(Exception):  # noqa: N818  (it names the record, not the failure)
+class PoisonEvent(Exception):
     """Raised by a handler for a well-formed event that can never be processed (dead-lettered)."""
 
 
@@ -171,7 +172,7 @@ class _Consumer(Generic[E]):
         return True
 
     async def _dead_letter(self, body: bytes, msg: KafkaMessage, exc: Exception) -> None:
-        raw = msg.raw_message
+        raw = cast(ConsumerRecord[bytes, bytes], msg.raw_message)
         headers = {
             **{k: v for k, v in msg.headers.items() if isinstance(v, str)},
             "x-error-type": type(exc).__name__,
@@ -186,7 +187,6 @@ class _Consumer(Generic[E]):
         )
         EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc()
         log.error("record dead-lettered: %s: %s", type(exc).__name__, exc)
-
 
 
 def _mark_processed(session: AsyncSession, consumer: str, event: Event) -> None:

@@ -44,7 +44,7 @@ class EmbeddedBroker:
             self.command(),
             stdout=log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent,
         )
         try:
             wait_for_port(self.host, self.port, timeout=timeout)

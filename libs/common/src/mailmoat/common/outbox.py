@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from faststream.kafka import KafkaBroker
@@ -126,8 +127,6 @@ class OutboxRelay:
         OUTBOX_DELAY.labels(self._producer).observe((utcnow() - row.created_at).total_seconds())
 
     async def _sleep(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.outbox_poll_seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()

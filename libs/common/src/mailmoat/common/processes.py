@@ -5,8 +5,10 @@ from __future__ import annotations
 import ctypes
 import signal
 import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterable
 
 PR_SET_PDEATHSIG = 1
 
@@ -38,3 +40,17 @@ def die_with_parent() -> None:
         return
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def terminate_all(processes: Iterable[subprocess.Popen[bytes]], *, timeout: float = 15.0) -> None:
+    """SIGTERM every live process, wait for each, SIGKILL the ones that overstay ``timeout``."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ class Runtime:
     relay: OutboxRelay
 
 
-Task = Callable[[Runtime], Awaitable[None]]
+Task = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)

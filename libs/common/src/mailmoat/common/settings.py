@@ -31,7 +31,9 @@ class CommonSettings(BaseSettings):
     group_prefix: str = Field(default="", description="Prefix for consumer group ids.")
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
     handler_attempts: int = Field(
-        default=3, ge=1, description="Tries of a failing handler before the record is dead-lettered."
+        default=3,
+        ge=1,
+        description="Tries of a failing handler before the record is dead-lettered.",
     )
     metrics_port: int | None = Field(default=None, description="Prometheus port; none disables.")
     log_level: str = Field(default="INFO")

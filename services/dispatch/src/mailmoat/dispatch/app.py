@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from mailmoat.common.consumer import Subscription
@@ -17,11 +19,13 @@ def build_service(settings: DispatchSettings) -> Service:
     client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
     dispatcher = MailDispatcher(SmtpRelay(settings))
     notifier = WebhookNotifier(client, settings)
-    subscriptions = [
-        Subscription(Topic.SEND_APPROVED, "dispatch-mail", dispatcher.on_send_approved,
-                     transactional=False),
-        Subscription(Topic.INBOX_EVENTS, "dispatch-webhooks", notifier.on_inbox_event,
-                     transactional=False),
+    subscriptions: list[Subscription[Any]] = [
+        Subscription(
+            Topic.SEND_APPROVED, "dispatch-mail", dispatcher.on_send_approved, transactional=False
+        ),
+        Subscription(
+            Topic.INBOX_EVENTS, "dispatch-webhooks", notifier.on_inbox_event, transactional=False
+        ),
         Subscription(Topic.AUDIT, "dispatch-audit", on_audit),
     ]
     return Service(

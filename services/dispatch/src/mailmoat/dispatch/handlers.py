@@ -61,9 +61,13 @@ class MailDispatcher:
             text=outbound.text,
         )
 
-    async def _record(  # noqa: PLR0913
-        self, event: SendApproved, session: AsyncSession, message_id: str,
-        result: RelayResult, elapsed_ms: float,
+    async def _record(
+        self,
+        event: SendApproved,
+        session: AsyncSession,
+        message_id: str,
+        result: RelayResult,
+        elapsed_ms: float,
     ) -> None:
         outbound = await session.get(OutboundMessage, event.mail_id)
         assert outbound is not None
@@ -99,14 +103,20 @@ class WebhookNotifier:
         if not inbox.webhook_url:
             return
         body = webhook_body(
-            kind=event.kind.value, message_id=event.message_id, inbox=inbox.address,
+            kind=event.kind.value,
+            message_id=event.message_id,
+            inbox=inbox.address,
             occurred_at=event.occurred_at,
         )
         secret = inbox_webhook_secret(self._key, inbox.id)
         try:
             await post_webhook(
-                self._client, inbox.webhook_url, secret, f"msg_{event.event_id.hex}",
-                int(event.occurred_at.timestamp()), body,
+                self._client,
+                inbox.webhook_url,
+                secret,
+                f"msg_{event.event_id.hex}",
+                int(event.occurred_at.timestamp()),
+                body,
             )
         except WebhookError:
             WEBHOOK_DELIVERIES.labels("failed").inc()

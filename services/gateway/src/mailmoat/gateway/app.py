@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import uvicorn
@@ -48,11 +49,16 @@ def build_service(settings: GatewaySettings) -> Service:
 
     async def serve_http(runtime: Runtime) -> None:
         config = uvicorn.Config(
-            create_app(runtime), host=settings.api_host, port=settings.api_port,
-            log_config=None, access_log=False, lifespan="off",
+            create_app(runtime),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
         )
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # The service runtime owns SIGTERM/SIGINT; uvicorn must not take them over.
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
         await server.serve()
 

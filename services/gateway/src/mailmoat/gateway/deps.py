@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime
@@ -45,6 +46,28 @@ class Caller:
     def actor(self) -> str:
         """How the audit log names this caller."""
         return f"api_key:{self.key_prefix}"
+
+    def audit(
+        self,
+        db: AsyncSession,
+        *,
+        action: str,
+        ref: uuid.UUID,
+        target: str,
+        subject: str | None = None,
+    ) -> None:
+        """Record an API action by this caller in the request's transaction."""
+        record_audit(
+            db,
+            workspace_id=self.workspace_id,
+            mail_id=ref,
+            action=action,
+            actor=self.actor,
+            source="api",
+            target=target,
+            subject=subject,
+            producer="gateway",
+        )
 
 
 async def caller(request: Request, db: SessionDep) -> Caller:

@@ -8,16 +8,25 @@ import secrets
 from dataclasses import dataclass
 
 SEND_SCOPE = "write:mail.send"
-SCOPES = frozenset({
-    "read:mail", "read:mail.raw", "write:inbox", "write:allowlist", "write:webhooks",
-    "read:audit", "approve:mail", "admin:workspace", SEND_SCOPE,
-})
+SCOPES = frozenset(
+    {
+        "read:mail",
+        "read:mail.raw",
+        "write:inbox",
+        "write:allowlist",
+        "write:webhooks",
+        "read:audit",
+        "approve:mail",
+        "admin:workspace",
+        SEND_SCOPE,
+    }
+)
 # Presets never include the send scope: sending is a separate, literal opt-in.
 PRESETS = {
     "read-only": ("read:mail", "read:audit"),
     "full-access": tuple(sorted(SCOPES - {SEND_SCOPE})),
 }
-TOKEN_PREFIX = "mm"
+TOKEN_PREFIX = "mm"  # noqa: S105  (public part of the key format)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://mailmoat.dev/problems/"
 
 
-class Problem(Exception):  # noqa: N818  (named after the RFC's term)
+class Problem(Exception):
     """An error answered as ``application/problem+json``."""
 
     def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
@@ -58,9 +58,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return problem_response(422, "invalid_request", _summary(errors), errors=errors)
 
 

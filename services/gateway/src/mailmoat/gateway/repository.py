@@ -41,7 +41,9 @@ class WorkspaceRepository:
 
     async def address_taken(self, address: str) -> bool:
         # Addresses are global (SMTP routing), so this one check looks across workspaces.
-        return (await self.session.scalar(select(Inbox.id).where(Inbox.address == address))) is not None
+        return (
+            await self.session.scalar(select(Inbox.id).where(Inbox.address == address))
+        ) is not None
 
     async def messages(
         self, inbox: Inbox, *, statuses: tuple[str, ...], before: datetime | None, limit: int

@@ -25,7 +25,7 @@ class IngestHandler:
         self._sessions = sessions
         self._on_committed = on_committed
 
-    async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         try:
@@ -40,9 +40,7 @@ class IngestHandler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Recipient ok"
 
-    async def handle_DATA(  # noqa: N802  (aiosmtpd's hook name)
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         try:
             mail_ids = await self._store(envelope, raw)

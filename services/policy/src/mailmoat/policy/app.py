@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mailmoat.common.consumer import Subscription
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
@@ -11,7 +13,7 @@ from mailmoat.policy.handlers import on_mail_scanned, on_send_requested, on_send
 
 def build_service(settings: CommonSettings) -> Service:
     """The policy service."""
-    subscriptions = [
+    subscriptions: list[Subscription[Any]] = [
         Subscription(Topic.SCANNED_MAIL, "policy-inbound", on_mail_scanned),
         Subscription(Topic.SEND_REQUESTED, "policy-outbound", on_send_requested),
         Subscription(Topic.SENDER_STATUS, "policy-sender-status", on_sender_status),

@@ -78,8 +78,12 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
         outbound.decision_code = decision.violation.code
         outbound.decision_message = decision.violation.message
         _stage_inbox_event(
-            session, outbound.id, outbound.workspace_id, outbound.inbox_id,
-            InboxEventKind.OUTBOUND_REJECTED, outbound,
+            session,
+            outbound.id,
+            outbound.workspace_id,
+            outbound.inbox_id,
+            InboxEventKind.OUTBOUND_REJECTED,
+            outbound,
         )
         return
     outbound.status = "approved"
@@ -117,7 +121,7 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
     )
 
 
-def _stage_inbox_event(  # noqa: PLR0913
+def _stage_inbox_event(
     session: AsyncSession,
     mail_id: object,
     workspace_id: object,
@@ -126,7 +130,10 @@ def _stage_inbox_event(  # noqa: PLR0913
     subject: Message | OutboundMessage,
 ) -> None:
     event = InboxEvent(
-        mail_id=mail_id, workspace_id=workspace_id, inbox_id=inbox_id, kind=kind,
+        mail_id=mail_id,
+        workspace_id=workspace_id,
+        inbox_id=inbox_id,
+        kind=kind,
         message_id=subject.id,
     )
     stage_event(session, Topic.INBOX_EVENTS, event, producer=PRODUCER)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mailmoat.common.consumer import Subscription
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
@@ -11,7 +13,7 @@ from mailmoat.reputation.handlers import on_feedback, on_sent
 
 def build_service(settings: CommonSettings) -> Service:
     """The reputation service."""
-    subscriptions = [
+    subscriptions: list[Subscription[Any]] = [
         Subscription(Topic.SENT, "reputation-sent", on_sent),
         Subscription(Topic.FEEDBACK, "reputation-feedback", on_feedback),
     ]

@@ -30,12 +30,18 @@ async def on_feedback(event: FeedbackReceived, session: AsyncSession) -> None:
     stats.last_event_at = event.occurred_at
 
 
-async def _stats(session: AsyncSession, inbox_id: uuid.UUID, workspace_id: uuid.UUID) -> SenderStats:
+async def _stats(
+    session: AsyncSession, inbox_id: uuid.UUID, workspace_id: uuid.UUID
+) -> SenderStats:
     stats = await session.get(SenderStats, inbox_id)
     if stats is None:
         stats = SenderStats(
-            inbox_id=inbox_id, workspace_id=workspace_id, sent_count=0, failed_count=0,
-            complaint_count=0, bounce_count=0,
+            inbox_id=inbox_id,
+            workspace_id=workspace_id,
+            sent_count=0,
+            failed_count=0,
+            complaint_count=0,
+            bounce_count=0,
         )
         session.add(stats)
     return stats

@@ -27,7 +27,7 @@ class Event(BaseModel):
         default_factory=uuid.uuid4, description="Unique id; consumers deduplicate on it."
     )
     mail_id: uuid.UUID = Field(
-        description="Correlation id of the mail (inbound) or outbound message for its whole journey."
+        description="Correlation id of the inbound mail or outbound message, whole journey."
     )
     workspace_id: uuid.UUID = Field(description="Tenant the event belongs to.")
     occurred_at: AwareDatetime = Field(

@@ -1,13 +1,13 @@
-"""JSON log lines carrying the service name and, while an event is handled, its mail and event id."""
+"""JSON log lines with the service name and, while an event is handled, its mail and event id."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 _mail_id: ContextVar[str | None] = ContextVar("mail_id", default=None)

@@ -1,4 +1,4 @@
-"""The one registry of metric names (``mailmoat_`` prefix, units in names) and the /metrics server."""
+"""The one registry of metric names (``mailmoat_`` prefix, units in names) and /metrics."""
 
 from __future__ import annotations
 

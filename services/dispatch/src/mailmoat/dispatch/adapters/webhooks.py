@@ -25,7 +25,7 @@ class WebhookError(Exception):
     """The endpoint did not accept the delivery."""
 
 
-async def post_webhook(  # noqa: PLR0913
+async def post_webhook(
     client: httpx.AsyncClient, url: str, secret: bytes, webhook_id: str, timestamp: int, body: bytes
 ) -> int:
     """POST one signed delivery; raises ``WebhookError`` unless the endpoint answers 2xx."""

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, EmailStr
 
-from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import AllowlistEntry
 from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require
@@ -62,13 +61,13 @@ async def add_to_allowlist(
         if await repo.allowlist_entry(address) is not None:
             raise Problem(409, "already_allowed", f"{address} is already on the allowlist")
         entry = AllowlistEntry(
-            workspace_id=who.workspace_id, address=address, allow_html=body.allow_html,
-            added_at=now, active_from=now + COOLDOWN,
+            workspace_id=who.workspace_id,
+            address=address,
+            allow_html=body.allow_html,
+            added_at=now,
+            active_from=now + COOLDOWN,
         )
         db.add(entry)
         await db.flush()
-        record_audit(
-            db, workspace_id=who.workspace_id, mail_id=entry.id, action="allowlist.added",
-            actor=who.actor, source="api", target=address, producer="gateway",
-        )
+        who.audit(db, action="allowlist.added", ref=entry.id, target=address)
     return AllowlistOut.model_validate(entry, from_attributes=True)

@@ -6,15 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import Inbox
 from mailmoat.gateway.deps import Caller, CallerDep, SessionDep, require, runtime
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
-from fastapi import Request
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 
@@ -49,6 +47,15 @@ def inbox_out(inbox: Inbox) -> InboxOut:
     return InboxOut.model_validate(inbox, from_attributes=True)
 
 
+def check_plan(plan: str, level: str) -> None:
+    """L3 needs Developer or above, L4 Startup or above (403 naming the plan needed)."""
+    if level in LEVEL_PLANS and plan not in LEVEL_PLANS[level]:
+        needed = MINIMUM_PLAN[level]
+        raise Problem(
+            403, "plan_required", f"{level} needs the {needed} plan or above", required_plan=needed
+        )
+
+
 @router.post("", status_code=201)
 async def create_inbox(
     body: InboxCreate,
@@ -60,25 +67,19 @@ async def create_inbox(
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         workspace = await repo.workspace()
-        if body.security_level in LEVEL_PLANS and workspace.plan not in LEVEL_PLANS[body.security_level]:
-            raise Problem(
-                403, "plan_required",
-                f"{body.security_level} needs the {MINIMUM_PLAN[body.security_level]} plan or above",
-                required_plan=MINIMUM_PLAN[body.security_level],
-            )
+        check_plan(workspace.plan, body.security_level)
         if await repo.address_taken(address):
             raise Problem(409, "inbox_exists", f"The address {address} is taken")
         inbox = Inbox(
-            workspace_id=who.workspace_id, slug=body.slug, address=address,
+            workspace_id=who.workspace_id,
+            slug=body.slug,
+            address=address,
             security_level=body.security_level,
             webhook_url=str(body.webhook_url) if body.webhook_url else None,
         )
         db.add(inbox)
         await db.flush()
-        record_audit(
-            db, workspace_id=who.workspace_id, mail_id=inbox.id, action="inbox.created",
-            actor=who.actor, source="api", target=f"inbox:{inbox.id}", producer="gateway",
-        )
+        who.audit(db, action="inbox.created", ref=inbox.id, target=f"inbox:{inbox.id}")
     return inbox_out(inbox)
 
 

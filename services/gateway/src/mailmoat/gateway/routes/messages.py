@@ -70,9 +70,9 @@ def message_out(message: Message, verdicts: list[ScanVerdictRecord] | None = Non
         consensus=message.consensus,
         risk_score=message.risk_score,
         received_at=message.received_at,
-        verdicts=None if verdicts is None else [
-            VerdictOut.model_validate(v, from_attributes=True) for v in verdicts
-        ],
+        verdicts=None
+        if verdicts is None
+        else [VerdictOut.model_validate(v, from_attributes=True) for v in verdicts],
     )
 
 

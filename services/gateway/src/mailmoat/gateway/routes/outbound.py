@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import OutboundMessage
 from mailmoat.common.events import SendRequested
 from mailmoat.common.outbox import stage_event
@@ -44,14 +43,19 @@ class OutboundOut(BaseModel):
 
 
 def outbound_out(outbound: OutboundMessage) -> OutboundOut:
-    status = "queued" if outbound.status in ("requested", "approved", "sending") else outbound.status
+    status = (
+        "queued" if outbound.status in ("requested", "approved", "sending") else outbound.status
+    )
     error = None
     if outbound.decision_code is not None:
         error = {"code": outbound.decision_code, "message": outbound.decision_message or ""}
     credits = 3 if outbound.status == "sent" else 0
     return OutboundOut(
-        id=outbound.id, status=status, risk_score=outbound.risk_score,
-        credits_consumed=credits, error=error,
+        id=outbound.id,
+        status=status,
+        risk_score=outbound.risk_score,
+        credits_consumed=credits,
+        error=error,
     )
 
 
@@ -65,23 +69,36 @@ async def send(
     async with db.begin():
         inbox = await WorkspaceRepository(db, who.workspace_id).inbox(slug)
         if inbox.security_level not in SENDING_LEVELS:
-            raise Problem(403, "sending_not_allowed",
-                          f"Inbox '{slug}' is {inbox.security_level}; sending needs L3 or L4")
+            raise Problem(
+                403,
+                "sending_not_allowed",
+                f"Inbox '{slug}' is {inbox.security_level}; sending needs L3 or L4",
+            )
         outbound = OutboundMessage(
-            id=uuid.uuid4(), workspace_id=who.workspace_id, inbox_id=inbox.id,
-            recipients=[str(a).lower() for a in body.to], subject=body.subject, text=body.text,
-            source="api", status="requested",
+            id=uuid.uuid4(),
+            workspace_id=who.workspace_id,
+            inbox_id=inbox.id,
+            recipients=[str(a).lower() for a in body.to],
+            subject=body.subject,
+            text=body.text,
+            source="api",
+            status="requested",
         )
         db.add(outbound)
         event = SendRequested(
-            mail_id=outbound.id, workspace_id=who.workspace_id, inbox_id=inbox.id, source="api",
+            mail_id=outbound.id,
+            workspace_id=who.workspace_id,
+            inbox_id=inbox.id,
+            source="api",
             api_key_id=who.key_id,
         )
         stage_event(db, Topic.SEND_REQUESTED, event, producer="gateway")
-        record_audit(
-            db, workspace_id=who.workspace_id, mail_id=outbound.id, action="outbound.requested",
-            actor=who.actor, source="api", target=",".join(outbound.recipients),
-            subject=body.subject, producer="gateway",
+        who.audit(
+            db,
+            action="outbound.requested",
+            ref=outbound.id,
+            target=",".join(outbound.recipients),
+            subject=body.subject,
         )
     return outbound_out(outbound)
 

@@ -18,7 +18,9 @@ HIDDEN_STYLE = re.compile(
     r"|opacity\s*:\s*0(?![.\d]*[1-9]))",
     re.I,
 )
-ROLE_TOKEN = re.compile(r"<\|?(im_start|im_end|system|assistant)\|?>|\[/?INST\]|^\s*system\s*:", re.I | re.M)
+ROLE_TOKEN = re.compile(
+    r"<\|?(im_start|im_end|system|assistant)\|?>|\[/?INST\]|^\s*system\s*:", re.I | re.M
+)
 HTML_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 
 
@@ -32,7 +34,9 @@ class Rule:
     find: Callable[[MailText], list[tuple[str, int, int]]]
 
 
-def _search(pattern: re.Pattern[str], *parts: str) -> Callable[[MailText], list[tuple[str, int, int]]]:
+def _search(
+    pattern: re.Pattern[str], *parts: str
+) -> Callable[[MailText], list[tuple[str, int, int]]]:
     def find(mail: MailText) -> list[tuple[str, int, int]]:
         hits = []
         for part in parts:
@@ -44,17 +48,32 @@ def _search(pattern: re.Pattern[str], *parts: str) -> Callable[[MailText], list[
 
 
 def _long_comment(mail: MailText) -> list[tuple[str, int, int]]:
-    return [("html", m.start(), m.end()) for m in HTML_COMMENT.finditer(mail.html)
-            if len(m.group(1).split()) >= 5]
+    return [
+        ("html", m.start(), m.end())
+        for m in HTML_COMMENT.finditer(mail.html)
+        if len(m.group(1).split()) >= 5
+    ]
 
 
 RULES = (
-    Rule("invisible_characters", "invisible, bidi or tag characters hide text", 60,
-         _search(INVISIBLE, "subject", "text", "html")),
-    Rule("hidden_html", "HTML text styled to be invisible to a person", 60,
-         _search(HIDDEN_STYLE, "html")),
-    Rule("role_token", "fake chat-role or instruction tokens", 70,
-         _search(ROLE_TOKEN, "subject", "text", "html")),
+    Rule(
+        "invisible_characters",
+        "invisible, bidi or tag characters hide text",
+        60,
+        _search(INVISIBLE, "subject", "text", "html"),
+    ),
+    Rule(
+        "hidden_html",
+        "HTML text styled to be invisible to a person",
+        60,
+        _search(HIDDEN_STYLE, "html"),
+    ),
+    Rule(
+        "role_token",
+        "fake chat-role or instruction tokens",
+        70,
+        _search(ROLE_TOKEN, "subject", "text", "html"),
+    ),
     Rule("html_comment_text", "sentences hidden in HTML comments", 40, _long_comment),
 )
 

@@ -25,8 +25,11 @@ class Phrase:
 PHRASES = (
     Phrase(
         "override_instructions",
-        re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|prior|above|earlier|all)\b"
-                   r".{0,20}\b(instructions?|rules|prompts?|directions)", re.I | re.S),
+        re.compile(
+            r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|prior|above|earlier|all)\b"
+            r".{0,20}\b(instructions?|rules|prompts?|directions)",
+            re.I | re.S,
+        ),
         60,
         "asks the reader to discard its instructions",
     ),
@@ -44,8 +47,11 @@ PHRASES = (
     ),
     Phrase(
         "exfiltrate",
-        re.compile(r"\b(forward|send|email|reply with)\b.{0,60}\b(password|credentials?|"
-                   r"api key|tokens?|secrets?|all (emails|messages|files))", re.I | re.S),
+        re.compile(
+            r"\b(forward|send|email|reply with)\b.{0,60}\b(password|credentials?|"
+            r"api key|tokens?|secrets?|all (emails|messages|files))",
+            re.I | re.S,
+        ),
         45,
         "asks for data to be sent somewhere",
     ),
@@ -67,8 +73,11 @@ class PhraseScorer:
     def assess(self, mail: MailText) -> Assessment:
         """Score the mail; flagged when the sum reaches ``FLAG_AT``."""
         findings: list[Finding] = []
-        for part, text in (("subject", mail.subject), ("text", mail.text),
-                           ("html", html_to_text(mail.html))):
+        for part, text in (
+            ("subject", mail.subject),
+            ("text", mail.text),
+            ("html", html_to_text(mail.html)),
+        ):
             findings.extend(_matches(part, text))
         score = min(100, sum(_weight(f.code) for f in _distinct(findings)))
         return Assessment(score=score, flagged=score >= FLAG_AT, findings=tuple(findings))

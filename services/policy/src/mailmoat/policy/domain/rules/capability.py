@@ -9,7 +9,9 @@ class SendingCapability:
     """Refuses every send while the workspace kill switch is off or the sender is suspended."""
 
     name = "sending_capability"
-    description = "Outbound sending is enabled for the workspace and the sender is in good standing."
+    description = (
+        "Outbound sending is enabled for the workspace and the sender is in good standing."
+    )
 
     def check(self, facts: OutboundFacts) -> Violation | None:
         if not facts.outbound_enabled:

@@ -13,11 +13,18 @@ TRACER_NAME = "mailmoat"
 
 
 def configure_tracing(service: str, *, processor: SpanProcessor | None = None) -> TracerProvider:
-    """Install a tracer provider for ``service``; spans go to ``processor`` if one is given."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    """Install a tracer provider for ``service``; spans go to ``processor`` if one is given.
+
+    The global provider can be set once per process; where several services share a process
+    (tests, benchmarks) the first one's provider is kept and given the processor.
+    """
+    current = trace.get_tracer_provider()
+    provider = current if isinstance(current, TracerProvider) else None
+    if provider is None:
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        trace.set_tracer_provider(provider)
     if processor is not None:
         provider.add_span_processor(processor)
-    trace.set_tracer_provider(provider)
     return provider
 
 

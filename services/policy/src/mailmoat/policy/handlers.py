@@ -55,7 +55,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     session.add(message)
     await session.flush()
     kind = InboxEventKind.MESSAGE_WITHHELD if event.withheld else InboxEventKind.MESSAGE_RECEIVED
-    _stage_inbox_event(session, event.mail_id, event.workspace_id, event.inbox_id, kind, message)
+    _stage_inbox_event(session, kind, message)
 
 
 def _inbound_status(event: MailScanned) -> str:
@@ -77,14 +77,7 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
         outbound.status = "rejected"
         outbound.decision_code = decision.violation.code
         outbound.decision_message = decision.violation.message
-        _stage_inbox_event(
-            session,
-            outbound.id,
-            outbound.workspace_id,
-            outbound.inbox_id,
-            InboxEventKind.OUTBOUND_REJECTED,
-            outbound,
-        )
+        _stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound)
         return
     outbound.status = "approved"
     approved = SendApproved(
@@ -122,18 +115,15 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
 
 
 def _stage_inbox_event(
-    session: AsyncSession,
-    mail_id: object,
-    workspace_id: object,
-    inbox_id: object,
-    kind: InboxEventKind,
-    subject: Message | OutboundMessage,
+    session: AsyncSession, kind: InboxEventKind, record: Message | OutboundMessage
 ) -> None:
+    # An outbound message's id is its journey's correlation id; an inbound one has mail_id.
+    mail_id = record.mail_id if isinstance(record, Message) else record.id
     event = InboxEvent(
         mail_id=mail_id,
-        workspace_id=workspace_id,
-        inbox_id=inbox_id,
+        workspace_id=record.workspace_id,
+        inbox_id=record.inbox_id,
         kind=kind,
-        message_id=subject.id,
+        message_id=record.id,
     )
     stage_event(session, Topic.INBOX_EVENTS, event, producer=PRODUCER)

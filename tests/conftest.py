@@ -20,6 +20,7 @@ from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.settings import CommonSettings
+from tests.support.external import SUITE_REPORTS
 from tests.support.postgres import ThrowawayPostgres
 
 DATABASES = ("sqlite", "postgresql")
@@ -98,3 +99,12 @@ async def settings(database_url: str, kafka_bootstrap: str) -> CommonSettings:
     )
     await create_topics(result, partitions=2)
     return result
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the external suites' pass counts at the end of every run."""
+    if not SUITE_REPORTS:
+        return
+    terminalreporter.section("external suites")
+    for line in SUITE_REPORTS:
+        terminalreporter.write_line(line)

@@ -10,18 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from mailmoat.common.events.base import Event
 
 
-class RawMailReceived(Event):
-    """Ingest committed a message for an inbox; the raw MIME lives in the store, not here."""
-
-    inbox_id: uuid.UUID = Field(description="Inbox the message was delivered to.")
-    raw_ref: uuid.UUID = Field(description="Id of the stored raw MIME (raw_messages.id).")
-    sha256: str = Field(description="SHA-256 of the raw MIME, hex.", pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(description="Size of the raw MIME in bytes.", ge=0)
-    mail_from: str = Field(description="SMTP envelope sender (may be empty for bounces).")
-    rcpt_to: str = Field(description="SMTP envelope recipient that matched the inbox.")
-    security_level: str = Field(description="Inbox security level when the mail arrived (L1-L4).")
-
-
 class Finding(BaseModel):
     """One reason a detector gave, pointing at the text that caused it."""
 
@@ -32,6 +20,29 @@ class Finding(BaseModel):
     part: str = Field(default="body", description="Part of the message: subject, text, html.")
     start: int = Field(default=0, ge=0, description="Start of the character span in the part.")
     end: int = Field(default=0, ge=0, description="End of the character span in the part.")
+
+
+class RawMailReceived(Event):
+    """Ingest committed a message for an inbox; the raw MIME lives in the store, not here."""
+
+    inbox_id: uuid.UUID = Field(description="Inbox the message was delivered to.")
+    raw_ref: uuid.UUID = Field(description="Id of the stored raw MIME (raw_messages.id).")
+    sha256: str = Field(description="SHA-256 of the raw MIME, hex.", pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(description="Size of the raw MIME in bytes.", ge=0)
+    mail_from: str = Field(description="SMTP envelope sender (may be empty for bounces).")
+    rcpt_to: str = Field(description="SMTP envelope recipient that matched the inbox.")
+    security_level: str = Field(description="Inbox security level when the mail arrived (L1-L4).")
+    invalid_mime: bool = Field(default=False, description="The parser could not fully read it.")
+    l1_findings: tuple[Finding, ...] = Field(
+        default=(), description="L1 basic-scan findings (malware, dangerous attachments)."
+    )
+    quarantine_reason: str | None = Field(
+        default=None, description="Why ingest quarantined it (L1 finding, blocked sender, DMARC)."
+    )
+    dmarc: str = Field(default="none", description="DMARC result for the header From domain.")
+    trusted_sender: bool = Field(
+        default=False, description="On the inbox's sender allowlist and DMARC-aligned."
+    )
 
 
 class DetectorVerdict(Event):

@@ -1,5 +1,6 @@
 """The shared schema, the system of record every service reads and writes through repositories."""
 
+from mailmoat.common.db.tables.inbound import FeedbackReport, InboxSenderRule
 from mailmoat.common.db.tables.infra import OutboxRecord, ProcessedEvent
 from mailmoat.common.db.tables.mail import (
     AuditEntry,
@@ -15,7 +16,9 @@ __all__ = [
     "AllowlistEntry",
     "ApiKey",
     "AuditEntry",
+    "FeedbackReport",
     "Inbox",
+    "InboxSenderRule",
     "Message",
     "OutboundMessage",
     "OutboxRecord",

@@ -27,6 +27,14 @@ class RawMessage(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    client_ip: Mapped[str] = mapped_column(String(45), default="")
+    helo: Mapped[str] = mapped_column(String(255), default="")
+    # Parsed structure, authentication results and L1 findings as their common models dump them.
+    structured: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    authentication: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    invalid_mime: Mapped[bool] = mapped_column(default=False)
+    quarantine_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ScanVerdictRecord(Base):
@@ -66,6 +74,7 @@ class Message(Base):
     consensus: Mapped[str] = mapped_column(String(10))
     risk_score: Mapped[int]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    withheld_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class OutboundMessage(Base):

@@ -1,0 +1,1 @@
+"""Shared models of an inbound message: its structure and its authentication results."""

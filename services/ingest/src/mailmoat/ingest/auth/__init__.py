@@ -1,0 +1,1 @@
+"""Sender authentication of inbound mail: SPF, DKIM, DMARC and ARC."""

@@ -21,6 +21,7 @@ from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.settings import CommonSettings
 from tests.support.external import SUITE_REPORTS
+from tests.support.ingest import ingest, ingest_factory  # noqa: F401  (fixtures)
 from tests.support.postgres import ThrowawayPostgres
 
 DATABASES = ("sqlite", "postgresql")

@@ -73,7 +73,7 @@ async def test_inbound_mail_is_scanned_stored_and_announced(
 
     items = await eventually(listed, what="the message to be listed")
     message = (await api.get(f"/messages/{items[0]['id']}")).json()
-    assert message["from_address"] == "Mallory <mallory@example.net>"
+    assert message["from_address"] == "mallory@example.net"  # the addr-spec, never a display name
     assert message["consensus"] == "REVIEW"  # the phrase scorer flags, the hidden-text rules do not
     assert message["status"] == "review"
     verdicts = {v["detector"]: v for v in message["verdicts"]}

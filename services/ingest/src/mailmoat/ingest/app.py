@@ -1,32 +1,84 @@
-"""Ingest wiring: the SMTP server as the service's task, its events through the outbox."""
+"""Ingest wiring: the hardened SMTP server as the service's task, its events through the outbox."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-
-from aiosmtpd.smtp import SMTP
+import ssl
 
 from mailmoat.common.service import Runtime, Service
+from mailmoat.ingest.adapters.dns.factory import build_resolver
+from mailmoat.ingest.analysis import Analyser
+from mailmoat.ingest.domain.mime import MimeLimits
+from mailmoat.ingest.feedback_intake import FeedbackIntake
 from mailmoat.ingest.settings import IngestSettings
-from mailmoat.ingest.smtp import IngestHandler
+from mailmoat.ingest.smtp.credentials import PasswordAuthenticator
+from mailmoat.ingest.smtp.handler import Acceptance, IngestHandler
+from mailmoat.ingest.smtp.limits import ConnectionLimiter
+from mailmoat.ingest.smtp.server import HardenedSMTP, ServerLimits
+from mailmoat.ingest.smtp.tls import server_context
 
 log = logging.getLogger(__name__)
+
+
+def build_handler(settings: IngestSettings, runtime: Runtime) -> IngestHandler:
+    """The SMTP handler with its analyser, acceptance rules and feedback intake."""
+    analyser = Analyser(
+        resolver=build_resolver(
+            settings.dns_zone_file, settings.dns_timeout_seconds, settings.dns_nameservers
+        ),
+        authserv_id=settings.our_authserv_id,
+        limits=MimeLimits(max_depth=settings.max_mime_depth),
+        timeout=settings.analysis_timeout_seconds,
+    )
+    acceptance = Acceptance(
+        domains=settings.our_domains,
+        max_recipients=settings.max_recipients,
+        max_header_count=settings.max_header_count,
+        enforce_dmarc_reject=settings.enforce_dmarc_reject,
+        reject_bare_line_endings=settings.reject_bare_line_endings,
+    )
+    feedback = FeedbackIntake(settings.our_feedback_address)
+    return IngestHandler(runtime.sessions, runtime.relay.wake, analyser, acceptance, feedback)
+
+
+def server_limits(settings: IngestSettings) -> ServerLimits:
+    return ServerLimits(
+        max_message_bytes=settings.max_message_bytes,
+        max_line_bytes=settings.max_line_bytes,
+        max_transactions=settings.max_transactions_per_connection,
+        max_recipients=settings.max_recipients,
+        command_timeout=settings.command_timeout_seconds,
+        data_timeout=settings.data_timeout_seconds,
+        session_timeout=settings.session_timeout_seconds,
+    )
+
+
+def tls_context(settings: IngestSettings) -> ssl.SSLContext | None:
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    return server_context(settings.tls_cert_file, settings.tls_key_file)
 
 
 def build_service(settings: IngestSettings) -> Service:
     """The ingest service: an SMTP listener, no consumers."""
 
     async def serve_smtp(runtime: Runtime) -> None:
-        handler = IngestHandler(runtime.sessions, runtime.relay.wake)
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(
-            lambda: SMTP(
+        handler = build_handler(settings, runtime)
+        limits, context = server_limits(settings), tls_context(settings)
+        limiter = ConnectionLimiter(settings.max_connections, settings.max_connections_per_ip)
+        authenticator = (
+            PasswordAuthenticator(settings.smtp_auth_users) if settings.smtp_auth_users else None
+        )
+        server = await asyncio.get_running_loop().create_server(
+            lambda: HardenedSMTP(
                 handler,
+                limits=limits,
+                limiter=limiter,
                 hostname=settings.smtp_hostname,
-                data_size_limit=settings.max_message_bytes,
-                enable_SMTPUTF8=True,
-                decode_data=False,
+                tls_context=context,
+                require_tls=settings.require_tls,
+                authenticator=authenticator,
             ),
             host=settings.smtp_host,
             port=settings.smtp_port,

@@ -1,16 +1,88 @@
-"""Ingest settings: where the SMTP server listens and what it accepts."""
+"""Ingest settings: where the SMTP server listens, what it accepts, and how it authenticates."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
 
 from mailmoat.common.settings import CommonSettings
 
 
 class IngestSettings(CommonSettings):
-    """SMTP listener settings (``MAILMOAT_SMTP_*``)."""
+    """SMTP listener, limits, TLS, DNS and authentication settings (``MAILMOAT_*``)."""
 
-    smtp_host: str = Field(default="127.0.0.1")
-    smtp_port: int = Field(default=2525)
+    smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP server binds.")
+    smtp_port: int = Field(default=2525, description="Port the SMTP server binds.")
     smtp_hostname: str = Field(default="mx.mailmoat.localhost", description="Name in the banner.")
-    max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    authserv_id: str = Field(
+        default="", description="authserv-id in Authentication-Results; defaults to the hostname."
+    )
+    accepted_domains: tuple[str, ...] = Field(
+        default=(), description="Domains we receive mail for; empty means just mail_domain."
+    )
+    feedback_address: str = Field(
+        default="", description="Where ARF/DSN reports arrive; defaults to feedback@mail_domain."
+    )
+
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0, description="SIZE limit.")
+    max_recipients: int = Field(default=50, gt=0, description="RCPT commands per message.")
+    max_line_bytes: int = Field(default=4096, ge=1001, description="Longest DATA line (CRLF in).")
+    max_header_count: int = Field(default=500, gt=0, description="Header fields per message.")
+    max_mime_depth: int = Field(default=20, gt=0, description="Deepest MIME nesting parsed.")
+    max_connections: int = Field(default=200, gt=0, description="Concurrent SMTP connections.")
+    max_connections_per_ip: int = Field(default=10, gt=0, description="Concurrent per client IP.")
+    max_transactions_per_connection: int = Field(
+        default=100, gt=0, description="MAILs per session."
+    )
+    command_timeout_seconds: float = Field(default=60.0, gt=0, description="Idle time allowed.")
+    data_timeout_seconds: float = Field(default=300.0, gt=0, description="Whole DATA transfer.")
+    session_timeout_seconds: float = Field(default=1800.0, gt=0, description="Whole connection.")
+    reject_bare_line_endings: bool = Field(
+        default=True, description="Refuse DATA with bare CR/LF or NUL (SMTP smuggling defence)."
+    )
+    enforce_dmarc_reject: bool = Field(
+        default=True, description="Answer 550 when the From domain's DMARC policy says reject."
+    )
+    analysis_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Parsing, authentication and checks of one message."
+    )
+
+    tls_cert_file: Path | None = Field(default=None, description="PEM certificate for STARTTLS.")
+    tls_key_file: Path | None = Field(default=None, description="PEM private key for STARTTLS.")
+    require_tls: bool = Field(default=False, description="Refuse MAIL before STARTTLS.")
+    smtp_auth_users: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Optional AUTH (after TLS only): user name -> scrypt hash from hash_password.",
+    )
+
+    dns_zone_file: Path | None = Field(
+        default=None, description="Serve DNS from this zone file (air-gapped deployments, tests)."
+    )
+    dns_nameservers: tuple[str, ...] = Field(
+        default=(), description="Resolvers to ask; empty means the system's."
+    )
+    dns_timeout_seconds: float = Field(default=3.0, gt=0, description="Per DNS query.")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> IngestSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.smtp_auth_users and self.tls_cert_file is None:
+            raise ValueError("smtp_auth_users needs TLS: AUTH is only offered after STARTTLS")
+        if self.require_tls and self.tls_cert_file is None:
+            raise ValueError("require_tls needs tls_cert_file and tls_key_file")
+        return self
+
+    @property
+    def our_authserv_id(self) -> str:
+        return self.authserv_id or self.smtp_hostname
+
+    @property
+    def our_domains(self) -> tuple[str, ...]:
+        domains = self.accepted_domains or (self.mail_domain,)
+        return tuple(d.lower() for d in domains)
+
+    @property
+    def our_feedback_address(self) -> str:
+        return (self.feedback_address or f"feedback@{self.mail_domain}").lower()

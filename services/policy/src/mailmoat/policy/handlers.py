@@ -24,6 +24,7 @@ from mailmoat.common.events import (
     SendRequested,
 )
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
@@ -38,28 +39,42 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     raw = await session.get(RawMessage, event.raw_ref)
     if raw is None or raw.workspace_id != event.workspace_id:
         raise PoisonEvent(f"raw message {event.raw_ref} not found")
-    text = read_mail_text(raw.raw)
+    from_address, subject, text = _agent_view(raw)
+    withheld_reason = raw.quarantine_reason or ("detectors" if event.withheld else None)
     message = Message(
         workspace_id=event.workspace_id,
         inbox_id=event.inbox_id,
         mail_id=event.mail_id,
         raw_id=raw.id,
-        from_address=text.from_address,
-        subject=text.subject,
-        text=text.text or html_to_text(text.html),
-        status=_inbound_status(event),
+        from_address=from_address,
+        subject=subject,
+        text=text,
+        status=_inbound_status(event, quarantined=raw.quarantine_reason is not None),
         consensus=event.consensus.value,
         risk_score=event.risk_score,
         received_at=raw.received_at,
+        withheld_reason=withheld_reason,
     )
     session.add(message)
     await session.flush()
-    kind = InboxEventKind.MESSAGE_WITHHELD if event.withheld else InboxEventKind.MESSAGE_RECEIVED
+    withheld = message.status == "withheld"
+    kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
     _stage_inbox_event(session, kind, message)
 
 
-def _inbound_status(event: MailScanned) -> str:
-    if event.withheld:
+def _agent_view(raw: RawMessage) -> tuple[str, str, str]:
+    """Sender, subject and visible text: from ingest's parse when it has one."""
+    if raw.structured is not None:
+        parsed = StructuredMessage.model_validate(raw.structured)
+        sender = parsed.from_[0].address if parsed.from_ else ""
+        return sender, parsed.subject, parsed.visible_text
+    text = read_mail_text(raw.raw)
+    return text.from_address, text.subject, text.text or html_to_text(text.html)
+
+
+def _inbound_status(event: MailScanned, *, quarantined: bool) -> str:
+    # Ingest's quarantine (L1 finding, blocked sender, DMARC) withholds whatever the detectors say.
+    if event.withheld or quarantined:
         return "withheld"
     return "review" if event.consensus is Consensus.REVIEW else "delivered"
 

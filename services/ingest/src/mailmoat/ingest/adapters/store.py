@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
-from mailmoat.common.db.tables import Inbox, RawMessage
+from mailmoat.common.db.tables import Inbox, InboxSenderRule, RawMessage
 from mailmoat.common.events import RawMailReceived
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
+from mailmoat.ingest.analysis import Analysis
+from mailmoat.ingest.domain.senders import SenderRule
 
 PRODUCER = "ingest"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the SMTP session told us about one message."""
+
+    mail_from: str
+    client_ip: str
+    helo: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One recipient's copy: where it goes and what ingest decided about it."""
+
+    inbox: Inbox
+    rcpt_to: str
+    quarantine_reason: str | None
+    trusted_sender: bool
 
 
 async def find_inbox(session: AsyncSession, address: str) -> Inbox | None:
@@ -23,22 +45,38 @@ async def find_inbox(session: AsyncSession, address: str) -> Inbox | None:
     return (await session.scalars(query)).first()
 
 
+async def sender_rules(session: AsyncSession, inbox: Inbox) -> tuple[SenderRule, ...]:
+    """The inbox's inbound sender allow/block rules."""
+    rows = await session.scalars(
+        select(InboxSenderRule).where(InboxSenderRule.inbox_id == inbox.id)
+    )
+    return tuple(SenderRule(row.pattern, row.action) for row in rows)
+
+
 async def store_message(
-    session: AsyncSession, inbox: Inbox, *, mail_from: str, rcpt_to: str, raw: bytes
+    session: AsyncSession, envelope: Envelope, analysis: Analysis, delivery: Delivery
 ) -> uuid.UUID:
-    """Write the raw MIME, its ``raw-mail`` event and an audit row; returns the mail id."""
-    mail_id = uuid.uuid4()
+    """Write the stamped MIME, its analysis, its ``raw-mail`` event and an audit row."""
+    mail_id, inbox, raw = uuid.uuid4(), delivery.inbox, analysis.stored_raw
     digest = hashlib.sha256(raw).hexdigest()
+    findings = [f.model_dump(mode="json") for f in analysis.findings]
     session.add(
         RawMessage(
             id=mail_id,
             workspace_id=inbox.workspace_id,
             inbox_id=inbox.id,
-            mail_from=mail_from,
-            rcpt_to=rcpt_to,
+            mail_from=envelope.mail_from,
+            rcpt_to=delivery.rcpt_to,
             raw=raw,
             sha256=digest,
             size=len(raw),
+            client_ip=envelope.client_ip,
+            helo=envelope.helo[:255],
+            structured=analysis.message.model_dump(mode="json"),
+            authentication=analysis.authentication.model_dump(mode="json"),
+            findings=findings,
+            invalid_mime=analysis.message.invalid_mime,
+            quarantine_reason=delivery.quarantine_reason,
         )
     )
     event = RawMailReceived(
@@ -48,17 +86,22 @@ async def store_message(
         raw_ref=mail_id,
         sha256=digest,
         size=len(raw),
-        mail_from=mail_from,
-        rcpt_to=rcpt_to,
+        mail_from=envelope.mail_from,
+        rcpt_to=delivery.rcpt_to,
         security_level=inbox.security_level,
+        invalid_mime=analysis.message.invalid_mime,
+        l1_findings=analysis.findings,
+        quarantine_reason=delivery.quarantine_reason,
+        dmarc=analysis.authentication.dmarc.result,
+        trusted_sender=delivery.trusted_sender,
     )
     stage_event(session, Topic.RAW_MAIL, event, producer=PRODUCER)
     record_audit(
         session,
         workspace_id=inbox.workspace_id,
         mail_id=mail_id,
-        action="inbound.received",
-        actor=f"smtp:{mail_from or '<>'}",
+        action="inbound.quarantined" if delivery.quarantine_reason else "inbound.received",
+        actor=f"smtp:{envelope.mail_from or '<>'}",
         source="smtp",
         target=f"inbox:{inbox.id}",
         producer=PRODUCER,

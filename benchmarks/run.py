@@ -1,13 +1,13 @@
-"""``make bench``: SMTP ingest and pipeline throughput, beside a discard-only SMTP baseline.
+"""``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline.
 
-Runs on the embedded stack (tansu + SQLite) with every consumer service in this process, and
-writes a Markdown report. Numbers are for comparing runs on one machine, not absolute claims.
+Writes a Markdown report (BENCHMARKS.md). Numbers are for comparing runs on one machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import smtplib
 import statistics
@@ -20,6 +20,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from benchmarks import ingest_bench
+from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.db.session import create_engine, create_session_factory
@@ -96,7 +98,9 @@ async def mailmoat_run(settings: CommonSettings, count: int) -> dict[str, float]
     smtp_port = free_port()
     common = settings.model_dump()
     services = [
-        build_ingest(IngestSettings(**common, smtp_port=smtp_port)),
+        build_ingest(
+            IngestSettings(**common, smtp_port=smtp_port, max_transactions_per_connection=10**6)
+        ),
         build_primary(settings),
         build_checker(settings),
         build_consensus(settings),
@@ -130,24 +134,63 @@ async def main(count: int, output: Path) -> None:
     broker.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = CommonSettings(
-                database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
-                kafka_bootstrap=broker.bootstrap,
-                kafka_idempotence=False,
-                log_level="WARNING",
-                outbox_poll_seconds=0.05,
-            )
-            await asyncio.to_thread(upgrade, settings.database_url)
-            await create_topics(settings)
+            settings = await prepared(broker, Path(tmp) / "ingest.db")
+            ingest_results = await ingest_bench.run(settings, count)
+            settings = await prepared(broker, Path(tmp) / "pipeline.db")
             await seed(settings)
             base = await asyncio.to_thread(baseline, count)
             ours = await mailmoat_run(settings, count)
     finally:
         broker.stop()
-    report(count, base, ours, output)
+    report(count, ingest_results, base, ours, output)
 
 
-def report(count: int, base: list[float], ours: dict[str, float], output: Path) -> None:
+async def prepared(broker: EmbeddedBroker, path: Path) -> CommonSettings:
+    settings = CommonSettings(
+        database_url=f"sqlite+aiosqlite:///{path}",
+        kafka_bootstrap=broker.bootstrap,
+        kafka_idempotence=False,
+        log_level="WARNING",
+        outbox_poll_seconds=0.05,
+        topic_prefix=f"{path.stem}.",
+        group_prefix=f"{path.stem}.",
+    )
+    await asyncio.to_thread(upgrade, settings.database_url)
+    await create_topics(settings)
+    return settings
+
+
+def ingest_rows(results: tuple[list[SizeResult], list[SizeResult]]) -> list[str]:
+    lines = [
+        "| message size | measure | baseline (discard) | Mailmoat ingest | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for base, ours in zip(*results, strict=True):
+        size = f"{base.size // 1024} KB"
+        ratio = ours.peak.per_second / base.peak.per_second
+        lines += [
+            f"| {size} | peak accepted/s (one core, 8 connections) | {base.peak.per_second:.0f} "
+            f"| {ours.peak.per_second:.0f} | {ratio:.2f} |",
+            f"| {size} | DATA-to-250 p50 / p95 at peak (ms) | {base.peak.p50_ms:.1f} / "
+            f"{base.peak.p95_ms:.1f} | {ours.peak.p50_ms:.1f} / {ours.peak.p95_ms:.1f} | |",
+            f"| {size} | DATA-to-250 p50 / p95 at 70% of own peak (ms) | {base.paced.p50_ms:.1f} / "
+            f"{base.paced.p95_ms:.1f} | {ours.paced.p50_ms:.1f} / {ours.paced.p95_ms:.1f} | |",
+            f"| {size} | offered / achieved rate in that paced run (/s) | "
+            f"{base.paced.sent / base.paced.seconds:.0f} / {base.paced.per_second:.0f} | "
+            f"{ours.paced.sent / ours.paced.seconds:.0f} / {ours.paced.per_second:.0f} | |",
+            f"| {size} | analysis alone, in process (ms per mail; ceiling per core) | | "
+            f"{ours.analysis_ms:.2f} ({1000 / ours.analysis_ms:.0f}/s) | |",
+        ]
+    return lines
+
+
+def report(
+    count: int,
+    ingest_results: tuple[list[SizeResult], list[SizeResult]],
+    base: list[float],
+    ours: dict[str, float],
+    output: Path,
+) -> None:
     base_rate = len(base) / sum(base)
     rows = [
         (
@@ -176,13 +219,32 @@ def report(count: int, base: list[float], ours: dict[str, float], output: Path) 
         "# Benchmarks",
         "",
         "Produced by `make bench` (`python -m benchmarks.run --output BENCHMARKS.md`).",
-        f"{count} mails of ~1.7 KB over one SMTP connection; embedded stack (tansu, SQLite),",
-        "all consumer services in one process. Baseline: aiosmtpd accepting and discarding,",
-        "the ceiling for an SMTP front door in Python on this machine.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()}.",
+        "Numbers compare runs on one machine, not absolute claims.",
         "",
-        f"Machine: {platform.machine()}, Python {platform.python_version()}, {platform.system()}.",
+        "## SMTP ingest (benchmarks/ingest_bench.py)",
         "",
-        "| measure | baseline (discard) | Mailmoat ingest (durable) |",
+        "Each server runs alone in its own process (one core); the load generator runs in another.",
+        "Baseline: bare aiosmtpd accepting and discarding. Mailmoat ingest: parses the MIME,",
+        "checks SPF, DKIM (every mail is signed), DMARC and ARC against a zone file, runs the L1",
+        "checks, and commits the message, its analysis and its outbox event to SQLite (WAL,",
+        f"synchronous=FULL) before each 250. {count} mails of 5 KB and {count // 2} of 50 KB at",
+        "peak; then 5 s paced at 70% of each server's own peak.",
+        "",
+        *ingest_rows(ingest_results),
+        "",
+        "The last row bounds what ingest can reach on one core before any database work: parsing,",
+        "DKIM/SPF/DMARC/ARC and the L1 checks are Python, so the 0.6-of-baseline target needs",
+        "that cost, and the per-mail commit (fsync under synchronous=FULL, plus the outbox relay's",
+        "own write), to shrink.",
+        "",
+        "## Whole pipeline (SMTP to API-visible)",
+        "",
+        f"{count} mails of ~1.7 KB over one SMTP connection; embedded stack (tansu, SQLite), every",
+        "consumer service in this process. Baseline: aiosmtpd accepting and discarding.",
+        "",
+        "| measure | baseline (discard) | Mailmoat (durable) |",
         "|---|---|---|",
         *[f"| {name} | {b} | {m} |" for name, b, m in rows],
         "",
@@ -193,7 +255,7 @@ def report(count: int, base: list[float], ours: dict[str, float], output: Path) 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     args = parser.parse_args()
     asyncio.run(main(args.count, args.output))

@@ -106,6 +106,8 @@ async def peak(port: int, rcpt: str, mail: MailFactory, count: int, connections:
 
 async def paced(port: int, rcpt: str, mail: MailFactory, rate: float, seconds: float) -> LoadResult:
     """Open loop: mails start at ``rate`` per second, each on a free connection."""
+    if rate <= 0:
+        raise ValueError("nothing was accepted at peak, so there is no rate to pace at")
     count = max(20, int(rate * seconds))
     pool: asyncio.Queue[Session] = asyncio.Queue()
     for _ in range(16):

@@ -7,6 +7,7 @@ import logging
 import ssl
 
 from mailmoat.common.service import Runtime, Service
+from mailmoat.ingest.adapters.commits import GroupCommitter
 from mailmoat.ingest.adapters.dns.factory import build_resolver
 from mailmoat.ingest.analysis import Analyser
 from mailmoat.ingest.domain.mime import MimeLimits
@@ -21,7 +22,9 @@ from mailmoat.ingest.smtp.tls import server_context
 log = logging.getLogger(__name__)
 
 
-def build_handler(settings: IngestSettings, runtime: Runtime) -> IngestHandler:
+def build_handler(
+    settings: IngestSettings, runtime: Runtime, commits: GroupCommitter
+) -> IngestHandler:
     """The SMTP handler with its analyser, acceptance rules and feedback intake."""
     analyser = Analyser(
         resolver=build_resolver(
@@ -39,7 +42,7 @@ def build_handler(settings: IngestSettings, runtime: Runtime) -> IngestHandler:
         reject_bare_line_endings=settings.reject_bare_line_endings,
     )
     feedback = FeedbackIntake(settings.our_feedback_address)
-    return IngestHandler(runtime.sessions, runtime.relay.wake, analyser, acceptance, feedback)
+    return IngestHandler(commits, runtime.relay.wake, analyser, acceptance, feedback)
 
 
 def server_limits(settings: IngestSettings) -> ServerLimits:
@@ -64,7 +67,10 @@ def build_service(settings: IngestSettings) -> Service:
     """The ingest service: an SMTP listener, no consumers."""
 
     async def serve_smtp(runtime: Runtime) -> None:
-        handler = build_handler(settings, runtime)
+        async with GroupCommitter(runtime.sessions).running() as commits:
+            await _serve(build_handler(settings, runtime, commits))
+
+    async def _serve(handler: IngestHandler) -> None:
         limits, context = server_limits(settings), tls_context(settings)
         limiter = ConnectionLimiter(settings.max_connections, settings.max_connections_per_ip)
         authenticator = (

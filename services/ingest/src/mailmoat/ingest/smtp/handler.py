@@ -10,12 +10,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.session import SessionFactory
+from mailmoat.common.db.tables import Inbox
 from mailmoat.common.observability.metrics import SMTP_BYTES, SMTP_TRANSACTIONS
 from mailmoat.ingest.adapters import store
+from mailmoat.ingest.adapters.commits import GroupCommitter
 from mailmoat.ingest.analysis import Analyser, Analysis
 from mailmoat.ingest.domain.rawcheck import count_header_fields, has_bare_line_ending
-from mailmoat.ingest.domain.senders import SenderVerdict, judge_sender
+from mailmoat.ingest.domain.senders import SenderRule, SenderVerdict, judge_sender
 from mailmoat.ingest.feedback_intake import FeedbackIntake
 from mailmoat.ingest.smtp import replies
 
@@ -42,13 +43,13 @@ class IngestHandler:
 
     def __init__(
         self,
-        sessions: SessionFactory,
+        commits: GroupCommitter,
         on_committed: Callable[[], None],
         analyser: Analyser,
         acceptance: Acceptance,
         feedback: FeedbackIntake,
     ) -> None:
-        self._sessions = sessions
+        self._commits = commits
         self._on_committed = on_committed
         self._analyser = analyser
         self._accept = acceptance
@@ -91,9 +92,7 @@ class IngestHandler:
         if self._feedback.is_feedback_address(address):
             return None
         try:
-            async with self._sessions() as db, db.begin():
-                inbox = await store.find_inbox(db, address)
-                rules = await store.sender_rules(db, inbox) if inbox is not None else ()
+            inbox, rules = await self._commits.run(lambda db: _recipient_facts(db, address))
         except SQLAlchemyError:
             log.exception("inbox lookup failed")
             return replies.TRY_LATER_LOOKUP
@@ -153,18 +152,22 @@ class IngestHandler:
     async def _store(
         self, envelope: store.Envelope, analysis: Analysis, rcpts: list[str]
     ) -> list[str]:
-        # One transaction for every recipient: either all are stored, or the client retries all.
-        async with self._sessions() as db, db.begin():
-            ids: list[str] = []
-            feedback_rcpts = [r for r in rcpts if self._feedback.is_feedback_address(r)]
-            if feedback_rcpts:
-                ids.append(str(await self._feedback.record(db, envelope, analysis, feedback_rcpts)))
-            deliveries = await self._deliveries(db, envelope, analysis, rcpts)
-            if not deliveries and not feedback_rcpts:
-                raise AllRecipientsBlockedError
-            for delivery in deliveries:
-                ids.append(str(await store.store_message(db, envelope, analysis, delivery)))
-            return ids
+        # One unit of work for every recipient: either all are stored, or the client retries all.
+        return await self._commits.run(lambda db: self._store_in(db, envelope, analysis, rcpts))
+
+    async def _store_in(
+        self, db: AsyncSession, envelope: store.Envelope, analysis: Analysis, rcpts: list[str]
+    ) -> list[str]:
+        ids: list[str] = []
+        feedback_rcpts = [r for r in rcpts if self._feedback.is_feedback_address(r)]
+        if feedback_rcpts:
+            ids.append(str(await self._feedback.record(db, envelope, analysis, feedback_rcpts)))
+        deliveries = await self._deliveries(db, envelope, analysis, rcpts)
+        if not deliveries and not feedback_rcpts:
+            raise AllRecipientsBlockedError
+        for delivery in deliveries:
+            ids.append(str(await store.store_message(db, envelope, analysis, delivery)))
+        return ids
 
     async def _deliveries(
         self, db: AsyncSession, envelope: store.Envelope, analysis: Analysis, rcpts: list[str]
@@ -198,3 +201,10 @@ class IngestHandler:
         if deliveries and blocked == len(deliveries):
             raise AllRecipientsBlockedError
         return deliveries
+
+
+async def _recipient_facts(
+    db: AsyncSession, address: str
+) -> tuple[Inbox | None, tuple[SenderRule, ...]]:
+    inbox = await store.find_inbox(db, address)
+    return inbox, (await store.sender_rules(db, inbox) if inbox is not None else ())

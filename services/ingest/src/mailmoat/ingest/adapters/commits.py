@@ -1,0 +1,84 @@
+"""Group commit: SMTP transactions arriving together share one database transaction and fsync.
+
+Each unit of work runs in its own savepoint, so one that fails is rolled back alone and only its
+client hears about it; when the shared commit fails, every client in the batch gets the error
+and, having no 250, sends again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.session import SessionFactory
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[Any]]
+_Pending = tuple[Work, "asyncio.Future[Any]"]
+
+
+class GroupCommitter:
+    """Runs submitted work in batched transactions, at most ``max_batch`` units per commit."""
+
+    def __init__(self, sessions: SessionFactory, *, max_batch: int = 64) -> None:
+        self._sessions = sessions
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[GroupCommitter]:
+        """Commit batches while the block runs."""
+        task = asyncio.create_task(self._loop(), name="ingest-group-commit")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` inside the next batch; returns once that batch is committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((work, future))
+        return await future
+
+    async def _loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        try:
+            async with self._sessions() as db, db.begin():
+                for work, future in batch:
+                    outcomes.append(await _in_savepoint(db, work, future))
+        except Exception as failure:
+            log.exception("group commit of %d units failed", len(batch))
+            outcomes = [(future, failure, None) for _, future in batch]
+        for future, error, value in outcomes:
+            if future.done():  # the client went away; its work stands or fell with the batch
+                continue
+            if error is None:
+                future.set_result(value)
+            else:
+                future.set_exception(error)
+
+
+async def _in_savepoint(
+    db: AsyncSession, work: Work, future: asyncio.Future[Any]
+) -> tuple[asyncio.Future[Any], BaseException | None, Any]:
+    try:
+        async with db.begin_nested():
+            return future, None, await work(db)
+    except Exception as error:
+        return future, error, None

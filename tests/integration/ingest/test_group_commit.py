@@ -1,0 +1,75 @@
+"""Group commit: concurrent units share transactions; a failing unit is rolled back alone."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.session import create_engine, create_session_factory
+from mailmoat.common.db.tables import Inbox, Workspace
+from mailmoat.ingest.adapters.commits import GroupCommitter
+
+
+async def test_units_share_commits_and_fail_alone(database_url: str) -> None:
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    seen: list[int] = []
+
+    def unit(n: int):  # type: ignore[no-untyped-def]
+        async def work(db: AsyncSession) -> int:
+            seen.append(id(db))
+            db.add(Workspace(id=uuid.uuid4(), name=f"w{n}", plan="free"))
+            await db.flush()
+            if n == 3:
+                raise ValueError("unit 3 fails after writing")
+            return n
+
+        return work
+
+    try:
+        async with GroupCommitter(sessions).running() as commits:
+            results = await asyncio.gather(
+                *(commits.run(unit(n)) for n in range(10)), return_exceptions=True
+            )
+        async with sessions() as db:
+            names = set(await db.scalars(select(Workspace.name)))
+            total = await db.scalar(select(func.count()).select_from(Workspace))
+    finally:
+        await engine.dispose()
+    assert isinstance(results[3], ValueError)
+    assert [r for i, r in enumerate(results) if i != 3] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert total == 9
+    assert "w3" not in names
+    assert len(set(seen)) < 10  # several units ran in one transaction
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_a_failed_commit_fails_every_unit_of_the_batch(database_url: str) -> None:
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+
+    async def fine(db: AsyncSession) -> None:
+        db.add(Workspace(id=uuid.uuid4(), name="fine", plan="free"))
+
+    async def breaks_the_commit(db: AsyncSession) -> None:
+        # A foreign key checked only at COMMIT: the unit itself succeeds, the batch cannot.
+        await db.execute(text("PRAGMA defer_foreign_keys = ON"))
+        db.add(
+            Inbox(workspace_id=uuid.uuid4(), slug="x", address="x@y.example", security_level="L1")
+        )
+
+    try:
+        async with GroupCommitter(sessions).running() as commits:
+            results = await asyncio.gather(
+                commits.run(fine), commits.run(breaks_the_commit), return_exceptions=True
+            )
+        async with sessions() as db:
+            total = await db.scalar(select(func.count()).select_from(Workspace))
+    finally:
+        await engine.dispose()
+    assert total == 0
+    assert all(isinstance(r, Exception) for r in results), results

@@ -12,23 +12,14 @@ from sqlalchemy import select
 from mailmoat.common.db.tables import RawMessage
 from mailmoat.common.settings import CommonSettings
 from tests.support.scenario import Scenario
+from tests.support.smtp_wire import open_data
 from tests.support.stack import ProcessStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
 
 
 def _open_data(port: int, rcpt: str) -> tuple[socket.socket, list[bytes]]:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    reader = sock.makefile("rb")
-    replies = [reader.readline()]
-    for command in (
-        b"HELO c.example",
-        b"MAIL FROM:<a@example.com>",
-        f"RCPT TO:<{rcpt}>".encode(),
-        b"DATA",
-    ):
-        sock.sendall(command + b"\r\n")
-        replies.append(reader.readline())
+    sock, _, replies = open_data(port, rcpt, mail_from="a@example.com")
     return sock, replies
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 import pytest
 
 from tests.support.external import external, report
 from tests.support.ingest import Ingest
+from tests.support.smtp_wire import open_data
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -23,17 +23,8 @@ def _session(ingest: Ingest, fake_eod: bytes) -> list[bytes]:
         + f"RCPT TO:<{ingest.address}>\r\n".encode()
         + b"DATA\r\nFrom: smuggled@evil.example\r\nSubject: smuggled\r\n\r\nsmuggled\r\n"
     )
-    with socket.create_connection(("127.0.0.1", ingest.port), timeout=10) as sock:
-        reader = sock.makefile("rb")
-        reader.readline()
-        for command in (
-            b"HELO client.sender.example",
-            b"MAIL FROM:<alice@sender.example>",
-            f"RCPT TO:<{ingest.address}>".encode(),
-            b"DATA",
-        ):
-            sock.sendall(command + b"\r\n")
-            reader.readline()
+    sock, reader, _ = open_data(ingest.port, ingest.address, helo="client.sender.example")
+    with sock:
         body = b"From: alice@sender.example\r\nSubject: carrier\r\n\r\nfirst"
         sock.sendall(body + fake_eod + smuggled + b"\r\n.\r\n" + b"QUIT\r\n")
         return [line for line in reader.readlines() if line]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from pathlib import Path
 
 import dkim
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support.dkim_keys import new_rsa_key, pem, rsa_record
 
 SENDER_IP = "127.0.0.1"
 OTHER_IP = "192.0.2.10"
@@ -36,16 +35,16 @@ class TestZone:
     @classmethod
     def build(cls, directory: Path) -> TestZone:
         directory.mkdir(parents=True, exist_ok=True)
-        keys = {domain: _rsa_key() for domain in ("sender.example", "attack.com")}
+        keys = {domain: new_rsa_key() for domain in ("sender.example", "attack.com")}
         lines = ["$TTL 300"]
         lines += _domain_records(
-            "sender.example", SENDER_IP, "reject", _public_txt(keys["sender.example"])
+            "sender.example", SENDER_IP, "reject", rsa_record(keys["sender.example"])
         )
-        lines += _domain_records("attack.com", SENDER_IP, None, _public_txt(keys["attack.com"]))
+        lines += _domain_records("attack.com", SENDER_IP, None, rsa_record(keys["attack.com"]))
         lines += _domain_records("legitimate.com", OTHER_IP, "reject", None)
         lines += _domain_records("quarantine.example", OTHER_IP, "quarantine", None)
         (directory / "test.zone").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return cls(directory, keys)
+        return cls(directory, {domain: pem(key) for domain, key in keys.items()})
 
     def sign(self, raw: bytes, domain: str, selector: str = "s1") -> bytes:
         """``raw`` with a DKIM-Signature by ``domain``'s key prepended."""
@@ -60,20 +59,3 @@ def _domain_records(domain: str, spf_ip: str, dmarc: str | None, key: str | None
     if key:
         records.append(f"s1._domainkey.{domain}. IN TXT {_txt(key)}")
     return records
-
-
-def _rsa_key() -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-
-
-def _public_txt(private_pem: bytes) -> str:
-    key = serialization.load_pem_private_key(private_pem, password=None)
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"

@@ -14,6 +14,7 @@ import pytest
 from mailmoat.ingest.smtp.credentials import hash_password
 from tests.support.certs import self_signed
 from tests.support.ingest import Ingest, IngestFactory
+from tests.support.smtp_wire import open_data
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -131,19 +132,10 @@ async def test_data_transfer_has_its_own_deadline(ingest_factory: IngestFactory)
 
 
 def _stall_in_data(ingest: Ingest) -> bytes:
-    with socket.create_connection(("127.0.0.1", ingest.port), timeout=5) as sock:
-        file = sock.makefile("rb")
-        file.readline()
-        for line in (
-            b"HELO c.example",
-            b"MAIL FROM:<a@sender.example>",
-            f"RCPT TO:<{ingest.address}>".encode(),
-            b"DATA",
-        ):
-            sock.sendall(line + b"\r\n")
-            file.readline()
+    sock, reader, _ = open_data(ingest.port, ingest.address)
+    with sock:
         sock.sendall(b"Subject: stalled\r\n\r\npart of a body")
-        return file.readline()
+        return reader.readline()
 
 
 async def test_starttls_then_auth(ingest_factory: IngestFactory, tmp_path: Path) -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailmoat.ingest.adapters.dns import DnsTempError
 from mailmoat.ingest.auth.arc import MAX_INSTANCES, verify_arc
+from tests.support.dkim_keys import MemoryDns, new_rsa_key, pem, rsa_record
 
 ORIGINAL = (
     b"Authentication-Results: list.example; spf=pass smtp.mailfrom=alice@example.org\r\n"
@@ -25,25 +22,6 @@ ORIGINAL = (
     b"Minutes of the meeting.\r\n"
 )
 KEY_NAMES = ("arc._domainkey.list.example", "arc._domainkey.relay.example")
-
-
-@dataclass
-class MemoryDns:
-    """A Resolver over a dict; names in ``timeouts`` raise DnsTempError."""
-
-    records: dict[str, str] = field(default_factory=dict)
-    timeouts: set[str] = field(default_factory=set)
-    queries: list[str] = field(default_factory=list)
-
-    def lookup(self, name: str, rdtype: str) -> tuple[str, ...]:
-        self.queries.append(name)
-        if name in self.timeouts:
-            raise DnsTempError("timed out")
-        record = self.records.get(name) if rdtype == "TXT" else None
-        return () if record is None else (record,)
-
-    def exists(self, name: str) -> bool:
-        return name in self.records
 
 
 @dataclass(frozen=True)
@@ -62,16 +40,8 @@ class Sealer:
 
 @pytest.fixture(scope="module")
 def sealer() -> Sealer:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return Sealer(private, f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}")
+    key = new_rsa_key()
+    return Sealer(pem(key), rsa_record(key))
 
 
 @pytest.fixture(scope="module")

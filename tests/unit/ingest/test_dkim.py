@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import base64
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dkim
 import nacl.signing
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailmoat.ingest.adapters.dns import DnsTempError
 from mailmoat.ingest.auth.dkim import MAX_SIGNATURES, verify_dkim
+from tests.support.dkim_keys import MemoryDns, pem, rsa_record
 
 MESSAGE = (
     b"From: Alice <alice@example.org>\r\n"
@@ -26,44 +25,10 @@ MESSAGE = (
 )
 
 
-@dataclass
-class MemoryDns:
-    """A Resolver over a dict; names in ``timeouts`` raise DnsTempError."""
-
-    records: dict[str, str] = field(default_factory=dict)
-    timeouts: set[str] = field(default_factory=set)
-    queries: list[str] = field(default_factory=list)
-
-    def lookup(self, name: str, rdtype: str) -> tuple[str, ...]:
-        self.queries.append(name)
-        if name in self.timeouts:
-            raise DnsTempError("timed out")
-        record = self.records.get(name) if rdtype == "TXT" else None
-        return () if record is None else (record,)
-
-    def exists(self, name: str) -> bool:
-        return name in self.records
-
-
 @dataclass(frozen=True)
 class Key:
     private: bytes
     record: str
-
-
-def pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-
-
-def rsa_record(key: rsa.RSAPrivateKey, extra: str = "") -> str:
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return f"v=DKIM1; k=rsa;{extra} p={base64.b64encode(der).decode()}"
 
 
 def weak_rsa_key(bits: int = 512) -> rsa.RSAPrivateKey:

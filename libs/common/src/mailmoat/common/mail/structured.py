@@ -40,6 +40,9 @@ class Address(_Frozen):
         return f'"{quoted}" <{self.address}>'
 
 
+TextStatus = Literal["extracted", "empty", "unsupported", "encrypted", "too_large", "failed"]
+
+
 class Attachment(_Frozen):
     """A leaf part that is not one of the bodies a person reads."""
 
@@ -50,6 +53,12 @@ class Attachment(_Frozen):
     size: int = Field(ge=0, description="Decoded size in bytes (after any truncation).")
     sha256: str = Field(description="SHA-256 of the decoded bytes, hex.")
     disposition: str = Field(description="'attachment', 'inline' or '' when not declared.")
+    text: str = Field(default="", description="Text extracted for the scanner (capped).")
+    text_status: TextStatus = Field(
+        default="unsupported",
+        description="extracted, empty, unsupported (no text in this type), encrypted, "
+        "too_large or failed: anything but extracted/empty is a gap in scanning coverage.",
+    )
 
 
 class HiddenFragment(_Frozen):

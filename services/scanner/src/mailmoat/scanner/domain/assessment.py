@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mailmoat.common.events import Finding
-from mailmoat.common.mailtext import MailText
+from mailmoat.scanner.domain.content import ScanContent
 
 
 @dataclass(frozen=True)
@@ -14,8 +14,11 @@ class Assessment:
     """A detector's judgement of one mail."""
 
     score: int
+    """0 (surely benign) to 100 (surely an attack)."""
     flagged: bool
     findings: tuple[Finding, ...]
+    coverage: tuple[str, ...] = ()
+    """The ``Segment.part`` names the detector read completely."""
 
 
 class Detector(Protocol):
@@ -24,6 +27,6 @@ class Detector(Protocol):
     name: str
     version: str
 
-    def assess(self, mail: MailText) -> Assessment:
-        """Judge one mail."""
+    async def assess(self, content: ScanContent) -> Assessment:
+        """Judge one mail. Raising counts as a flag (fail closed) in the caller."""
         ...

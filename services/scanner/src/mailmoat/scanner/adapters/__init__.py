@@ -1,0 +1,1 @@
+"""Scanner adapters: detector backends that call out of the process (LLM APIs)."""

@@ -1,0 +1,71 @@
+"""The checker's rules, one module each, and the registry the checker runs them from.
+
+| code                            | weight | fires on                                             |
+|---------------------------------|--------|------------------------------------------------------|
+| injection.role_token            | 70     | <|im_start|>, [INST], ### System:, Human:/Assistant:  |
+| injection.override              | 60     | ignore previous instructions (en, es, fr, de, pt)    |
+| injection.jailbreak             | 60     | DAN, developer mode, 'without safety guidelines'     |
+| unicode.tag_block               | 60     | U+E0000 tag characters outside flag emoji (decoded)  |
+| injection.tool_call             | 50     | <tool_call>, <function_calls>, {"tool": ...}         |
+| injection.output_manipulation   | 50     | orders about the reader's own answer or reply        |
+| injection.code_insertion        | 50     | 'merge the following code block into your solution' |
+| exfil.url_data                  | 50     | URL placeholders ({password}), data-laden md images  |
+| exfil.forward_to_address        | 50     | send the mailbox or secrets to an address            |
+| unicode.bidi_control            | 45     | bidi overrides; embeddings/isolates in LTR-only text |
+| injection.addressed_to_ai       | 55     | 'if you are an AI' / 'note to the model' + an order  |
+| injection.role_play             | 40     | you are now, from now on you, jailbreak, new prompt: |
+| hidden.instructions             | 40     | any injection.* or exfil.* finding in hidden/decoded |
+| hidden.action_text              | 35     | an imperative in hidden prose (preheaders say these) |
+| exfil.secret_request            | 30     | asks for passwords, keys, the whole mailbox          |
+| injection.mentions_ai           | 30     | 'AI assistant', 'dear agent', 'LLM' + an order       |
+| mismatch.text_html              | 30     | one body version alone carries instruction words     |
+| exfil.drop_site                 | 25     | request catchers and paste sites                     |
+| unicode.invisible_split         | 25     | zero-width characters inside Latin words             |
+| encoding.payload                | 15     | base64/hex text that decodes to words (rescanned)    |
+"""
+
+from __future__ import annotations
+
+from mailmoat.scanner.domain.rules.addressed import ADDRESSED_TO_AI, MENTIONS_AI
+from mailmoat.scanner.domain.rules.base import ContentRule, Decoder, SegmentRule
+from mailmoat.scanner.domain.rules.bidi import BIDI_CONTROL, BIDI_DECODER
+from mailmoat.scanner.domain.rules.code_insertion import CODE_INSERTION
+from mailmoat.scanner.domain.rules.drop_sites import DROP_SITE
+from mailmoat.scanner.domain.rules.encoded import ENCODED_DECODER, ENCODED_PAYLOAD
+from mailmoat.scanner.domain.rules.exfil_forward import FORWARD_TO_ADDRESS
+from mailmoat.scanner.domain.rules.exfil_url import EXFIL_URL
+from mailmoat.scanner.domain.rules.hidden import HIDDEN_ACTION
+from mailmoat.scanner.domain.rules.invisible import INVISIBLE_DECODER, INVISIBLE_SPLIT
+from mailmoat.scanner.domain.rules.mismatch import TEXT_HTML_MISMATCH
+from mailmoat.scanner.domain.rules.output import OUTPUT_MANIPULATION
+from mailmoat.scanner.domain.rules.override import OVERRIDE
+from mailmoat.scanner.domain.rules.role_tokens import ROLE_TOKEN
+from mailmoat.scanner.domain.rules.roleplay import JAILBREAK, ROLE_PLAY
+from mailmoat.scanner.domain.rules.secrets import SECRET_REQUEST
+from mailmoat.scanner.domain.rules.tags import TAG_BLOCK, TAG_DECODER
+from mailmoat.scanner.domain.rules.tool_calls import TOOL_CALL
+
+SEGMENT_RULES: tuple[SegmentRule, ...] = (
+    ROLE_TOKEN,
+    OVERRIDE,
+    TAG_BLOCK,
+    TOOL_CALL,
+    OUTPUT_MANIPULATION,
+    CODE_INSERTION,
+    EXFIL_URL,
+    FORWARD_TO_ADDRESS,
+    BIDI_CONTROL,
+    ADDRESSED_TO_AI,
+    MENTIONS_AI,
+    ROLE_PLAY,
+    JAILBREAK,
+    HIDDEN_ACTION,
+    SECRET_REQUEST,
+    DROP_SITE,
+    INVISIBLE_SPLIT,
+    ENCODED_PAYLOAD,
+)
+CONTENT_RULES: tuple[ContentRule, ...] = (TEXT_HTML_MISMATCH,)
+DECODERS: tuple[Decoder, ...] = (TAG_DECODER, BIDI_DECODER, INVISIBLE_DECODER, ENCODED_DECODER)
+
+__all__ = ["CONTENT_RULES", "DECODERS", "SEGMENT_RULES"]

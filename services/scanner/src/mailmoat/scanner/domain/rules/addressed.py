@@ -1,0 +1,92 @@
+"""Text addressed to an AI reader that goes on to tell it to act."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mailmoat.common.events import Finding
+from mailmoat.scanner.domain.content import Segment
+from mailmoat.scanner.domain.rules.base import MAX_HITS, anchored, hit
+from mailmoat.scanner.domain.rules.lexicon import AGENT_ACTIONS, CLAUSE_START
+
+_MODELS = r"(?:AI|A\.I\.|LLMs?|GPT|ChatGPT|Claude|Gemini|Copilot|chatbot|bot|model|assistant|agent)"
+_STRONG = re.compile(
+    r"\bif\s+you\s+are\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|(?:large\s+)?language\s+model|chatbot|"
+    r"bot|(?:virtual\s+|digital\s+|AI\s+)?assistant|(?:AI\s+)?agent|automated\s+\w+|machine)"
+    rf"|\bnote\s+(?:to|for)\s+(?:the\s+|any\s+)?{_MODELS}"
+    r"|\b(?:dear|hey|hi|hello|attention|attn|instructions?\s+for(?:\s+the)?)\s*[,:]?\s+"
+    r"(?:AI|LLMs?|GPT|ChatGPT|Claude|Gemini|Copilot|chatbot|bot|model)\b"
+    rf"|\b(?:to|for)\s+(?:the|any)\s+{_MODELS}\s+(?:reading|processing|summari[sz]ing|handling|"
+    r"parsing|reviewing)",
+    re.IGNORECASE,
+)
+# Words that also name people ("dear agent", "my assistant") or products; weak alone.
+_WEAK = re.compile(
+    r"\b(?:AI|e-?mail|virtual|digital|automated)\s+(?:assistant|agent)s?\b"
+    r"|\b(?:dear|hey|hi|hello)\s*[,:]?\s+(?:assistant|agent)\b"
+    r"|\b(?:large\s+)?language\s+models?\b|\bLLMs?\b",
+    re.IGNORECASE,
+)
+_ACTION = re.compile(CLAUSE_START + AGENT_ACTIONS + r"\b", re.IGNORECASE | re.MULTILINE)
+_REACH = 200
+_STRONG_ANCHORS = (
+    "if you are",
+    "note to",
+    "note for",
+    "ai",
+    "a.i.",
+    "llm",
+    "llms",
+    "gpt",
+    "chatgpt",
+    "claude",
+    "gemini",
+    "copilot",
+    "chatbot",
+    "bot",
+    "model",
+    "assistant",
+    "agent",
+)
+_WEAK_ANCHORS = ("assistant", "assistants", "agent", "agents", "language model", "llm", "llms")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressedRule:
+    """An AI addressee with an imperative within reach after it."""
+
+    code: str
+    description: str
+    weight: int
+    addressee: re.Pattern[str]
+    anchors: tuple[str, ...]
+    markup: bool = False
+
+    def check(self, segment: Segment) -> list[Finding]:
+        found: list[Finding] = []
+        for start, end in anchored(segment.text, self.anchors, reach=80):
+            for addressee in self.addressee.finditer(segment.text, start, end):
+                action = _ACTION.search(segment.text, addressee.end(), addressee.end() + _REACH)
+                if action:
+                    span = (addressee.start(), action.end())
+                    found.append(hit(self.code, self.description, segment, *span))
+                if len(found) >= MAX_HITS:
+                    return found
+        return found
+
+
+ADDRESSED_TO_AI = AddressedRule(
+    code="injection.addressed_to_ai",
+    description="addresses an AI reader ('if you are an AI') and tells it to act",
+    weight=55,
+    addressee=_STRONG,
+    anchors=_STRONG_ANCHORS,
+)
+MENTIONS_AI = AddressedRule(
+    code="injection.mentions_ai",
+    description="mentions an AI assistant or agent, then gives an order",
+    weight=30,
+    addressee=_WEAK,
+    anchors=_WEAK_ANCHORS,
+)

@@ -1,0 +1,93 @@
+"""Instruction override: text telling the reader to drop the instructions it was given."""
+
+from __future__ import annotations
+
+import re
+
+from mailmoat.scanner.domain.rules.base import PatternRule
+
+_I = re.IGNORECASE
+# "my"/"our" previous instructions is one person correcting an earlier mail, not an attack.
+_NOT_MINE = r"(?:(?!\b(?:my|our)\b)[^.\n]){0,40}?"
+
+_ENGLISH = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass|abandon|set\s+aside|do\s+not\s+follow|"
+    rf"don'?t\s+follow|stop\s+following)\b{_NOT_MINE}\b(?:previous|prior|preceding|above|"
+    r"earlier|former|original|initial|existing|all|any|your|system|developer)\b"
+    rf"{_NOT_MINE}\b(?:instructions?|directions|directives?|rules|guidelines|prompts?|"
+    r"commands|orders|constraints|guardrails|programming|restrictions)\b",
+    _I,
+)
+_SPANISH = re.compile(
+    r"\b(?:ignor|olvid|descart|omit)\w*\s+(?:todas?\s+)?(?:las\s+|tus\s+|sus\s+)?"
+    r"(?:instrucciones|indicaciones|reglas|órdenes|directrices)\s+"
+    r"(?:anteriores|previas|de\s+arriba)",
+    _I,
+)
+_FRENCH = re.compile(
+    r"\b(?:ignor|oubli)\w*\s+(?:toutes\s+)?(?:les\s+|tes\s+|vos\s+)?"
+    r"(?:instructions|consignes|règles|directives)\s+(?:précédentes|antérieures|ci-dessus)",
+    _I,
+)
+_GERMAN = re.compile(
+    r"\b(?:ignorier|vergiss|vergessen\s+sie|missacht)\w*\s+(?:sie\s+)?(?:alle\s+)?"
+    r"(?:vorherigen|bisherigen|vorigen|obigen|früheren)\s+"
+    r"(?:Anweisungen|Instruktionen|Regeln|Befehle|Vorgaben)",
+    _I,
+)
+_PORTUGUESE = re.compile(
+    r"\b(?:ignor|esqueç|esquec|desconsider|descart)\w*\s+(?:todas\s+)?(?:as\s+|suas\s+)?"
+    r"(?:instruções|instrucoes|regras|ordens|diretrizes)\s+(?:anteriores|prévias|previas)",
+    _I,
+)
+
+OVERRIDE = PatternRule(
+    code="injection.override",
+    description="tells the reader to discard its previous instructions",
+    weight=60,
+    patterns=(_ENGLISH, _SPANISH, _FRENCH, _GERMAN, _PORTUGUESE),
+    anchors=(
+        "ignore",
+        "ignores",
+        "ignoring",
+        "ignored",
+        "disregard",
+        "forget",
+        "override",
+        "bypass",
+        "abandon",
+        "aside",
+        "follow",
+        "following",
+        "ignora",
+        "ignorar",
+        "ignores",
+        "olvida",
+        "olvide",
+        "olvidar",
+        "olvides",
+        "descarta",
+        "descarte",
+        "descartar",
+        "omite",
+        "omita",
+        "omitir",
+        "ignorez",
+        "ignorer",
+        "oublie",
+        "oubliez",
+        "oublier",
+        "ignoriere",
+        "ignorieren",
+        "ignoriert",
+        "vergiss",
+        "vergessen",
+        "missachte",
+        "missachten",
+        "esqueça",
+        "esqueca",
+        "esquecer",
+        "desconsidere",
+        "desconsiderar",
+    ),
+)

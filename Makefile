@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV := .venv
 
-.PHONY: run test lint fmt bench migrate sync
+.PHONY: run test lint fmt bench migrate sync train-detector eval
 
 $(VENV)/.synced: pyproject.toml uv.lock libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -33,3 +33,10 @@ bench: sync
 
 migrate: sync
 	$(VENV)/bin/mailmoat migrate
+
+train-detector: sync
+	$(VENV)/bin/python -m training.train
+
+eval: sync
+	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 \
+		$(VENV)/bin/python -m training.evaluate --output EVALUATION.md

@@ -1,0 +1,1 @@
+"""Committed model artefacts, found with importlib.resources."""

@@ -37,6 +37,7 @@ from mailmoat.ingest.settings import IngestSettings
 from mailmoat.policy.app import build_service as build_policy
 from mailmoat.reputation.app import build_service as build_reputation
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary
+from mailmoat.scanner.settings import ScannerSettings
 
 ADDRESS = "bench@agents.mailmoat.localhost"
 
@@ -101,9 +102,9 @@ async def mailmoat_run(settings: CommonSettings, count: int) -> dict[str, float]
         build_ingest(
             IngestSettings(**common, smtp_port=smtp_port, max_transactions_per_connection=10**6)
         ),
-        build_primary(settings),
-        build_checker(settings),
-        build_consensus(settings),
+        build_primary(ScannerSettings(**common)),
+        build_checker(ScannerSettings(**common)),
+        build_consensus(ScannerSettings(**common)),
         build_policy(settings),
         build_reputation(settings),
         build_dispatch(DispatchSettings(**common, relay_port=free_port(), relay_starttls=False)),

@@ -68,27 +68,34 @@ async def test_inbound_mail_is_scanned_stored_and_announced(
         )
     assert unknown.value.recipients["nobody@agents.mailmoat.localhost"][0] == 550
 
-    async def listed() -> list[dict[str, Any]]:
-        return (await api.get("/inboxes/agent/messages")).json()["items"]
+    async def listed(status: str) -> list[dict[str, Any]]:
+        page = await api.get("/inboxes/agent/messages", params={"status": status})
+        return page.json()["items"]
 
-    items = await eventually(listed, what="the message to be listed")
+    items = await eventually(lambda: listed("withheld"), what="the attack to be withheld")
     message = (await api.get(f"/messages/{items[0]['id']}")).json()
     assert message["from_address"] == "mallory@example.net"  # the addr-spec, never a display name
-    assert message["consensus"] == "REVIEW"  # the phrase scorer flags, the hidden-text rules do not
-    assert message["status"] == "review"
+    assert (message["consensus"], message["status"]) == ("WITHHOLD", "withheld")
+    assert message["text"] is None  # withheld: its existence is visible, its content is not
     verdicts = {v["detector"]: v for v in message["verdicts"]}
     assert set(verdicts) == {"primary", "checker"}
     assert verdicts["primary"]["flagged"]
-    assert not verdicts["checker"]["flagged"]
-    assert {f["code"] for f in verdicts["primary"]["findings"]} >= {"override_instructions"}
+    assert verdicts["checker"]["flagged"]
+    assert {f["code"] for f in verdicts["checker"]["findings"]} >= {"injection.override"}
+    assert "visible" in verdicts["primary"]["coverage"]
+
+    ordinary = b"From: ann@example.net\r\nSubject: lunch\r\n\r\nLunch at noon on Friday?\r\n"
+    await asyncio.to_thread(
+        send_smtp, stack.smtp_port, "ann@example.net", ["agent@agents.mailmoat.localhost"], ordinary
+    )
+    [delivered_item] = await eventually(lambda: listed("delivered"), what="the ordinary mail")
 
     async def delivered() -> bool:
-        return bool(webhooks.deliveries)
+        return any(d.json()["type"] == "message.received" for d in webhooks.deliveries)
 
     await eventually(delivered, what="the webhook")
-    delivery = webhooks.deliveries[0]
-    assert delivery.json()["type"] == "message.received"
-    assert delivery.json()["data"]["message_id"] == message["id"]
+    delivery = next(d for d in webhooks.deliveries if d.json()["type"] == "message.received")
+    assert delivery.json()["data"]["message_id"] == delivered_item["id"]
     assert_signed(delivery.headers, delivery.body, settings, uuid.UUID(inbox["id"]))
 
 

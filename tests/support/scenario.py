@@ -22,6 +22,7 @@ from mailmoat.ingest.settings import IngestSettings
 from mailmoat.policy.app import build_service as build_policy
 from mailmoat.reputation.app import build_service as build_reputation
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary
+from mailmoat.scanner.settings import ScannerSettings
 from tests.support.waiting import eventually
 
 
@@ -79,9 +80,9 @@ def all_consumer_services(settings: CommonSettings, scenario: Scenario) -> list[
     common = settings.model_dump()
     return [
         build_ingest(IngestSettings(**common, smtp_port=scenario.smtp_port)),
-        build_primary(settings),
-        build_checker(settings),
-        build_consensus(settings),
+        build_primary(ScannerSettings(**common)),
+        build_checker(ScannerSettings(**common)),
+        build_consensus(ScannerSettings(**common)),
         build_policy(settings),
         build_dispatch(DispatchSettings(**common, relay_port=free_port(), relay_starttls=False)),
         build_reputation(settings),

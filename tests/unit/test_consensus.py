@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailmoat.common.events import Consensus
-from mailmoat.scanner.domain.consensus import SideVerdict, decide_consensus
+from mailmoat.scanner.domain.consensus import SideVerdict, decide_consensus, decide_with_missing
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,20 @@ def test_decide_consensus(
         risk,
         withheld,
     )
+
+
+@pytest.mark.parametrize(
+    ("primary", "checker", "consensus", "withheld"),
+    [
+        (SideVerdict(0, False), None, Consensus.REVIEW, False),  # a missing side is a flag
+        (None, SideVerdict(0, False), Consensus.REVIEW, False),
+        (SideVerdict(80, True), None, Consensus.WITHHOLD, True),
+        (None, None, Consensus.WITHHOLD, True),  # both gone: nothing reaches the agent
+    ],
+)
+def test_missing_verdicts_fail_closed(
+    primary: SideVerdict | None, checker: SideVerdict | None, consensus: Consensus, withheld: bool
+) -> None:
+    decision = decide_with_missing(primary, checker)
+    assert (decision.consensus, decision.withheld) == (consensus, withheld)
+    assert decision.risk_score >= 60

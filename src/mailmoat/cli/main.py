@@ -36,9 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _service_names() -> list[str]:
-    from mailmoat.cli.registry import SERVICES
+    from mailmoat.cli.registry import OPTIONAL_SERVICES, SERVICES
 
-    return list(SERVICES)
+    return [*SERVICES, *OPTIONAL_SERVICES]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,10 +70,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_service(name: str) -> int:
-    from mailmoat.cli.registry import SERVICES
+    from mailmoat.cli.registry import OPTIONAL_SERVICES, SERVICES
     from mailmoat.common.service import run_service
 
-    asyncio.run(run_service(SERVICES[name].from_environment()))
+    spec = SERVICES.get(name) or OPTIONAL_SERVICES[name]
+    asyncio.run(run_service(spec.from_environment()))
     return 0
 
 

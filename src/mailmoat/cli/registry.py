@@ -16,7 +16,8 @@ from mailmoat.ingest.app import build_service as build_ingest
 from mailmoat.ingest.settings import IngestSettings
 from mailmoat.policy.app import build_service as build_policy
 from mailmoat.reputation.app import build_service as build_reputation
-from mailmoat.scanner.app import build_checker, build_consensus, build_primary
+from mailmoat.scanner.app import build_checker, build_consensus, build_primary, build_shadow
+from mailmoat.scanner.settings import ScannerSettings
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,16 @@ class ServiceSpec:
 
 SERVICES: dict[str, ServiceSpec] = {
     "ingest": ServiceSpec(IngestSettings, build_ingest),
-    "scanner-primary": ServiceSpec(CommonSettings, build_primary),
-    "scanner-checker": ServiceSpec(CommonSettings, build_checker),
-    "scanner-consensus": ServiceSpec(CommonSettings, build_consensus),
+    "scanner-primary": ServiceSpec(ScannerSettings, build_primary),
+    "scanner-checker": ServiceSpec(ScannerSettings, build_checker),
+    "scanner-consensus": ServiceSpec(ScannerSettings, build_consensus),
     "policy": ServiceSpec(CommonSettings, build_policy),
     "dispatch": ServiceSpec(DispatchSettings, build_dispatch),
     "reputation": ServiceSpec(CommonSettings, build_reputation),
     "gateway": ServiceSpec(GatewaySettings, build_gateway),
+}
+
+# Run on demand (``mailmoat run scanner-shadow``), not by ``mailmoat dev``.
+OPTIONAL_SERVICES: dict[str, ServiceSpec] = {
+    "scanner-shadow": ServiceSpec(ScannerSettings, build_shadow),
 }

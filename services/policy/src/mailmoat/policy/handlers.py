@@ -12,6 +12,7 @@ from mailmoat.common.db.tables import (
     Message,
     OutboundMessage,
     RawMessage,
+    ScanVerdictRecord,
     Workspace,
 )
 from mailmoat.common.events import (
@@ -30,6 +31,7 @@ from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
+from mailmoat.policy.domain.sanitise import sanitise
 
 PRODUCER = "policy"
 
@@ -40,6 +42,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     if raw is None or raw.workspace_id != event.workspace_id:
         raise PoisonEvent(f"raw message {event.raw_ref} not found")
     from_address, subject, text = _agent_view(raw)
+    text = sanitise(text, await _visible_spans(session, event))
     withheld_reason = raw.quarantine_reason or ("detectors" if event.withheld else None)
     message = Message(
         workspace_id=event.workspace_id,
@@ -60,6 +63,16 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     withheld = message.status == "withheld"
     kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
     _stage_inbox_event(session, kind, message)
+
+
+async def _visible_spans(session: AsyncSession, event: MailScanned) -> list[tuple[int, int]]:
+    """Spans of the visible text that the deciding detectors located as instructions."""
+    rows = await session.scalars(
+        select(ScanVerdictRecord).where(ScanVerdictRecord.id.in_(event.verdict_ids))
+    )
+    return [
+        (f["start"], f["end"]) for row in rows for f in row.findings if f.get("part") == "visible"
+    ]
 
 
 def _agent_view(raw: RawMessage) -> tuple[str, str, str]:

@@ -1,34 +1,65 @@
-"""Scanner wiring: three deployables, each in its own consumer group."""
+"""Scanner wiring: the two detector sides, an optional shadow, and the consensus engine."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mailmoat.common.consumer import Subscription
-from mailmoat.common.service import Service
-from mailmoat.common.settings import CommonSettings
+from mailmoat.common.service import Runtime, Service
 from mailmoat.common.topics import Topic
-from mailmoat.scanner.domain.assessment import Detector
-from mailmoat.scanner.domain.hidden import HiddenContentChecker
-from mailmoat.scanner.domain.phrases import PhraseScorer
-from mailmoat.scanner.handlers import DetectorHandler, on_scan_verdict
+from mailmoat.scanner.backends import build_detector
+from mailmoat.scanner.consensus_handlers import ConsensusEngine
+from mailmoat.scanner.handlers import DetectorHandler
+from mailmoat.scanner.settings import Backend, ScannerSettings
 
 
-def _detector_service(side: str, detector: Detector, settings: CommonSettings) -> Service:
-    handler = DetectorHandler(side, detector)
-    subscription = Subscription(Topic.RAW_MAIL, f"scanner-{side}", handler.on_raw_mail)
-    return Service(name=f"scanner-{side}", settings=settings, subscriptions=[subscription])
+def _detector_service(
+    name: str, side: str, backend: Backend, settings: ScannerSettings, *, shadow: bool = False
+) -> Service:
+    detector = build_detector(backend, side, settings)
+    handler = DetectorHandler(
+        side, detector, producer=name, timeout=settings.detector_timeout_seconds, shadow=shadow
+    )
+    subscription = Subscription(Topic.RAW_MAIL, name, handler.on_raw_mail)
+    close = getattr(detector, "aclose", None)  # network backends hold connection pools
+    return Service(
+        name=name,
+        settings=settings,
+        subscriptions=[subscription],
+        on_stop=[close] if close is not None else [],
+    )
 
 
-def build_primary(settings: CommonSettings) -> Service:
+def build_primary(settings: ScannerSettings) -> Service:
     """The primary detector (group ``scanner-primary``)."""
-    return _detector_service("primary", PhraseScorer(), settings)
+    return _detector_service("scanner-primary", "primary", settings.primary_backend, settings)
 
 
-def build_checker(settings: CommonSettings) -> Service:
+def build_checker(settings: ScannerSettings) -> Service:
     """The checker detector (group ``scanner-checker``), a different method from the primary."""
-    return _detector_service("checker", HiddenContentChecker(), settings)
+    return _detector_service("scanner-checker", "checker", settings.checker_backend, settings)
 
 
-def build_consensus(settings: CommonSettings) -> Service:
-    """The consensus engine (group ``scanner-consensus``)."""
-    subscription = Subscription(Topic.SCAN_VERDICTS, "scanner-consensus", on_scan_verdict)
-    return Service(name="scanner-consensus", settings=settings, subscriptions=[subscription])
+def build_shadow(settings: ScannerSettings) -> Service:
+    """A candidate detector on live traffic (group ``scanner-shadow``): recorded, never deciding."""
+    if settings.shadow_backend is None:
+        raise ValueError("set MAILMOAT_SHADOW_BACKEND to run a shadow detector")
+    return _detector_service(
+        "scanner-shadow", settings.shadow_side, settings.shadow_backend, settings, shadow=True
+    )
+
+
+def build_consensus(settings: ScannerSettings) -> Service:
+    """The consensus engine: opens a decision per raw mail, joins verdicts, sweeps deadlines."""
+    engine = ConsensusEngine(settings.verdict_deadline_seconds)
+
+    async def sweeps(runtime: Runtime) -> None:
+        await engine.run_sweeps(runtime, settings.sweep_interval_seconds)
+
+    subscriptions: list[Subscription[Any]] = [
+        Subscription(Topic.RAW_MAIL, "scanner-consensus-intake", engine.on_raw_mail),
+        Subscription(Topic.SCAN_VERDICTS, "scanner-consensus", engine.on_scan_verdict),
+    ]
+    return Service(
+        name="scanner-consensus", settings=settings, subscriptions=subscriptions, tasks=[sweeps]
+    )

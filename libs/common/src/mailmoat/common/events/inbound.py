@@ -56,6 +56,13 @@ class DetectorVerdict(Event):
     findings: tuple[Finding, ...] = Field(default=(), description="Reasons behind the score.")
     error: str | None = Field(default=None, description="Set when the detector failed (a flag).")
     latency_ms: float = Field(ge=0, description="Time the detector took.")
+    coverage: tuple[str, ...] = Field(
+        default=(), description="Message parts the detector read completely (subject, visible...)."
+    )
+    shadow: bool = Field(
+        default=False,
+        description="A shadow detector's verdict: recorded, never part of a decision.",
+    )
 
 
 class Consensus(StrEnum):
@@ -75,6 +82,12 @@ class MailScanned(Event):
     risk_score: int = Field(ge=0, le=100, description="Combined risk 0-100.")
     withheld: bool = Field(description="True when the mail must not reach the agent unreleased.")
     verdict_ids: tuple[uuid.UUID, ...] = Field(description="event_id of each verdict joined.")
+    missing: tuple[str, ...] = Field(
+        default=(), description="Sides with no verdict by the deadline (each counted as a flag)."
+    )
+    analysed: bool = Field(
+        default=True, description="False for L1 inboxes: no AI analysis ran (and none is charged)."
+    )
 
 
 class InboxEventKind(StrEnum):

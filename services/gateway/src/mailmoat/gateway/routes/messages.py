@@ -13,6 +13,7 @@ from mailmoat.common.audit import subject_hash
 from mailmoat.common.db.tables import Message, ScanVerdictRecord
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.repository import WorkspaceRepository
+from mailmoat.gateway.spotlight import INSTRUCTIONS, MARKER, datamark
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
@@ -32,6 +33,16 @@ class VerdictOut(BaseModel):
     findings: list[dict[str, Any]]
     error: str | None
     latency_ms: float
+    coverage: list[str]
+    shadow: bool
+
+
+class SpotlightOut(BaseModel):
+    """The body datamarked, with the sentence to put in the agent's system prompt."""
+
+    text: str
+    marker: str
+    instructions: str
 
 
 class MessageOut(BaseModel):
@@ -48,6 +59,7 @@ class MessageOut(BaseModel):
     risk_score: int
     received_at: datetime
     verdicts: list[VerdictOut] | None = None
+    spotlight: SpotlightOut | None = None
 
 
 class MessagePage(BaseModel):
@@ -95,8 +107,20 @@ async def list_messages(
 
 
 @router.get("/messages/{message_id}")
-async def get_message(message_id: uuid.UUID, db: SessionDep, who: Reader) -> MessageOut:
+async def get_message(
+    message_id: uuid.UUID,
+    db: SessionDep,
+    who: Reader,
+    view: Annotated[Literal["plain", "spotlighted"], Query()] = "plain",
+) -> MessageOut:
+    """One message; ``view=spotlighted`` adds the body datamarked for the agent's prompt."""
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         message = await repo.message(message_id)
-        return message_out(message, await repo.verdicts(message.mail_id))
+        out = message_out(message, await repo.verdicts(message.mail_id))
+    if view == "spotlighted" and out.text is not None:
+        spotlighted = SpotlightOut(
+            text=datamark(out.text), marker=MARKER, instructions=INSTRUCTIONS
+        )
+        out = out.model_copy(update={"spotlight": spotlighted})
+    return out

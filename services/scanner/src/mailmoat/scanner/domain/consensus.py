@@ -1,8 +1,9 @@
 """Consensus engine: joins the primary and checker verdicts into PASS, REVIEW or WITHHOLD.
 
 Risk score (0-100) = round(0.6 * higher score + 0.4 * lower score), plus 20 when both detectors
-flag, capped at 100. A failed detector counts as flagged with score 100 (fail closed). A mail is
-withheld when both flag or when the risk exceeds ``WITHHOLD_ABOVE``.
+flag, capped at 100. A failed detector, or one whose verdict is missing at the deadline, counts as
+flagged with score 100 (fail closed). A mail is withheld when both flag or when the risk exceeds
+``WITHHOLD_ABOVE``. So one failed side alone gives REVIEW at risk >= 60; both gone, WITHHOLD.
 """
 
 from __future__ import annotations
@@ -41,3 +42,11 @@ def decide_consensus(primary: SideVerdict, checker: SideVerdict) -> Decision:
     risk = min(100, risk)
     withheld = consensus is Consensus.WITHHOLD or risk > WITHHOLD_ABOVE
     return Decision(consensus=consensus, risk_score=risk, withheld=withheld)
+
+
+FAILED_SIDE = SideVerdict(score=100, flagged=True)
+
+
+def decide_with_missing(primary: SideVerdict | None, checker: SideVerdict | None) -> Decision:
+    """``decide_consensus`` where an absent verdict (``None``) counts as a flag at score 100."""
+    return decide_consensus(primary or FAILED_SIDE, checker or FAILED_SIDE)

@@ -7,6 +7,7 @@ from mailmoat.common.db.tables.mail import (
     Message,
     OutboundMessage,
     RawMessage,
+    ScanDecision,
     ScanVerdictRecord,
     SenderStats,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "OutboxRecord",
     "ProcessedEvent",
     "RawMessage",
+    "ScanDecision",
     "ScanVerdictRecord",
     "SenderStats",
     "Workspace",

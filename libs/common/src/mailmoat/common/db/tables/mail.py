@@ -55,6 +55,25 @@ class ScanVerdictRecord(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     latency_ms: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    coverage: Mapped[list[str]] = mapped_column(JSON, default=list)
+    shadow: Mapped[bool] = mapped_column(default=False)
+
+
+class ScanDecision(Base):
+    """The consensus for one mail: pending until both verdicts arrive or the deadline passes."""
+
+    __tablename__ = "scan_decisions"
+
+    mail_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"))
+    raw_ref: Mapped[uuid.UUID] = mapped_column(ForeignKey("raw_messages.id"))
+    deadline: Mapped[datetime] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    consensus: Mapped[str | None] = mapped_column(String(10), default=None)
+    risk_score: Mapped[int | None] = mapped_column(default=None)
+    withheld: Mapped[bool | None] = mapped_column(default=None)
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class Message(Base):

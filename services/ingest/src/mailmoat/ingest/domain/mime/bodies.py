@@ -9,6 +9,7 @@ from mailmoat.common.mail.structured import Attachment
 from mailmoat.ingest.domain.mime import limits as defects
 from mailmoat.ingest.domain.mime.charset import decode_text
 from mailmoat.ingest.domain.mime.decode import decode_transfer
+from mailmoat.ingest.domain.mime.extract import extract_text
 from mailmoat.ingest.domain.mime.limits import MimeLimits
 from mailmoat.ingest.domain.mime.sniff import sniff_type
 from mailmoat.ingest.domain.mime.tree import Leaf
@@ -105,18 +106,24 @@ def payloads(parts: list[DecodedLeaf]) -> tuple[PartPayload, ...]:
     )
 
 
-def attachments(parts: list[DecodedLeaf], bodies: Bodies) -> tuple[Attachment, ...]:
-    """Every leaf that is not a body, with the type its bytes show."""
-    return tuple(
-        Attachment(
-            path=part.leaf.path,
-            filename=part.leaf.filename,
-            declared_type=part.leaf.content_type,
-            sniffed_type=sniff_type(part.data),
-            size=len(part.data),
-            sha256=hashlib.sha256(part.data).hexdigest(),
-            disposition=part.leaf.disposition,
-        )
-        for part in parts
-        if part.leaf.path not in bodies.paths
+def attachments(
+    parts: list[DecodedLeaf], bodies: Bodies, limits: MimeLimits
+) -> tuple[Attachment, ...]:
+    """Every leaf that is not a body, with the type its bytes show and the text inside it."""
+    return tuple(_attachment(part, limits) for part in parts if part.leaf.path not in bodies.paths)
+
+
+def _attachment(part: DecodedLeaf, limits: MimeLimits) -> Attachment:
+    sniffed = sniff_type(part.data)
+    extracted = extract_text(part.data, sniffed, part.leaf.content_type, limits)
+    return Attachment(
+        path=part.leaf.path,
+        filename=part.leaf.filename,
+        declared_type=part.leaf.content_type,
+        sniffed_type=sniffed,
+        size=len(part.data),
+        sha256=hashlib.sha256(part.data).hexdigest(),
+        disposition=part.leaf.disposition,
+        text=extracted.text,
+        text_status=extracted.status,
     )

@@ -47,7 +47,7 @@ def _parse(raw: bytes, limits: MimeLimits) -> ParsedMail:
     content = _content(bodies, limits)
     tree.flag(*sorted(found | body_defects | content.defects))
     message = _message(tree, header_view, bodies, content).model_copy(
-        update={"attachments": attachments(decoded, bodies)}
+        update={"attachments": attachments(decoded, bodies, limits)}
     )
     return ParsedMail(message=message, parts=payloads(decoded))
 

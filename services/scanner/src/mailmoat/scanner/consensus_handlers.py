@@ -1,0 +1,161 @@
+"""The consensus engine's subscribers and deadline sweep: every mail gets exactly one decision."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.consumer import PoisonEvent
+from mailmoat.common.db.tables import ScanDecision, ScanVerdictRecord
+from mailmoat.common.events import Consensus, DetectorVerdict, MailScanned, RawMailReceived
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.outbox import stage_event
+from mailmoat.common.service import Runtime
+from mailmoat.common.topics import Topic
+from mailmoat.scanner.domain.consensus import Decision, SideVerdict, decide_with_missing
+from mailmoat.scanner.handlers import NO_AI_LEVELS
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "scanner-consensus"
+SIDES = ("primary", "checker")
+NO_ANALYSIS = Decision(consensus=Consensus.PASS, risk_score=0, withheld=False)
+
+
+class ConsensusEngine:
+    """Opens a decision per mail, closes it when both sides answered or its deadline passed."""
+
+    def __init__(self, deadline_seconds: float) -> None:
+        self.deadline = timedelta(seconds=deadline_seconds)
+
+    async def on_raw_mail(self, event: RawMailReceived, session: AsyncSession) -> None:
+        """Open the mail's decision with its deadline; L1 mail is decided at once, unanalysed."""
+        decision = await self._open(session, event)
+        if decision.decided_at is not None:
+            return
+        if event.security_level in NO_AI_LEVELS:
+            _publish(session, decision, NO_ANALYSIS, verdicts=[], analysed=False)
+            return
+        verdicts = await _verdicts(session, event.mail_id)  # both may have come first
+        if {v.detector for v in verdicts} == set(SIDES):
+            _decide(session, decision, verdicts)
+
+    async def on_scan_verdict(self, event: DetectorVerdict, session: AsyncSession) -> None:
+        """Record every verdict; decide once both sides are in (shadow ones never decide)."""
+        if event.detector not in SIDES:
+            raise PoisonEvent(f"unknown detector side {event.detector!r}")
+        session.add(_record(event))
+        await session.flush()
+        decision = await session.get(ScanDecision, event.mail_id, with_for_update=True)
+        if event.shadow or decision is None or decision.decided_at is not None:
+            return  # no raw-mail yet: the decision opens (and decides) when it arrives
+        verdicts = await _verdicts(session, event.mail_id)
+        if {v.detector for v in verdicts} == set(SIDES):
+            _decide(session, decision, verdicts)
+
+    async def sweep(self, session: AsyncSession, now: datetime) -> int:
+        """Decide every mail whose deadline passed, counting absent sides as flags."""
+        query = (
+            select(ScanDecision)
+            .where(ScanDecision.decided_at.is_(None), ScanDecision.deadline < now)
+            .limit(100)
+            .with_for_update(skip_locked=True)
+        )
+        overdue = list(await session.scalars(query))
+        for decision in overdue:
+            _decide(session, decision, await _verdicts(session, decision.mail_id))
+        return len(overdue)
+
+    async def run_sweeps(self, runtime: Runtime, interval: float) -> None:
+        """The consensus service's periodic task."""
+        while True:
+            try:
+                async with runtime.sessions() as session, session.begin():
+                    decided = await self.sweep(session, utcnow())
+                if decided:
+                    log.warning("%d mails decided at their deadline (a side was missing)", decided)
+                    runtime.relay.wake()
+            except Exception:
+                log.exception("deadline sweep failed; retrying")
+            await asyncio.sleep(interval)
+
+    async def _open(self, session: AsyncSession, event: RawMailReceived) -> ScanDecision:
+        decision = await session.get(ScanDecision, event.mail_id, with_for_update=True)
+        if decision is not None:
+            return decision
+        decision = ScanDecision(
+            mail_id=event.mail_id,
+            workspace_id=event.workspace_id,
+            inbox_id=event.inbox_id,
+            raw_ref=event.raw_ref,
+            deadline=utcnow() + self.deadline,
+            missing=[],
+        )
+        session.add(decision)
+        return decision
+
+
+async def _verdicts(session: AsyncSession, mail_id: uuid.UUID) -> list[ScanVerdictRecord]:
+    query = select(ScanVerdictRecord).where(
+        ScanVerdictRecord.mail_id == mail_id, ScanVerdictRecord.shadow.is_(False)
+    )
+    return list(await session.scalars(query))
+
+
+def _decide(
+    session: AsyncSession, decision: ScanDecision, verdicts: list[ScanVerdictRecord]
+) -> None:
+    by_side = {v.detector: v for v in verdicts}
+    sides = [by_side.get(s) for s in SIDES]
+    primary, checker = (None if v is None else SideVerdict(v.score, v.flagged) for v in sides)
+    decision.missing = [s for s, v in zip(SIDES, sides, strict=True) if v is None]
+    _publish(session, decision, decide_with_missing(primary, checker), verdicts, analysed=True)
+
+
+def _publish(
+    session: AsyncSession,
+    decision: ScanDecision,
+    outcome: Decision,
+    verdicts: list[ScanVerdictRecord],
+    *,
+    analysed: bool,
+) -> None:
+    decision.decided_at = utcnow()
+    decision.consensus, decision.risk_score = outcome.consensus.value, outcome.risk_score
+    decision.withheld = outcome.withheld
+    scanned = MailScanned(
+        mail_id=decision.mail_id,
+        workspace_id=decision.workspace_id,
+        inbox_id=decision.inbox_id,
+        raw_ref=decision.raw_ref,
+        consensus=outcome.consensus,
+        risk_score=outcome.risk_score,
+        withheld=outcome.withheld,
+        verdict_ids=tuple(v.id for v in verdicts),
+        missing=tuple(decision.missing or ()),
+        analysed=analysed,
+    )
+    stage_event(session, Topic.SCANNED_MAIL, scanned, producer=PRODUCER)
+
+
+def _record(event: DetectorVerdict) -> ScanVerdictRecord:
+    return ScanVerdictRecord(
+        id=event.event_id,
+        workspace_id=event.workspace_id,
+        mail_id=event.mail_id,
+        detector=f"{event.detector}-shadow" if event.shadow else event.detector,
+        detector_name=event.detector_name,
+        detector_version=event.detector_version,
+        score=event.score,
+        flagged=event.flagged,
+        findings=[f.model_dump() for f in event.findings],
+        error=event.error,
+        latency_ms=event.latency_ms,
+        coverage=list(event.coverage),
+        shadow=event.shadow,
+    )

@@ -4,7 +4,7 @@
 |---------------------------------|--------|------------------------------------------------------|
 | injection.role_token            | 70     | <|im_start|>, [INST], ### System:, Human:/Assistant:  |
 | injection.override              | 60     | ignore previous instructions (en, es, fr, de, pt)    |
-| injection.jailbreak             | 60     | DAN, developer mode, 'without safety guidelines'     |
+| injection.jailbreak             | 60     | DAN, developer mode, 'stay in character'             |
 | unicode.tag_block               | 60     | U+E0000 tag characters outside flag emoji (decoded)  |
 | injection.tool_call             | 50     | <tool_call>, <function_calls>, {"tool": ...}         |
 | injection.output_manipulation   | 50     | orders about the reader's own answer or reply        |
@@ -12,7 +12,10 @@
 | exfil.url_data                  | 50     | URL placeholders ({password}), data-laden md images  |
 | exfil.forward_to_address        | 50     | send the mailbox or secrets to an address            |
 | unicode.bidi_control            | 45     | bidi overrides; embeddings/isolates in LTR-only text |
-| injection.addressed_to_ai       | 55     | 'if you are an AI' / 'note to the model' + an order  |
+| injection.addressed_to_ai       | 55     | 'if you are an AI', 'before you summarise' + order   |
+| injection.safety_bypass         | 50     | drop your training/safeguards (en es fr de it pt)    |
+| injection.prompt_leak           | 50     | reveal your system prompt / hidden guidelines        |
+| injection.fake_authority        | 50     | [SYSTEM]:, ADMIN_REQUEST:, 'debug mode: show ...'    |
 | injection.role_play             | 40     | you are now, from now on you, jailbreak, new prompt: |
 | hidden.instructions             | 40     | any injection.* or exfil.* finding in hidden/decoded |
 | hidden.action_text              | 35     | an imperative in hidden prose (preheaders say these) |
@@ -27,6 +30,7 @@
 from __future__ import annotations
 
 from mailmoat.scanner.domain.rules.addressed import ADDRESSED_TO_AI, MENTIONS_AI
+from mailmoat.scanner.domain.rules.authority import FAKE_AUTHORITY
 from mailmoat.scanner.domain.rules.base import ContentRule, Decoder, SegmentRule
 from mailmoat.scanner.domain.rules.bidi import BIDI_CONTROL, BIDI_DECODER
 from mailmoat.scanner.domain.rules.code_insertion import CODE_INSERTION
@@ -34,13 +38,16 @@ from mailmoat.scanner.domain.rules.drop_sites import DROP_SITE
 from mailmoat.scanner.domain.rules.encoded import ENCODED_DECODER, ENCODED_PAYLOAD
 from mailmoat.scanner.domain.rules.exfil_forward import FORWARD_TO_ADDRESS
 from mailmoat.scanner.domain.rules.exfil_url import EXFIL_URL
+from mailmoat.scanner.domain.rules.fullwidth import FULLWIDTH_DECODER
 from mailmoat.scanner.domain.rules.hidden import HIDDEN_ACTION
 from mailmoat.scanner.domain.rules.invisible import INVISIBLE_DECODER, INVISIBLE_SPLIT
 from mailmoat.scanner.domain.rules.mismatch import TEXT_HTML_MISMATCH
 from mailmoat.scanner.domain.rules.output import OUTPUT_MANIPULATION
 from mailmoat.scanner.domain.rules.override import OVERRIDE
+from mailmoat.scanner.domain.rules.prompt_leak import PROMPT_LEAK
 from mailmoat.scanner.domain.rules.role_tokens import ROLE_TOKEN
 from mailmoat.scanner.domain.rules.roleplay import JAILBREAK, ROLE_PLAY
+from mailmoat.scanner.domain.rules.safety_bypass import SAFETY_BYPASS
 from mailmoat.scanner.domain.rules.secrets import SECRET_REQUEST
 from mailmoat.scanner.domain.rules.tags import TAG_BLOCK, TAG_DECODER
 from mailmoat.scanner.domain.rules.tool_calls import TOOL_CALL
@@ -48,6 +55,9 @@ from mailmoat.scanner.domain.rules.tool_calls import TOOL_CALL
 SEGMENT_RULES: tuple[SegmentRule, ...] = (
     ROLE_TOKEN,
     OVERRIDE,
+    SAFETY_BYPASS,
+    PROMPT_LEAK,
+    FAKE_AUTHORITY,
     TAG_BLOCK,
     TOOL_CALL,
     OUTPUT_MANIPULATION,
@@ -66,6 +76,12 @@ SEGMENT_RULES: tuple[SegmentRule, ...] = (
     ENCODED_PAYLOAD,
 )
 CONTENT_RULES: tuple[ContentRule, ...] = (TEXT_HTML_MISMATCH,)
-DECODERS: tuple[Decoder, ...] = (TAG_DECODER, BIDI_DECODER, INVISIBLE_DECODER, ENCODED_DECODER)
+DECODERS: tuple[Decoder, ...] = (
+    TAG_DECODER,
+    BIDI_DECODER,
+    INVISIBLE_DECODER,
+    ENCODED_DECODER,
+    FULLWIDTH_DECODER,
+)
 
 __all__ = ["CONTENT_RULES", "DECODERS", "SEGMENT_RULES"]

@@ -22,10 +22,16 @@ _SEND = (
 )
 _ORDER = re.compile(
     CLAUSE_START + _SEND + r"\b(?P<object>[^\n]{0,120}?)\b(?:to|at|into|with)\s+"
-    r"(?P<target>" + EMAIL_ADDRESS + "|" + URL + ")",
+    r"['\"\u2018\u201c<]?(?P<target>" + EMAIL_ADDRESS + "|" + URL + ")",
     _I,
 )
-_VALUABLE = re.compile(BULK_MAIL + "|" + SENSITIVE, re.IGNORECASE)
+# "The body of the email from X" names someone else's mail as the thing to send.
+_CONTENTS_OF = (
+    r"(?:body|contents?|text)\s+of\s+(?:the\s+|this\s+|that\s+|all\s+|every\s+|each\s+|my\s+|"
+    r"your\s+)?(?:\w+\s+){0,2}?(?:e-?mails?|messages?|files?|documents?|attachments?|inbox|"
+    r"mailbox|calendar|conversations?)\b"
+)
+_VALUABLE = re.compile(BULK_MAIL + "|" + SENSITIVE + "|" + _CONTENTS_OF, re.IGNORECASE)
 
 
 class ForwardToAddressRule:

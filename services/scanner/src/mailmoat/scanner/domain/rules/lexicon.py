@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 CLAUSE_START = (
-    r"(?:^|[.!?:;,\n>\-*\u2022]\s*|\b(?:please|and|then|also|now)\s+|\s(?=(?-i:[A-Z]))|"
+    r"(?:^|[.!?:;,\n>\-*\u2022\]]\s*|\b(?:please|and|then|also|now)\s+|\s(?=(?-i:[A-Z]))|"
     r"\b(?:you\s+)?(?:must|should|shall|need\s+to|have\s+to|are\s+to)\s+"
     r"(?:now\s+|immediately\s+)?)"
 )
-"""Where an imperative can begin: line or sentence start, after 'please', 'and' or 'you must',
-or a capitalised word in mid-sentence (text pasted into a sentence)."""
+"""Where an imperative can begin: line or sentence start (or after a bracketed label), after
+'please', 'and' or 'you must', or a capitalised word in mid-sentence (text pasted into a
+sentence)."""
 
 AGENT_ACTIONS = (
     r"(?:forward|send|e-?mail|reply|respond|click|open|visit|reveal|share|export|delete|"
@@ -21,7 +22,7 @@ AGENT_ACTIONS = (
 SENSITIVE = (
     r"(?:passwords?|passcodes?|credentials?|api[\s_-]?keys?|access[\s_-]?tokens?|"
     r"auth(?:entication)?\s+tokens?|session\s+(?:cookies?|tokens?)|secrets?|private\s+keys?|"
-    r"(?:2fa|mfa|otp|one[\s-]time|verification|security|login)\s+codes?|recovery\s+codes?|"
+    r"(?:2fa|mfa|otp|one[\s-]time|verification|security|login)\s+codes?|(?:recovery|reset)\s+codes?|"
     r"seed\s+phrases?|system\s+prompt|ssh\s+keys?|bank\s+(?:details|account\s+numbers?)|"
     r"credit\s+card(?:\s+numbers?)?|social\s+security\s+numbers?)"
 )

@@ -10,9 +10,21 @@ _I = re.IGNORECASE
 # "my"/"our" previous instructions is one person correcting an earlier mail, not an attack.
 _NOT_MINE = r"(?:(?!\b(?:my|our)\b)[^.\n]){0,40}?"
 
+# "Why does my assistant forget earlier instructions?" describes a model; it gives no order.
+# Checked behind the verb once it matched, so the scan keeps its fast literal start.
+_SUBJECTS = ("does", "did", "assistant", "assistants", "model", "models", "agent", "agents", "bot")
+
+
+def _unless_described(verb: str) -> str:
+    return verb + "".join(rf"(?<!{subject}\s{verb})" for subject in _SUBJECTS)
+
+
 _ENGLISH = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass|abandon|set\s+aside|do\s+not\s+follow|"
-    rf"don'?t\s+follow|stop\s+following)\b{_NOT_MINE}\b(?:previous|prior|preceding|above|"
+    r"\b(?:"
+    + "|".join(_unless_described(v) for v in ("ignore", "disregard", "forget"))
+    + r"|overrides?|supersedes?|bypass|abandon|set\s+aside|"
+    rf"do\s+not\s+follow|don'?t\s+follow|stop\s+following)\b{_NOT_MINE}\b(?:previous|prior|"
+    r"preceding|above|"
     r"earlier|former|original|initial|existing|all|any|your|system|developer)\b"
     rf"{_NOT_MINE}\b(?:instructions?|directions|directives?|rules|guidelines|prompts?|"
     r"commands|orders|constraints|guardrails|programming|restrictions)\b",
@@ -54,6 +66,9 @@ OVERRIDE = PatternRule(
         "disregard",
         "forget",
         "override",
+        "overrides",
+        "supersede",
+        "supersedes",
         "bypass",
         "abandon",
         "aside",

@@ -20,7 +20,10 @@ _JAILBREAK = re.compile(
     r"\b(?:you\s+are\s+now|act\s+as|pretend\s+to\s+be|you'?re\s+now)\s+(?:an?\s+)?(?:DAN|"
     r"jailbroken|unrestricted|unfiltered|uncensored|evil)\b"
     r"|\b(?:do\s+anything\s+now|DAN\s+mode|developer\s+mode\s+(?:enabled|on|activated)|"
-    r"jailbreak(?:ed|\s+mode)?|god\s+mode\s+(?:enabled|on|activated))\b"
+    r"jailbreak(?:ed|\s+mode)?(?!\s+(?:attempt|attack|research|detection|technique|prompt|"
+    r"example|resist|benchmark|defen))|god\s+mode\s+(?:enabled|on|activated))\b"
+    r"|\b(?:do\s+not|don'?t|never)\s+break\s+character\b|\bstay\s+in\s+character\b"
+    r"|\b(?:enter|adopt|assume)\s+(?:the\s+)?persona\b"
     r"|\b(?:without|no|free\s+(?:of|from))\s+(?:any\s+)?(?:ethical|safety|content|moral)\s+"
     r"(?:guidelines|restrictions|filters|limits|constraints)\b",
     _I,
@@ -78,5 +81,7 @@ JAILBREAK = PatternRule(
         "no ",
         "free of",
         "free from",
+        "character",
+        "persona",
     ),
 )

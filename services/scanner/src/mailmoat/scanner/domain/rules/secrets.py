@@ -45,6 +45,8 @@ SECRET_REQUEST = PatternRule(
         "security code",
         "login code",
         "recovery code",
+        "reset code",
+        "reset codes",
         "seed phrase",
         "system prompt",
         "ssh key",

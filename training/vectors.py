@@ -30,8 +30,9 @@ def build_featurizer(windows: list[Window]) -> Featurizer:
     attack phrasing is not crowded out by the much larger benign side."""
     counts = {kind: (Counter[str](), Counter[str]()) for kind in ("word", "char")}
     for window in windows:
-        counts["word"][window.label].update(set(word_grams(window.norm)))
-        counts["char"][window.label].update(set(char_grams(window.norm)))
+        parts = window.norm.split("\n")  # a window's spans, read on their own as at run time
+        counts["word"][window.label].update({g for p in parts for g in word_grams(p)})
+        counts["char"][window.label].update({g for p in parts for g in char_grams(p)})
     sizes = (sum(w.label == 0 for w in windows), sum(w.label == 1 for w in windows))
     words = _select(counts["word"], sizes, MAX_WORDS)
     chars = _select(counts["char"], sizes, MAX_CHARS)

@@ -12,7 +12,8 @@ from training.windowing import Window
 from mailmoat.scanner.domain.content import ScanContent, Segment
 from mailmoat.scanner.domain.learned.features import normalize
 from mailmoat.scanner.domain.learned.model import load_model
-from mailmoat.scanner.domain.learned.windows import windows
+from mailmoat.scanner.domain.learned.spans import spans
+from mailmoat.scanner.domain.learned.windows import span_windows, windows
 from mailmoat.scanner.domain.primary import FINDING_CODE, LearnedDetector
 
 BUSINESS = (
@@ -49,12 +50,6 @@ async def test_verdicts_are_deterministic(detector: LearnedDetector) -> None:
     assert detector.judge(content) == again.judge(content) == await detector.assess(content)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known weakness of primary-v1 1.1.0 (MODEL_CARD.md): a plain override paragraph in "
-    "the middle of a business mail is diluted by its 1,000-character window and scores just "
-    "under the threshold; the rule checker flags it, so the consensus still says REVIEW",
-)
 def test_flags_an_attack_inserted_in_a_business_mail(detector: LearnedDetector) -> None:
     body = f"{BUSINESS[:120]}\n\n{ATTACK}\n\n{BUSINESS[120:]}"
     verdict = detector.judge(ScanContent.from_text("Revised quote", body))
@@ -83,6 +78,36 @@ def test_windows_cover_every_character(length: int) -> None:
     assert all(b[0] == a[1] - 250 for a, b in pairwise(spans))
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["", " \n\n ", BUSINESS, f"{BUSINESS}\n\n{ATTACK}", "> a.\n>\n> b! c?\n" * 40, "x" * 1234],
+)
+def test_spans_cover_every_visible_character(text: str) -> None:
+    cut = spans(text, 300)
+    covered = np.zeros(len(text), bool)
+    for start, end in cut:
+        assert 0 < end - start <= 300
+        covered[start:end] = True
+    assert all(covered[i] or c.isspace() or c == ">" for i, c in enumerate(text))
+    assert all(a[1] <= b[0] for a, b in pairwise(cut))
+
+
+def test_an_inserted_paragraph_is_a_span_of_its_own() -> None:
+    body = f"{BUSINESS[:120]}\n\n{ATTACK}\n\n{BUSINESS[120:]}"
+    start = body.index(ATTACK)
+    assert (start, start + len(ATTACK)) in spans(body, 300)
+
+
+def test_span_windows_overlap_and_reach_the_last_span() -> None:
+    cut = [(i * 100, i * 100 + 90) for i in range(37)]
+    groups = span_windows(cut, 1000, 250)
+    assert groups[0] == (0, 10)
+    assert groups[-1][1] == len(cut)
+    for (a, b), (c, _) in pairwise(groups):
+        assert a < c < b
+        assert cut[b - 1][1] - cut[a][0] <= 1000
+
+
 def test_a_long_mail_is_read_to_its_last_character(detector: LearnedDetector) -> None:
     body = "\n\n".join([BUSINESS] * 60) + f"\n\n{ATTACK}"
     scored = detector.window_probabilities(Segment("visible", body))
@@ -106,3 +131,11 @@ def test_training_and_runtime_featurize_identically() -> None:
         assert np.allclose(trained.data, values)
         expected = float((trained @ model.weights.astype(np.float64))[0])
         assert model.logit(text) == pytest.approx(expected + model.bias, rel=1e-5)
+
+
+def test_batched_logits_match_one_at_a_time() -> None:
+    model = load_model()
+    groups = [model.featurizer.grams(normalize(t)) for t in (BUSINESS, ATTACK, "", RESET)]
+    groups.append(np.concatenate(groups))
+    expected = [model.logit_of_grams(g) for g in groups]
+    assert model.logits_of_many(groups) == pytest.approx(expected, rel=1e-5)

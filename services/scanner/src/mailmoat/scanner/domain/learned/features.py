@@ -111,12 +111,25 @@ class Featurizer:
     def vector_of_normalized(
         self, norm: str
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        return self.vector_of_grams(self.grams(norm))
+
+    def grams(self, norm: str) -> npt.NDArray[np.int64]:
+        """Column of every known gram of ``norm``, repeats kept. Newlines (which normalised text
+        never holds) separate parts read on their own: a window is the spans it groups."""
         word, char = self.words.get, self.chars.get
-        found = [i for g in word_grams(norm) if (i := word(g)) is not None]
-        found += [i for g in char_grams(norm) if (i := char(g)) is not None]
-        if not found:
+        found: list[int] = []
+        for part in norm.split("\n"):
+            found += [i for g in word_grams(part) if (i := word(g)) is not None]
+            found += [i for g in char_grams(part) if (i := char(g)) is not None]
+        return np.asarray(found, dtype=np.int64)
+
+    def vector_of_grams(
+        self, found: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(sorted column indices, L2-normalised TF-IDF values) of the grams ``found``."""
+        if not found.size:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        cols, counts = np.unique(np.asarray(found, dtype=np.int64), return_counts=True)
+        cols, counts = np.unique(found, return_counts=True)
         values = ((1.0 + np.log(counts)) * self.idf[cols]).astype(np.float32)
         return cols, values / np.float32(np.linalg.norm(values))
 

@@ -1,4 +1,4 @@
-"""The learned detector's linear model: loads the committed artefact and scores text windows."""
+"""The learned detector's linear model: loads the committed artefact, scores windows and spans."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mailmoat.scanner.domain.learned.features import Featurizer
+from mailmoat.scanner.domain.learned.features import Featurizer, normalize
 
 ARTEFACT = "primary-v1"
 _PACKAGE = "mailmoat.scanner.models"
@@ -25,9 +25,13 @@ class ModelCard:
     threshold: float
     """Calibrated probability at and above which a window flags the mail."""
     calibration: tuple[float, float]
-    """Platt scaling (slope, intercept) applied to the raw logit."""
+    """Platt scaling (slope, intercept) applied to the raw logit, less the span offset."""
     window: int
     overlap: int
+    span: int
+    """Longest short span (sentences and lines grouped) scored beside the windows."""
+    span_offset: float
+    """Subtracted from a span's logit: short spans need more evidence than whole windows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +44,46 @@ class LinearModel:
     card: ModelCard
 
     def logit(self, text: str) -> float:
-        cols, values = self.featurizer.vector(text)
+        return self.logit_of_grams(self.featurizer.grams(normalize(text)))
+
+    def logit_of_grams(self, found: npt.NDArray[np.int64]) -> float:
+        cols, values = self.featurizer.vector_of_grams(found)
         return float(values @ self.weights[cols]) + self.bias
 
-    def probability(self, text: str) -> float:
-        """Calibrated probability that ``text`` carries a prompt injection."""
+    def logits_of_many(self, groups: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.float64]:
+        """``logit_of_grams`` of many gram arrays in one pass: a mail has hundreds of spans,
+        and numpy's per-call overhead would otherwise cost more than the arithmetic."""
+        size, count = self.featurizer.size, len(groups)
+        lengths = np.fromiter(map(len, groups), np.int64, count)
+        if not lengths.sum():
+            return np.full(count, self.bias)
+        owner = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        keys, counts = np.unique(owner * size + np.concatenate(groups), return_counts=True)
+        owners, cols = np.divmod(keys, size)
+        values = ((1.0 + np.log(counts)) * self.featurizer.idf[cols]).astype(np.float64)
+        norms = np.sqrt(np.bincount(owners, values * values, count))
+        dots = np.bincount(owners, values * self.weights[cols], count)
+        return np.divide(dots, norms, out=np.zeros(count), where=norms > 0) + self.bias
+
+    def probabilities(
+        self, logits: npt.NDArray[np.float64], offset: float = 0.0
+    ) -> npt.NDArray[np.float64]:
+        """``calibrated`` of many logits."""
         slope, intercept = self.card.calibration
-        return _sigmoid(slope * self.logit(text) + intercept)
+        # The logistic function written with tanh, which cannot overflow for large logits.
+        out: npt.NDArray[np.float64] = 0.5 * (
+            1.0 + np.tanh(0.5 * (slope * (logits - offset) + intercept))
+        )
+        return out
+
+    def probability(self, text: str, offset: float = 0.0) -> float:
+        """Calibrated probability that ``text`` carries a prompt injection; ``offset`` is
+        ``card.span_offset`` when ``text`` is a short span."""
+        return self.calibrated(self.logit(text), offset)
+
+    def calibrated(self, logit: float, offset: float = 0.0) -> float:
+        slope, intercept = self.card.calibration
+        return _sigmoid(slope * (logit - offset) + intercept)
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The artefact's arrays, as ``load_model`` reads them back."""
@@ -80,6 +117,8 @@ def _card(sidecar: dict[str, Any]) -> ModelCard:
         calibration=(float(slope), float(intercept)),
         window=int(sidecar["window"]),
         overlap=int(sidecar["overlap"]),
+        span=int(sidecar["span"]),
+        span_offset=float(sidecar["span_offset"]),
     )
 
 

@@ -75,12 +75,14 @@ async def test_inbound_mail_is_scanned_stored_and_announced(
     items = await eventually(lambda: listed("withheld"), what="the attack to be withheld")
     message = (await api.get(f"/messages/{items[0]['id']}")).json()
     assert message["from_address"] == "mallory@example.net"  # the addr-spec, never a display name
-    assert (message["consensus"], message["status"]) == ("WITHHOLD", "withheld")
+    assert message["status"] == "withheld"
     assert message["text"] is None  # withheld: its existence is visible, its content is not
     verdicts = {v["detector"]: v for v in message["verdicts"]}
     assert set(verdicts) == {"primary", "checker"}
-    assert verdicts["primary"]["flagged"]
     assert verdicts["checker"]["flagged"]
+    # Withheld either because both flag, or because one flags and the risk is above 70.
+    assert message["consensus"] == "WITHHOLD" or message["risk_score"] > 70
+    assert verdicts["primary"]["score"] >= 50
     assert {f["code"] for f in verdicts["checker"]["findings"]} >= {"injection.override"}
     assert "visible" in verdicts["primary"]["coverage"]
 

@@ -158,11 +158,12 @@ class IngestHandler:
     async def _store_in(
         self, db: AsyncSession, envelope: store.Envelope, analysis: Analysis, rcpts: list[str]
     ) -> list[str]:
-        ids: list[str] = []
         feedback_rcpts = [r for r in rcpts if self._feedback.is_feedback_address(r)]
+        inbox_rcpts = [r for r in rcpts if r not in feedback_rcpts]
+        ids: list[str] = []
         if feedback_rcpts:
             ids.append(str(await self._feedback.record(db, envelope, analysis, feedback_rcpts)))
-        deliveries = await self._deliveries(db, envelope, analysis, rcpts)
+        deliveries = await self._deliveries(db, envelope, analysis, inbox_rcpts)
         if not deliveries and not feedback_rcpts:
             raise AllRecipientsBlockedError
         for delivery in deliveries:
@@ -175,15 +176,11 @@ class IngestHandler:
         deliveries: list[store.Delivery] = []
         blocked = 0
         for rcpt in rcpts:
-            inbox = (
-                None
-                if self._feedback.is_feedback_address(rcpt)
-                else await store.find_inbox(db, rcpt)
-            )
-            if inbox is None:  # the feedback address, or an inbox deleted between RCPT and DATA
+            inbox, rules = await _recipient_facts(db, rcpt)
+            if inbox is None:  # deleted between RCPT and DATA
                 continue
             verdict = judge_sender(
-                await store.sender_rules(db, inbox),
+                rules,
                 [envelope.mail_from, *analysis.header_senders],
                 aligned_domain=analysis.authentication.authenticated_domain,
             )

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+
+from mailmoat.common.mail.invisible import strip_invisible
 
 REMOVED = "[removed: suspected instruction]"
 # Spans longer than this are a model's whole window, not a located instruction: the message's
 # REVIEW status carries that signal instead of blanking a page of ordinary text.
 MAX_SPAN = 1000
-# Zero-width and joiner controls, bidi embeddings/overrides/isolates, word joiners, BOM, tag block.
-_INVISIBLE = re.compile(
-    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
-)
 
 
 def merge_spans(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, int]]:
@@ -36,4 +33,4 @@ def sanitise(text: str, spans: Iterable[tuple[int, int]]) -> str:
         pieces += [text[cursor:start], REMOVED]
         cursor = end
     pieces.append(text[cursor:])
-    return _INVISIBLE.sub("", "".join(pieces))
+    return strip_invisible("".join(pieces))

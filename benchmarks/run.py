@@ -13,7 +13,6 @@ import smtplib
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from benchmarks import ingest_bench
+from benchmarks.discard import Discard
 from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import Inbox, Message, RawMessage, Workspace
+from mailmoat.common.db.tables import Message, RawMessage
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.processes import free_port
 from mailmoat.common.service import run_service
@@ -39,7 +39,7 @@ from mailmoat.reputation.app import build_service as build_reputation
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary
 from mailmoat.scanner.settings import ScannerSettings
 
-ADDRESS = "bench@agents.mailmoat.localhost"
+ADDRESS = ingest_bench.RCPT
 
 
 def mail(n: int) -> bytes:
@@ -60,11 +60,6 @@ def send_all(port: int, count: int) -> list[float]:
     return latencies
 
 
-class Discard:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 2.0.0 Ok"
-
-
 def baseline(count: int) -> list[float]:
     port = free_port()
     controller = Controller(Discard(), hostname="127.0.0.1", port=port)
@@ -73,18 +68,6 @@ def baseline(count: int) -> list[float]:
         return send_all(port, count)
     finally:
         controller.stop()
-
-
-async def seed(settings: CommonSettings) -> None:
-    engine = create_engine(settings.database_url)
-    async with create_session_factory(engine)() as session, session.begin():
-        workspace = Workspace(id=uuid.uuid4(), name="bench", plan="enterprise")
-        session.add(workspace)
-        await session.flush()
-        session.add(
-            Inbox(workspace_id=workspace.id, slug="bench", address=ADDRESS, security_level="L2")
-        )
-    await engine.dispose()
 
 
 async def count_rows(settings: CommonSettings, table: Any) -> int:
@@ -138,7 +121,7 @@ async def main(count: int, output: Path) -> None:
             settings = await prepared(broker, Path(tmp) / "ingest.db")
             ingest_results = await ingest_bench.run(settings, count)
             settings = await prepared(broker, Path(tmp) / "pipeline.db")
-            await seed(settings)
+            await ingest_bench.seed(settings.database_url)
             base = await asyncio.to_thread(baseline, count)
             ours = await mailmoat_run(settings, count)
     finally:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailmoat.common.db.base import Base
 from mailmoat.common.events.base import utcnow
-
-SenderRuleAction = Literal["allow", "block"]
 
 
 class InboxSenderRule(Base):
@@ -25,7 +23,7 @@ class InboxSenderRule(Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), index=True)
     pattern: Mapped[str] = mapped_column(String(320))
-    action: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(10))  # "allow" or "block"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 
 TARGET_FPR = 0.01
 # Candidate logit offsets for spans: a short span holds fewer n-grams, so its logit is noisier.
-OFFSETS = tuple(round(x, 2) for x in np.arange(-1.0, 4.01, 0.1))
+OFFSETS = tuple(round(x, 2) for x in np.arange(-3.0, 4.01, 0.1))
 
 
 def margins(windows: np.ndarray, spans: np.ndarray, offset: float) -> np.ndarray:

@@ -106,3 +106,12 @@ def _chat_negatives(
         mail = Carrier(carrier.subject, f"{prompt}\n\n{carrier.text}", carrier.html)
         out.append(Example(scan_content(render(mail)), 0, "none", "", "chat-benign"))
     return out
+
+
+def standalone_rows(corpus: Corpus) -> list[tuple[str, int]]:
+    """(text, label) read as lone spans beside the mails: every s-labs training row (attacks and
+    the benign prompts written to resemble them) and every training attack string. In a mail an
+    attack shares its spans with carrier text; alone it teaches the phrasing itself, and the
+    s-labs benign rows keep questions about rules and settings from reading as attacks."""
+    pool = attack_pools(corpus, random.Random(POOL_SEED))["train"]
+    return list(corpus.slabs["train"]) + [(text, 1) for _, text in pool]

@@ -20,7 +20,7 @@ _SPAN_CHUNK = 12
 @dataclass(frozen=True)
 class Window:
     """One normalised window or span (a window's spans separated by newlines), its label and
-    the example it came from."""
+    the example it came from (-1 for a lone row that belongs to no mail)."""
 
     norm: str
     label: int

@@ -80,7 +80,15 @@ def test_windows_cover_every_character(length: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", " \n\n ", BUSINESS, f"{BUSINESS}\n\n{ATTACK}", "> a.\n>\n> b! c?\n" * 40, "x" * 1234],
+    [
+        "",
+        " \n\n ",
+        BUSINESS,
+        f"{BUSINESS}\n\n{ATTACK}",
+        f"{BUSINESS}\r\n\r\n{ATTACK}\r\n",
+        "> a.\n>\n> b! c?\n" * 40,
+        "x" * 1234,
+    ],
 )
 def test_spans_cover_every_visible_character(text: str) -> None:
     cut = spans(text, 300)
@@ -92,8 +100,9 @@ def test_spans_cover_every_visible_character(text: str) -> None:
     assert all(a[1] <= b[0] for a, b in pairwise(cut))
 
 
-def test_an_inserted_paragraph_is_a_span_of_its_own() -> None:
-    body = f"{BUSINESS[:120]}\n\n{ATTACK}\n\n{BUSINESS[120:]}"
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_an_inserted_paragraph_is_a_span_of_its_own(newline: str) -> None:
+    body = newline.join((BUSINESS[:120], "", ATTACK, "", BUSINESS[120:]))
     start = body.index(ATTACK)
     assert (start, start + len(ATTACK)) in spans(body, 300)
 

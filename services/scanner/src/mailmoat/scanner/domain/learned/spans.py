@@ -7,7 +7,8 @@ import re
 
 # A blank line (also inside quoted history, "> ") ends a paragraph; a sentence end or a line
 # break only ends a piece, and neighbouring pieces of one paragraph share a span while they fit.
-_BOUNDARY = re.compile(r"\n[ \t>]*\n\s*|(?<=[.!?])\s+|\n")
+# Lines may end in CRLF (text parts and attachments keep the wire's line endings).
+_BOUNDARY = re.compile(r"\r?\n[ \t>\r]*\n\s*|(?<=[.!?])\s+|\r?\n")
 
 
 def spans(text: str, size: int) -> list[tuple[int, int]]:

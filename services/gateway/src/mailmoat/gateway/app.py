@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from mailmoat.common.service import Runtime, Service
 from mailmoat.gateway.problems import install_problem_handlers
-from mailmoat.gateway.routes import allowlist, inboxes, messages, outbound
+from mailmoat.gateway.routes import allowlist, audit, inboxes, keys, messages, outbound, workspace
 from mailmoat.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    for module in (inboxes, messages, outbound, allowlist):
+    for module in (workspace, keys, inboxes, messages, outbound, allowlist, audit):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import (
     AllowlistEntry,
+    ApiKey,
+    AuditEntry,
     Inbox,
     Message,
     OutboundMessage,
@@ -87,6 +89,36 @@ class WorkspaceRepository:
             AllowlistEntry.workspace_id == self.workspace_id, AllowlistEntry.address == address
         )
         return await self.session.scalar(query)
+
+    async def keys(self) -> list[ApiKey]:
+        query = select(ApiKey).where(ApiKey.workspace_id == self.workspace_id)
+        query = query.order_by(ApiKey.created_at, ApiKey.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def key(self, key_id: uuid.UUID) -> ApiKey:
+        query = select(ApiKey).where(ApiKey.workspace_id == self.workspace_id, ApiKey.id == key_id)
+        return _found(await self.session.scalar(query), "API key not found")
+
+    async def audit(
+        self,
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        action: str | None,
+        since: datetime | None,
+        limit: int,
+    ) -> list[AuditEntry]:
+        """Newest first; ``after`` is the (created_at, id) of the previous page's last row."""
+        query = select(AuditEntry).where(AuditEntry.workspace_id == self.workspace_id)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        if since is not None:
+            query = query.where(AuditEntry.created_at >= since)
+        if after is not None:
+            at, last = after
+            older = AuditEntry.created_at < at
+            query = query.where(older | ((AuditEntry.created_at == at) & (AuditEntry.id < last)))
+        query = query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
 
 
 def _found(row: T | None, detail: str) -> T:

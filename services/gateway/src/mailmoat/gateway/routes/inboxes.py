@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from mailmoat.common.db.tables import Inbox
-from mailmoat.gateway.deps import Caller, CallerDep, SessionDep, require, runtime
+from mailmoat.gateway.deps import Caller, SessionDep, require, runtime
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 
@@ -84,6 +84,8 @@ async def create_inbox(
 
 
 @router.get("/{slug}")
-async def get_inbox(slug: str, db: SessionDep, who: CallerDep) -> InboxOut:
+async def get_inbox(
+    slug: str, db: SessionDep, who: Annotated[Caller, Depends(require("read:mail"))]
+) -> InboxOut:
     async with db.begin():
         return inbox_out(await WorkspaceRepository(db, who.workspace_id).inbox(slug))

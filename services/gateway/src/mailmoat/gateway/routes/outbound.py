@@ -12,7 +12,7 @@ from mailmoat.common.db.tables import OutboundMessage
 from mailmoat.common.events import SendRequested
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
-from mailmoat.gateway.deps import Caller, CallerDep, SessionDep, require
+from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.keys import SEND_SCOPE
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
@@ -104,6 +104,8 @@ async def send(
 
 
 @router.get("/outbound/{outbound_id}")
-async def get_outbound(outbound_id: uuid.UUID, db: SessionDep, who: CallerDep) -> OutboundOut:
+async def get_outbound(
+    outbound_id: uuid.UUID, db: SessionDep, who: Annotated[Caller, Depends(require("read:mail"))]
+) -> OutboundOut:
     async with db.begin():
         return outbound_out(await WorkspaceRepository(db, who.workspace_id).outbound(outbound_id))

@@ -1,0 +1,102 @@
+"""API keys: create (the secret is shown once), list and revoke; a key can only hand out the
+scopes it holds itself."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mailmoat.common.db.tables import ApiKey
+from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.keys import expand_scopes, generate_key
+from mailmoat.gateway.problems import Problem
+from mailmoat.gateway.repository import WorkspaceRepository
+
+router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+
+Admin = Annotated[Caller, Depends(require("admin:workspace"))]
+
+
+class KeyCreate(BaseModel):
+    """Request body of ``POST /api/v1/keys``: literal scopes and presets (``read-only``,
+    ``full-access``); no preset includes ``write:mail.send``, which must be named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1, max_length=20)
+
+    @field_validator("scopes")
+    @classmethod
+    def _known(cls, scopes: list[str]) -> list[str]:
+        return expand_scopes(scopes)  # ValueError names the unknown scope
+
+
+class KeyOut(BaseModel):
+    """A key as listed: never its secret."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    """A new key; ``token`` is shown in this response only."""
+
+    token: str
+
+
+@router.post("", status_code=201)
+async def create_key(body: KeyCreate, db: SessionDep, who: Admin) -> KeyCreated:
+    beyond = sorted(set(body.scopes) - set(who.scopes))
+    if beyond:
+        raise Problem(
+            403,
+            "scope_escalation",
+            f"A key can only grant scopes it holds; this one lacks {', '.join(beyond)}",
+            scopes=beyond,
+        )
+    new = generate_key()
+    async with db.begin():
+        key = ApiKey(
+            workspace_id=who.workspace_id,
+            name=body.name,
+            prefix=new.prefix,
+            secret_hash=new.secret_hash,
+            scopes=body.scopes,
+            created_at=utcnow(),
+        )
+        db.add(key)
+        await db.flush()
+        who.audit(db, action="api_key.created", ref=key.id, target=f"api_key:{key.prefix}")
+    return KeyCreated(**_out(key).model_dump(), token=new.token)
+
+
+@router.get("")
+async def list_keys(db: SessionDep, who: Admin) -> list[KeyOut]:
+    async with db.begin():
+        return [_out(k) for k in await WorkspaceRepository(db, who.workspace_id).keys()]
+
+
+@router.delete("/{key_id}", status_code=204)
+async def revoke_key(key_id: uuid.UUID, db: SessionDep, who: Admin) -> Response:
+    """Revoke a key; the next request made with it is refused. Revoking twice is harmless."""
+    async with db.begin():
+        key = await WorkspaceRepository(db, who.workspace_id).key(key_id)
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            who.audit(db, action="api_key.revoked", ref=key.id, target=f"api_key:{key.prefix}")
+    return Response(status_code=204)
+
+
+def _out(key: ApiKey) -> KeyOut:
+    return KeyOut.model_validate(key, from_attributes=True)

@@ -1,0 +1,292 @@
+"""The gateway API over real HTTP (the gateway process) on SQLite and PostgreSQL: keys, the
+workspace's kill switch, the audit log, and isolation between two workspaces."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mailmoat.cli.bootstrap import BOOTSTRAP_SCOPES, bootstrap_workspace
+from mailmoat.common.db.session import create_engine, create_session_factory
+from mailmoat.common.db.tables import Inbox, Message, RawMessage
+from mailmoat.common.processes import free_port
+from mailmoat.common.settings import CommonSettings
+from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
+from tests.support.stack import ProcessStack
+
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class Tenant:
+    """A workspace with a client holding its bootstrap (every scope) key."""
+
+    workspace_id: uuid.UUID
+    client: httpx.AsyncClient
+
+    async def key(self, *scopes: str) -> httpx.AsyncClient:
+        """A client with a new key holding exactly ``scopes``."""
+        made = await self.client.post("/keys", json={"name": "k", "scopes": list(scopes)})
+        assert made.status_code == 201, made.text
+        return _client(self.client.base_url, made.json()["token"])
+
+
+def _client(base_url: httpx.URL | str, token: str) -> httpx.AsyncClient:
+    headers = {"authorization": f"Bearer {token}"}
+    return httpx.AsyncClient(base_url=str(base_url), headers=headers, timeout=10)
+
+
+@pytest.fixture
+def gateway(settings: CommonSettings, tmp_path: Path) -> Iterator[ProcessStack]:
+    stack = ProcessStack(settings=settings, log_dir=tmp_path, relay_port=free_port())
+    stack.start("gateway")
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def _tenant(gateway: ProcessStack, settings: CommonSettings, name: str) -> Tenant:
+    made = await bootstrap_workspace(settings.database_url, name=name, plan="startup")
+    return Tenant(made.workspace_id, _client(gateway.api, made.api_key))
+
+
+@pytest.fixture
+async def tenants(
+    gateway: ProcessStack, settings: CommonSettings
+) -> AsyncIterator[tuple[Tenant, Tenant]]:
+    a, b = await _tenant(gateway, settings, "a"), await _tenant(gateway, settings, "b")
+    try:
+        yield a, b
+    finally:
+        await a.client.aclose()
+        await b.client.aclose()
+
+
+async def test_a_key_secret_is_shown_once_and_revocation_takes_effect_at_once(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    made = await a.client.post("/keys", json={"name": "reader", "scopes": ["read-only"]})
+    assert made.status_code == 201
+    created = made.json()
+    assert created["token"].startswith(f"mm_{created['prefix']}_")
+    assert created["scopes"] == ["read:audit", "read:mail"]
+    listed = (await a.client.get("/keys")).json()
+    assert {k["id"] for k in listed} >= {created["id"]}
+    assert all("token" not in k and "secret_hash" not in k for k in listed)
+
+    async with _client(a.client.base_url, created["token"]) as reader:
+        assert (await reader.get("/workspace")).status_code == 200
+        used = next(k for k in (await a.client.get("/keys")).json() if k["id"] == created["id"])
+        assert used["last_used_at"] is not None
+        assert (await a.client.delete(f"/keys/{created['id']}")).status_code == 204
+        refused = await reader.get("/workspace")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == PROBLEM
+        assert refused.json()["code"] == "unauthenticated"
+    actions = [e["action"] for e in (await a.client.get("/audit")).json()["items"]]
+    assert actions[:2] == ["api_key.revoked", "api_key.created"]
+
+
+async def test_presets_and_wildcards_never_grant_the_send_scope(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    full = await a.client.post("/keys", json={"name": "f", "scopes": ["full-access"]})
+    assert full.status_code == 201
+    assert SEND_SCOPE not in full.json()["scopes"]
+    assert set(full.json()["scopes"]) == SCOPES - {SEND_SCOPE}
+    for bad in (["*"], ["write:*"], ["write:mail.*"], ["admin"]):
+        refused = await a.client.post("/keys", json={"name": "w", "scopes": bad})
+        assert refused.status_code == 422, bad
+        problem = refused.json()
+        assert problem["code"] == "invalid_request"
+        assert problem["errors"][0]["loc"] == ["body", "scopes"]
+    unknown = await a.client.post("/keys", json={"name": "x", "scopes": ["read:mail"], "ttl": 3})
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["loc"] == ["body", "ttl"]
+
+
+async def test_a_key_can_only_create_keys_with_scopes_it_holds(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    async with await a.key("admin:workspace", "read:mail") as admin:
+        refused = await admin.post(
+            "/keys", json={"name": "escalate", "scopes": ["read:mail", SEND_SCOPE]}
+        )
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "scope_escalation"
+        assert refused.json()["scopes"] == [SEND_SCOPE]
+        allowed = await admin.post("/keys", json={"name": "ok", "scopes": ["read:mail"]})
+        assert allowed.status_code == 201
+
+
+async def test_the_kill_switch_is_patched_and_audited(tenants: tuple[Tenant, Tenant]) -> None:
+    a, b = tenants
+    patched = await a.client.patch("/workspace", json={"outbound_enabled": False})
+    assert patched.status_code == 200
+    assert patched.json()["outbound_enabled"] is False
+    assert (await a.client.get("/workspace")).json()["outbound_enabled"] is False
+    assert (await b.client.get("/workspace")).json()["outbound_enabled"] is True
+    audit = (await a.client.get("/audit", params={"action": "workspace.outbound_disabled"})).json()
+    assert [e["actor"].startswith("api_key:") for e in audit["items"]] == [True]
+    assert (await b.client.get("/audit")).json()["items"] == []
+    invalid = await a.client.patch("/workspace", json={"plan": "enterprise"})
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["loc"] == ["body", "plan"]
+
+
+async def test_the_audit_log_pages_by_cursor_without_gaps_or_repeats(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    for n in range(7):
+        added = await a.client.post("/allowlist", json={"address": f"r{n}@example.org"})
+        assert added.status_code == 201
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 3, "action": "allowlist.added"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await a.client.get("/audit", params=params)).json()
+        seen += [e["target"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"r{n}@example.org" for n in reversed(range(7))]
+    broken = await a.client.get("/audit", params={"cursor": "not-a-cursor"})
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
+# (method, path template, body, the one scope it needs)
+ENDPOINTS = (
+    ("GET", "/keys", None, "admin:workspace"),
+    ("POST", "/keys", {"name": "n", "scopes": ["read:mail"]}, "admin:workspace"),
+    ("DELETE", "/keys/{key_id}", None, "admin:workspace"),
+    ("PATCH", "/workspace", {"outbound_enabled": True}, "admin:workspace"),
+    ("GET", "/audit", None, "read:audit"),
+    ("POST", "/inboxes", {"slug": "new-{n}", "security_level": "L2"}, "write:inbox"),
+    ("GET", "/inboxes/{slug}", None, "read:mail"),
+    ("GET", "/inboxes/{slug}/messages", None, "read:mail"),
+    ("GET", "/messages/{message_id}", None, "read:mail"),
+    ("GET", "/allowlist", None, "read:mail"),
+    ("POST", "/allowlist", {"address": "x{n}@example.org"}, "write:allowlist"),
+    (
+        "POST",
+        "/inboxes/{slug}/send",
+        {"to": ["x@example.org"], "subject": "s", "text": "t"},
+        SEND_SCOPE,
+    ),
+)
+
+
+async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
+    """An inbox, a key and a stored message of ``tenant``, named for the path templates."""
+    inbox = await tenant.client.post("/inboxes", json={"slug": f"in-{uuid.uuid4().hex[:6]}"})
+    assert inbox.status_code == 201, inbox.text
+    key = await tenant.client.post("/keys", json={"name": "victim", "scopes": ["read:mail"]})
+    message_id = await _store_message(settings, tenant.workspace_id, uuid.UUID(inbox.json()["id"]))
+    return {
+        "slug": inbox.json()["slug"],
+        "key_id": key.json()["id"],
+        "message_id": str(message_id),
+    }
+
+
+async def _store_message(
+    settings: CommonSettings, workspace_id: uuid.UUID, inbox_id: uuid.UUID
+) -> uuid.UUID:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db, db.begin():
+            inbox = await db.get(Inbox, inbox_id)
+            assert inbox is not None
+            mail_id = uuid.uuid4()
+            body = b"Subject: secret\r\n\r\nsecret body\r\n"
+            raw = RawMessage(
+                id=mail_id,
+                workspace_id=workspace_id,
+                inbox_id=inbox_id,
+                mail_from="alice@example.org",
+                rcpt_to=inbox.address,
+                raw=body,
+                sha256=hashlib.sha256(body).hexdigest(),
+                size=len(body),
+            )
+            db.add(raw)
+            await db.flush()
+            message = Message(
+                workspace_id=workspace_id,
+                inbox_id=inbox_id,
+                mail_id=mail_id,
+                raw_id=raw.id,
+                from_address="alice@example.org",
+                subject="secret",
+                text="secret body",
+                status="delivered",
+                consensus="PASS",
+                risk_score=0,
+            )
+            db.add(message)
+            await db.flush()
+            return message.id
+    finally:
+        await engine.dispose()
+
+
+def _call(client: httpx.AsyncClient, method: str, path: str, body: object, n: int) -> httpx.Request:
+    if isinstance(body, dict):
+        body = {k: v.format(n=n) if isinstance(v, str) else v for k, v in body.items()}
+    return client.build_request(method, path, json=body)
+
+
+async def test_every_endpoint_refuses_a_missing_scope(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, _ = tenants
+    names = await _objects(a, settings)
+    for n, (method, template, body, scope) in enumerate(ENDPOINTS):
+        async with await a.key(*(s for s in BOOTSTRAP_SCOPES if s != scope)) as lacking:
+            request = _call(lacking, method, template.format(**names), body, n)
+            answer = await lacking.send(request)
+            assert answer.status_code == 403, (method, template, answer.text)
+            assert answer.headers["content-type"] == PROBLEM
+            assert answer.json()["code"] == "missing_scope"
+            assert answer.json()["scope"] == scope
+
+
+async def test_another_workspaces_objects_answer_404_like_missing_ones(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, b = tenants
+    theirs = await _objects(a, settings)
+    missing = {"slug": "nope", "key_id": str(uuid.uuid4()), "message_id": str(uuid.uuid4())}
+    for n, (method, template, body, _) in enumerate(ENDPOINTS):
+        if "{" not in template:
+            continue
+        answers = [
+            await b.client.send(_call(b.client, method, template.format(**names), body, n))
+            for names in (theirs, missing)
+        ]
+        assert [r.status_code for r in answers] == [404, 404], (method, template)
+        assert answers[0].json()["code"] == answers[1].json()["code"] == "not_found"
+        assert "secret" not in answers[0].text
+    # Lists never show the other workspace's rows.
+    assert theirs["key_id"] not in {k["id"] for k in (await b.client.get("/keys")).json()}
+    assert all(
+        e["target"] not in {f"api_key:{k}" for k in theirs.values()}
+        for e in (await b.client.get("/audit")).json()["items"]
+    )
+    # The victim's key still works: B's DELETE did not revoke it.
+    keys = (await a.client.get("/keys")).json()
+    assert next(k for k in keys if k["id"] == theirs["key_id"])["revoked_at"] is None

@@ -18,6 +18,7 @@ from mailmoat.common.db.tables import Inbox, Message, RawMessage
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
 from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
+from mailmoat.ingest.adapters.store import find_inbox
 from tests.support.stack import ProcessStack
 
 PROBLEM = "application/problem+json"
@@ -52,8 +53,10 @@ def gateway(settings: CommonSettings, tmp_path: Path) -> Iterator[ProcessStack]:
         stack.stop()
 
 
-async def _tenant(gateway: ProcessStack, settings: CommonSettings, name: str) -> Tenant:
-    made = await bootstrap_workspace(settings.database_url, name=name, plan="startup")
+async def _tenant(
+    gateway: ProcessStack, settings: CommonSettings, name: str, plan: str = "startup"
+) -> Tenant:
+    made = await bootstrap_workspace(settings.database_url, name=name, plan=plan)
     return Tenant(made.workspace_id, _client(gateway.api, made.api_key))
 
 
@@ -176,7 +179,10 @@ ENDPOINTS = (
     ("PATCH", "/workspace", {"outbound_enabled": True}, "admin:workspace"),
     ("GET", "/audit", None, "read:audit"),
     ("POST", "/inboxes", {"slug": "new-{n}", "security_level": "L2"}, "write:inbox"),
+    ("GET", "/inboxes", None, "read:mail"),
     ("GET", "/inboxes/{slug}", None, "read:mail"),
+    ("PATCH", "/inboxes/{slug}", {"daily_send_limit": 10}, "write:inbox"),
+    ("DELETE", "/inboxes/{slug}", None, "write:inbox"),
     ("GET", "/inboxes/{slug}/messages", None, "read:mail"),
     ("GET", "/messages/{message_id}", None, "read:mail"),
     ("GET", "/allowlist", None, "read:mail"),
@@ -204,7 +210,10 @@ async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
 
 
 async def _store_message(
-    settings: CommonSettings, workspace_id: uuid.UUID, inbox_id: uuid.UUID
+    settings: CommonSettings,
+    workspace_id: uuid.UUID,
+    inbox_id: uuid.UUID,
+    status: str = "delivered",
 ) -> uuid.UUID:
     engine = create_engine(settings.database_url)
     try:
@@ -233,9 +242,9 @@ async def _store_message(
                 from_address="alice@example.org",
                 subject="secret",
                 text="secret body",
-                status="delivered",
-                consensus="PASS",
-                risk_score=0,
+                status=status,
+                consensus="PASS" if status == "delivered" else "WITHHOLD",
+                risk_score=0 if status == "delivered" else 90,
             )
             db.add(message)
             await db.flush()
@@ -287,6 +296,114 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
         e["target"] not in {f"api_key:{k}" for k in theirs.values()}
         for e in (await b.client.get("/audit")).json()["items"]
     )
-    # The victim's key still works: B's DELETE did not revoke it.
+    # The victim's key still works and the inbox still exists: B's DELETEs did nothing.
     keys = (await a.client.get("/keys")).json()
     assert next(k for k in keys if k["id"] == theirs["key_id"])["revoked_at"] is None
+    inbox = await a.client.get(f"/inboxes/{theirs['slug']}")
+    assert inbox.status_code == 200
+    assert inbox.json()["daily_send_limit"] is None
+    assert (await b.client.get("/inboxes")).json() == []
+
+
+async def test_security_levels_follow_the_plan(
+    gateway: ProcessStack, settings: CommonSettings
+) -> None:
+    for plan, level, needed in (("free", "L3", "developer"), ("developer", "L4", "startup")):
+        tenant = await _tenant(gateway, settings, plan, plan=plan)
+        async with tenant.client as client:
+            refused = await client.post("/inboxes", json={"slug": plan, "security_level": level})
+            assert refused.status_code == 403
+            assert refused.json()["code"] == "plan_required"
+            assert refused.json()["required_plan"] == needed
+            made = await client.post("/inboxes", json={"slug": plan, "security_level": "L2"})
+            assert made.status_code == 201
+            raised = await client.patch(f"/inboxes/{plan}", json={"security_level": level})
+            assert raised.status_code == 403
+            assert raised.json()["required_plan"] == needed
+            assert (await client.get(f"/inboxes/{plan}")).json()["security_level"] == "L2"
+
+
+async def test_inbox_settings_are_validated_replaced_and_audited(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    made = await a.client.post(
+        "/inboxes",
+        json={
+            "slug": "agent",
+            "security_level": "L3",
+            "sender_allowlist": ["Boss@Example.org", "partner.example"],
+            "daily_send_limit": 50,
+        },
+    )
+    assert made.status_code == 201, made.text
+    inbox = made.json()
+    assert inbox["address"].startswith("agent@")
+    assert inbox["sender_allowlist"] == ["boss@example.org", "partner.example"]
+    assert inbox["approval_timeout_seconds"] == 86_400
+    for bad, field in (
+        ({"daily_send_limit": 501}, "daily_send_limit"),
+        ({"hourly_send_limit": 0}, "hourly_send_limit"),
+        ({"sender_blocklist": ["not an address"]}, "sender_blocklist"),
+        ({"security_level": "L5"}, "security_level"),
+        ({"approval_timeout_seconds": 10}, "approval_timeout_seconds"),
+        ({"forward_to": "x@example.org"}, "forward_to"),
+    ):
+        refused = await a.client.patch("/inboxes/agent", json=bad)
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["loc"][:2] == ["body", field]
+    both = await a.client.patch(
+        "/inboxes/agent", json={"sender_blocklist": ["partner.example"], "sender_allowlist": []}
+    )
+    assert both.status_code == 200
+    # A pattern in both lists at once is refused, and so is an hourly limit above the daily.
+    for bad in (
+        {"sender_allowlist": ["x.example"], "sender_blocklist": ["x.example"]},
+        {"hourly_send_limit": 60},
+    ):
+        assert (await a.client.patch("/inboxes/agent", json=bad)).status_code == 422
+    patched = await a.client.patch(
+        "/inboxes/agent", json={"security_level": "L4", "hourly_send_limit": 5}
+    )
+    assert patched.status_code == 200
+    out = patched.json()
+    assert (out["security_level"], out["hourly_send_limit"], out["daily_send_limit"]) == (
+        "L4",
+        5,
+        50,
+    )
+    assert (out["sender_allowlist"], out["sender_blocklist"]) == ([], ["partner.example"])
+    actions = {e["action"] for e in (await a.client.get("/audit")).json()["items"]}
+    assert {"inbox.security_level.L3_to_L4", "inbox.hourly_send_limit.changed"} <= actions
+
+
+async def test_lowering_the_level_never_releases_withheld_mail(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, _ = tenants
+    made = await a.client.post("/inboxes", json={"slug": "strict", "security_level": "L4"})
+    withheld = await _store_message(
+        settings, a.workspace_id, uuid.UUID(made.json()["id"]), status="withheld"
+    )
+    lowered = await a.client.patch("/inboxes/strict", json={"security_level": "L1"})
+    assert lowered.status_code == 200
+    message = (await a.client.get(f"/messages/{withheld}")).json()
+    assert (message["status"], message["text"]) == ("withheld", None)
+
+
+async def test_a_deleted_inbox_receives_nothing_and_keeps_its_address(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, _ = tenants
+    made = (await a.client.post("/inboxes", json={"slug": "gone"})).json()
+    assert (await a.client.delete("/inboxes/gone")).status_code == 204
+    assert (await a.client.get("/inboxes/gone")).status_code == 404
+    assert all(i["slug"] != "gone" for i in (await a.client.get("/inboxes")).json())
+    again = await a.client.post("/inboxes", json={"slug": "gone"})
+    assert again.status_code == 409
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db:
+            assert await find_inbox(db, made["address"]) is None
+    finally:
+        await engine.dispose()

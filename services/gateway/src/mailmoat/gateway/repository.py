@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import (
@@ -14,6 +14,7 @@ from mailmoat.common.db.tables import (
     ApiKey,
     AuditEntry,
     Inbox,
+    InboxSenderRule,
     Message,
     OutboundMessage,
     ScanVerdictRecord,
@@ -38,8 +39,47 @@ class WorkspaceRepository:
         return found
 
     async def inbox(self, slug: str) -> Inbox:
-        query = select(Inbox).where(Inbox.workspace_id == self.workspace_id, Inbox.slug == slug)
+        query = select(Inbox).where(
+            Inbox.workspace_id == self.workspace_id, Inbox.slug == slug, Inbox.deleted_at.is_(None)
+        )
         return _found(await self.session.scalar(query), f"Inbox '{slug}' not found")
+
+    async def inboxes(self) -> list[Inbox]:
+        query = select(Inbox).where(
+            Inbox.workspace_id == self.workspace_id, Inbox.deleted_at.is_(None)
+        )
+        return list((await self.session.scalars(query.order_by(Inbox.slug))).all())
+
+    async def slug_taken(self, slug: str) -> bool:
+        """Deleted inboxes keep their slug (and address) reserved."""
+        query = select(Inbox.id).where(Inbox.workspace_id == self.workspace_id, Inbox.slug == slug)
+        return (await self.session.scalar(query)) is not None
+
+    async def sender_rules(self, inbox: Inbox) -> list[InboxSenderRule]:
+        query = select(InboxSenderRule).where(
+            InboxSenderRule.workspace_id == self.workspace_id, InboxSenderRule.inbox_id == inbox.id
+        )
+        return list((await self.session.scalars(query.order_by(InboxSenderRule.pattern))).all())
+
+    async def replace_sender_rules(self, inbox: Inbox, action: str, patterns: list[str]) -> None:
+        """Make ``patterns`` the inbox's whole ``action`` list."""
+        await self.session.execute(
+            delete(InboxSenderRule).where(
+                InboxSenderRule.workspace_id == self.workspace_id,
+                InboxSenderRule.inbox_id == inbox.id,
+                InboxSenderRule.action == action,
+            )
+        )
+        await self.session.flush()
+        for pattern in patterns:
+            self.session.add(
+                InboxSenderRule(
+                    workspace_id=self.workspace_id,
+                    inbox_id=inbox.id,
+                    pattern=pattern,
+                    action=action,
+                )
+            )
 
     async def address_taken(self, address: str) -> bool:
         # Addresses are global (SMTP routing), so this one check looks across workspaces.

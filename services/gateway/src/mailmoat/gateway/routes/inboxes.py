@@ -1,4 +1,4 @@
-"""Inboxes: create and read ``{slug}@{domain}`` addresses with a security level."""
+"""Inboxes: ``{slug}@{domain}`` addresses with a security level and per-inbox settings."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from mailmoat.common.db.tables import Inbox
+from mailmoat.common.db.tables import Inbox, InboxSenderRule
+from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require, runtime
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
@@ -19,16 +20,54 @@ router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 Level = Literal["L1", "L2", "L3", "L4"]
 LEVEL_PLANS = {"L3": ("developer", "startup", "enterprise"), "L4": ("startup", "enterprise")}
 MINIMUM_PLAN = {"L3": "developer", "L4": "startup"}
+# The server's outbound cap per workspace and 24 hours; per-inbox limits may only tighten it.
+WORKSPACE_DAILY_CAP = 500
+MAX_SENDER_RULES = 500
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+SenderPattern = Annotated[str, Field(max_length=320, pattern=rf"^(?:[^@\s]{{1,64}}@)?{_DOMAIN}$")]
+Writer = Annotated[Caller, Depends(require("write:inbox"))]
+Reader = Annotated[Caller, Depends(require("read:mail"))]
 
 
-class InboxCreate(BaseModel):
-    """Request body of ``POST /api/v1/inboxes``."""
+class InboxSettings(BaseModel):
+    """Settings shared by create and update; every field is optional on update."""
 
     model_config = ConfigDict(extra="forbid")
 
+    webhook_url: HttpUrl | None = None
+    sender_allowlist: list[SenderPattern] | None = Field(default=None, max_length=MAX_SENDER_RULES)
+    sender_blocklist: list[SenderPattern] | None = Field(default=None, max_length=MAX_SENDER_RULES)
+    approval_timeout_seconds: int | None = Field(default=None, ge=300, le=7 * 86_400)
+    hourly_send_limit: int | None = Field(default=None, ge=1, le=WORKSPACE_DAILY_CAP)
+    daily_send_limit: int | None = Field(default=None, ge=1, le=WORKSPACE_DAILY_CAP)
+
+    @field_validator("sender_allowlist", "sender_blocklist")
+    @classmethod
+    def _lower(cls, patterns: list[str] | None) -> list[str] | None:
+        return None if patterns is None else sorted({p.lower() for p in patterns})
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InboxSettings:
+        both = set(self.sender_allowlist or ()) & set(self.sender_blocklist or ())
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} cannot be both allowed and blocked")
+        hourly, daily = self.hourly_send_limit, self.daily_send_limit
+        if hourly is not None and daily is not None and hourly > daily:
+            raise ValueError("hourly_send_limit cannot exceed daily_send_limit")
+        return self
+
+
+class InboxCreate(InboxSettings):
+    """Request body of ``POST /api/v1/inboxes``."""
+
     slug: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$")
     security_level: Level = "L2"
-    webhook_url: HttpUrl | None = None
+
+
+class InboxPatch(InboxSettings):
+    """Request body of ``PATCH /api/v1/inboxes/{slug}``; ``webhook_url: null`` removes it."""
+
+    security_level: Level | None = None
 
 
 class InboxOut(BaseModel):
@@ -40,11 +79,29 @@ class InboxOut(BaseModel):
     security_level: str
     webhook_url: str | None
     sending_status: str
+    sender_allowlist: list[str]
+    sender_blocklist: list[str]
+    approval_timeout_seconds: int
+    hourly_send_limit: int | None
+    daily_send_limit: int | None
     created_at: datetime
 
 
-def inbox_out(inbox: Inbox) -> InboxOut:
-    return InboxOut.model_validate(inbox, from_attributes=True)
+def inbox_out(inbox: Inbox, rules: list[InboxSenderRule]) -> InboxOut:
+    return InboxOut(
+        id=inbox.id,
+        slug=inbox.slug,
+        address=inbox.address,
+        security_level=inbox.security_level,
+        webhook_url=inbox.webhook_url,
+        sending_status=inbox.sending_status,
+        sender_allowlist=[r.pattern for r in rules if r.action == "allow"],
+        sender_blocklist=[r.pattern for r in rules if r.action == "block"],
+        approval_timeout_seconds=inbox.approval_timeout_seconds,
+        hourly_send_limit=inbox.hourly_send_limit,
+        daily_send_limit=inbox.daily_send_limit,
+        created_at=inbox.created_at,
+    )
 
 
 def check_plan(plan: str, level: str) -> None:
@@ -58,34 +115,89 @@ def check_plan(plan: str, level: str) -> None:
 
 @router.post("", status_code=201)
 async def create_inbox(
-    body: InboxCreate,
-    request: Request,
-    db: SessionDep,
-    who: Annotated[Caller, Depends(require("write:inbox"))],
+    body: InboxCreate, request: Request, db: SessionDep, who: Writer
 ) -> InboxOut:
     address = f"{body.slug}@{runtime(request).settings.mail_domain}"
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
-        workspace = await repo.workspace()
-        check_plan(workspace.plan, body.security_level)
-        if await repo.address_taken(address):
+        check_plan((await repo.workspace()).plan, body.security_level)
+        if await repo.slug_taken(body.slug) or await repo.address_taken(address):
             raise Problem(409, "inbox_exists", f"The address {address} is taken")
         inbox = Inbox(
             workspace_id=who.workspace_id,
             slug=body.slug,
             address=address,
             security_level=body.security_level,
-            webhook_url=str(body.webhook_url) if body.webhook_url else None,
+            created_at=utcnow(),
         )
         db.add(inbox)
         await db.flush()
-        who.audit(db, action="inbox.created", ref=inbox.id, target=f"inbox:{inbox.id}")
-    return inbox_out(inbox)
+        await _apply(repo, inbox, body)
+        who.audit(db, action="inbox.created", ref=inbox.id, target=f"inbox:{inbox.slug}")
+        return inbox_out(inbox, await repo.sender_rules(inbox))
+
+
+@router.get("")
+async def list_inboxes(db: SessionDep, who: Reader) -> list[InboxOut]:
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        return [inbox_out(i, await repo.sender_rules(i)) for i in await repo.inboxes()]
 
 
 @router.get("/{slug}")
-async def get_inbox(
-    slug: str, db: SessionDep, who: Annotated[Caller, Depends(require("read:mail"))]
-) -> InboxOut:
+async def get_inbox(slug: str, db: SessionDep, who: Reader) -> InboxOut:
     async with db.begin():
-        return inbox_out(await WorkspaceRepository(db, who.workspace_id).inbox(slug))
+        repo = WorkspaceRepository(db, who.workspace_id)
+        inbox = await repo.inbox(slug)
+        return inbox_out(inbox, await repo.sender_rules(inbox))
+
+
+@router.patch("/{slug}")
+async def patch_inbox(slug: str, body: InboxPatch, db: SessionDep, who: Writer) -> InboxOut:
+    """Changes take effect for the next mail and the next send. Lowering the level never
+    releases mail already withheld: only ``POST /messages/{id}/release`` does."""
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        inbox = await repo.inbox(slug)
+        target = f"inbox:{inbox.slug}"
+        level = body.security_level
+        if level is not None and level != inbox.security_level:
+            check_plan((await repo.workspace()).plan, level)
+            action = f"inbox.security_level.{inbox.security_level}_to_{level}"
+            inbox.security_level = level
+            who.audit(db, action=action, ref=inbox.id, target=target)
+        await _apply(repo, inbox, body)
+        for field in sorted(body.model_fields_set - {"security_level"}):
+            who.audit(db, action=f"inbox.{field}.changed", ref=inbox.id, target=target)
+        return inbox_out(inbox, await repo.sender_rules(inbox))
+
+
+@router.delete("/{slug}", status_code=204)
+async def delete_inbox(slug: str, db: SessionDep, who: Writer) -> Response:
+    """The inbox stops receiving at once (RCPT is refused); its messages and audit trail stay,
+    and its address stays reserved."""
+    async with db.begin():
+        inbox = await WorkspaceRepository(db, who.workspace_id).inbox(slug)
+        inbox.deleted_at = utcnow()
+        who.audit(db, action="inbox.deleted", ref=inbox.id, target=f"inbox:{inbox.slug}")
+    return Response(status_code=204)
+
+
+async def _apply(repo: WorkspaceRepository, inbox: Inbox, body: InboxSettings) -> None:
+    """Copy the settings the request named onto the inbox (an explicit null clears one)."""
+    named = body.model_fields_set
+    if "webhook_url" in named:
+        inbox.webhook_url = str(body.webhook_url) if body.webhook_url else None
+    for field in ("approval_timeout_seconds", "hourly_send_limit", "daily_send_limit"):
+        if field in named:
+            value = getattr(body, field)
+            if value is None and field == "approval_timeout_seconds":
+                raise Problem(422, "invalid_request", f"{field}: may not be null")
+            setattr(inbox, field, value)
+    hourly, daily = inbox.hourly_send_limit, inbox.daily_send_limit
+    if hourly is not None and daily is not None and hourly > daily:
+        raise Problem(422, "invalid_request", "hourly_send_limit cannot exceed daily_send_limit")
+    for field, action in (("sender_allowlist", "allow"), ("sender_blocklist", "block")):
+        if field in named:
+            await repo.replace_sender_rules(inbox, action, getattr(body, field) or [])
+    await repo.session.flush()

@@ -40,8 +40,11 @@ class Delivery:
 
 
 async def find_inbox(session: AsyncSession, address: str) -> Inbox | None:
-    """The inbox owning ``address`` (case-insensitive), if any."""
-    query = select(Inbox).where(func.lower(Inbox.address) == address.lower())
+    """The live inbox owning ``address`` (case-insensitive), if any; deleted ones receive
+    nothing."""
+    query = select(Inbox).where(
+        func.lower(Inbox.address) == address.lower(), Inbox.deleted_at.is_(None)
+    )
     return (await session.scalars(query)).first()
 
 

@@ -11,13 +11,23 @@ from mailmoat.common.db.tables.mail import (
     ScanVerdictRecord,
     SenderStats,
 )
-from mailmoat.common.db.tables.tenancy import AllowlistEntry, ApiKey, Inbox, Workspace
+from mailmoat.common.db.tables.tenancy import (
+    AllowlistEntry,
+    ApiKey,
+    CreditEntry,
+    IdempotentResponse,
+    Inbox,
+    WebhookEndpoint,
+    Workspace,
+)
 
 __all__ = [
     "AllowlistEntry",
     "ApiKey",
     "AuditEntry",
+    "CreditEntry",
     "FeedbackReport",
+    "IdempotentResponse",
     "Inbox",
     "InboxSenderRule",
     "Message",
@@ -28,5 +38,6 @@ __all__ = [
     "ScanDecision",
     "ScanVerdictRecord",
     "SenderStats",
+    "WebhookEndpoint",
     "Workspace",
 ]

@@ -1,11 +1,13 @@
-"""Tenancy tables: workspaces, their API keys, inboxes and the outbound recipient allowlist."""
+"""Tenancy tables: workspaces, their API keys, inboxes, the outbound recipient allowlist,
+webhook endpoints, the credit ledger and replayable idempotent responses."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailmoat.common.db.base import Base
@@ -55,6 +57,14 @@ class Inbox(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     sending_status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How long an L4 send waits for a person before it is rejected.
+    approval_timeout_seconds: Mapped[int] = mapped_column(default=86_400)
+    # Per-inbox outbound limits; they may only tighten the server's caps (None: the caps).
+    hourly_send_limit: Mapped[int | None] = mapped_column(default=None)
+    daily_send_limit: Mapped[int | None] = mapped_column(default=None)
+    # A deleted inbox receives nothing; its address stays reserved so that mail meant for
+    # the old agent never reaches a new owner.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AllowlistEntry(Base):
@@ -69,3 +79,50 @@ class AllowlistEntry(Base):
     allow_html: Mapped[bool] = mapped_column(default=False)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     active_from: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """Where message or audit events are delivered, signed with the endpoint's secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    kind: Mapped[str] = mapped_column(String(10))  # "message" or "audit"
+    format: Mapped[str] = mapped_column(String(10))  # json, slack, discord, telegram
+    events: Mapped[list[str]] = mapped_column(JSON)
+    # The signing secret: dispatch needs it in clear to sign; the API shows it once.
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CreditEntry(Base):
+    """One charge (negative) or grant (positive) of credits, with what it was for."""
+
+    __tablename__ = "credit_ledger"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    amount: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(50))
+    ref_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    balance_after: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IdempotentResponse(Base):
+    """The first response to a POST sent with an ``Idempotency-Key``, replayed for repeats."""
+
+    __tablename__ = "idempotent_responses"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # method, path and body hash
+    status: Mapped[int]
+    body: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

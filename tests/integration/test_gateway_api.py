@@ -7,14 +7,17 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from mailmoat.cli.bootstrap import BOOTSTRAP_SCOPES, bootstrap_workspace
 from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import Inbox, Message, RawMessage
+from mailmoat.common.db.tables import Inbox, Message, OutboxRecord, RawMessage
+from mailmoat.common.events.base import utcnow
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
 from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
@@ -185,6 +188,9 @@ ENDPOINTS = (
     ("DELETE", "/inboxes/{slug}", None, "write:inbox"),
     ("GET", "/inboxes/{slug}/messages", None, "read:mail"),
     ("GET", "/messages/{message_id}", None, "read:mail"),
+    ("GET", "/messages/{message_id}/raw", None, "read:mail.raw"),
+    ("POST", "/messages/{message_id}/release", None, "approve:mail"),
+    ("GET", "/threads/{thread_id}", None, "read:mail"),
     ("GET", "/allowlist", None, "read:mail"),
     ("POST", "/allowlist", {"address": "x{n}@example.org"}, "write:allowlist"),
     (
@@ -201,11 +207,19 @@ async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
     inbox = await tenant.client.post("/inboxes", json={"slug": f"in-{uuid.uuid4().hex[:6]}"})
     assert inbox.status_code == 201, inbox.text
     key = await tenant.client.post("/keys", json={"name": "victim", "scopes": ["read:mail"]})
-    message_id = await _store_message(settings, tenant.workspace_id, uuid.UUID(inbox.json()["id"]))
+    thread_id = uuid.uuid4()
+    message_id = await _store_message(
+        settings,
+        tenant.workspace_id,
+        uuid.UUID(inbox.json()["id"]),
+        status="withheld",
+        thread_id=thread_id,
+    )
     return {
         "slug": inbox.json()["slug"],
         "key_id": key.json()["id"],
         "message_id": str(message_id),
+        "thread_id": str(thread_id),
     }
 
 
@@ -214,6 +228,10 @@ async def _store_message(
     workspace_id: uuid.UUID,
     inbox_id: uuid.UUID,
     status: str = "delivered",
+    *,
+    sender: str = "alice@example.org",
+    received_at: datetime | None = None,
+    thread_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     engine = create_engine(settings.database_url)
     try:
@@ -226,7 +244,7 @@ async def _store_message(
                 id=mail_id,
                 workspace_id=workspace_id,
                 inbox_id=inbox_id,
-                mail_from="alice@example.org",
+                mail_from=sender,
                 rcpt_to=inbox.address,
                 raw=body,
                 sha256=hashlib.sha256(body).hexdigest(),
@@ -239,12 +257,14 @@ async def _store_message(
                 inbox_id=inbox_id,
                 mail_id=mail_id,
                 raw_id=raw.id,
-                from_address="alice@example.org",
+                from_address=sender,
                 subject="secret",
                 text="secret body",
                 status=status,
                 consensus="PASS" if status == "delivered" else "WITHHOLD",
                 risk_score=0 if status == "delivered" else 90,
+                received_at=received_at or utcnow(),
+                thread_id=thread_id,
             )
             db.add(message)
             await db.flush()
@@ -279,7 +299,12 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
 ) -> None:
     a, b = tenants
     theirs = await _objects(a, settings)
-    missing = {"slug": "nope", "key_id": str(uuid.uuid4()), "message_id": str(uuid.uuid4())}
+    missing = {
+        "slug": "nope",
+        "key_id": str(uuid.uuid4()),
+        "message_id": str(uuid.uuid4()),
+        "thread_id": str(uuid.uuid4()),
+    }
     for n, (method, template, body, _) in enumerate(ENDPOINTS):
         if "{" not in template:
             continue
@@ -303,6 +328,8 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
     assert inbox.status_code == 200
     assert inbox.json()["daily_send_limit"] is None
     assert (await b.client.get("/inboxes")).json() == []
+    still = (await a.client.get(f"/messages/{theirs['message_id']}")).json()
+    assert still["status"] == "withheld"
 
 
 async def test_security_levels_follow_the_plan(
@@ -407,3 +434,78 @@ async def test_a_deleted_inbox_receives_nothing_and_keeps_its_address(
             assert await find_inbox(db, made["address"]) is None
     finally:
         await engine.dispose()
+
+
+async def test_messages_filter_and_page_by_cursor(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, _ = tenants
+    inbox = uuid.UUID((await a.client.post("/inboxes", json={"slug": "pages"})).json()["id"])
+    start = utcnow() - timedelta(hours=1)
+    ids = []
+    for n in range(6):
+        sender = "bob@example.org" if n % 2 else "carol@example.org"
+        at = start + timedelta(minutes=n)
+        ids.append(
+            await _store_message(settings, a.workspace_id, inbox, sender=sender, received_at=at)
+        )
+    await _store_message(settings, a.workspace_id, inbox, status="withheld")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 4}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await a.client.get("/inboxes/pages/messages", params=params)).json()
+        seen += [m["id"] for m in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert seen == [str(i) for i in reversed(ids)]
+    bob = await a.client.get("/inboxes/pages/messages", params={"from": "Bob@example.org"})
+    assert [m["id"] for m in bob.json()["items"]] == [str(ids[5]), str(ids[3]), str(ids[1])]
+    since = (start + timedelta(minutes=4)).isoformat()
+    recent = await a.client.get("/inboxes/pages/messages", params={"since": since})
+    assert [m["id"] for m in recent.json()["items"]] == [str(ids[5]), str(ids[4])]
+    held = (await a.client.get("/inboxes/pages/messages", params={"status": "withheld"})).json()
+    assert [(m["status"], m["text"], m["subject"]) for m in held["items"]] == [
+        ("withheld", None, None)
+    ]
+    bad = await a.client.get("/inboxes/pages/messages", params={"from": "not an address"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["query", "from"]
+
+
+async def test_raw_reads_and_releases_are_audited(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, _ = tenants
+    inbox = uuid.UUID((await a.client.post("/inboxes", json={"slug": "held"})).json()["id"])
+    thread = uuid.uuid4()
+    withheld = await _store_message(
+        settings, a.workspace_id, inbox, status="withheld", thread_id=thread
+    )
+    async with await a.key("read:mail", "read:mail.raw", "approve:mail") as human:
+        detail = (await human.get(f"/messages/{withheld}")).json()
+        assert (detail["text"], detail["thread_id"]) == (None, str(thread))
+        raw = await human.get(f"/messages/{withheld}/raw")
+        assert raw.status_code == 200
+        assert raw.headers["content-type"] == "message/rfc822"
+        assert raw.content == b"Subject: secret\r\n\r\nsecret body\r\n"
+        released = await human.post(f"/messages/{withheld}/release")
+        assert released.status_code == 200
+        assert (released.json()["status"], released.json()["text"]) == ("delivered", "secret body")
+        again = await human.post(f"/messages/{withheld}/release")
+        assert again.status_code == 409
+        assert again.json()["code"] == "not_withheld"
+        threaded = (await human.get(f"/threads/{thread}")).json()
+        assert [m["id"] for m in threaded["messages"]] == [str(withheld)]
+    audit = (await a.client.get("/audit")).json()["items"]
+    assert [e["action"] for e in audit[:2]] == ["message.released", "message.raw_read"]
+    assert audit[0]["target"] == f"message:{withheld}"
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db:
+            rows = (await db.execute(select(OutboxRecord.topic, OutboxRecord.producer))).all()
+    finally:
+        await engine.dispose()
+    assert any(t.endswith("inbox-events") and p == "gateway" for t, p in rows)

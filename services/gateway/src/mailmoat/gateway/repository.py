@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import (
@@ -17,6 +17,7 @@ from mailmoat.common.db.tables import (
     InboxSenderRule,
     Message,
     OutboundMessage,
+    RawMessage,
     ScanVerdictRecord,
     Workspace,
 )
@@ -88,18 +89,44 @@ class WorkspaceRepository:
         ) is not None
 
     async def messages(
-        self, inbox: Inbox, *, statuses: tuple[str, ...], before: datetime | None, limit: int
+        self,
+        inbox: Inbox,
+        *,
+        statuses: tuple[str, ...],
+        sender: str | None,
+        since: datetime | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
     ) -> list[Message]:
-        query = (
-            select(Message)
-            .where(Message.workspace_id == self.workspace_id, Message.inbox_id == inbox.id)
-            .where(Message.status.in_(statuses))
-            .order_by(Message.received_at.desc(), Message.id)
-            .limit(limit)
+        """Newest first; ``after`` is the (received_at, id) of the previous page's last row."""
+        query = select(Message).where(
+            Message.workspace_id == self.workspace_id,
+            Message.inbox_id == inbox.id,
+            Message.status.in_(statuses),
         )
-        if before is not None:
-            query = query.where(Message.received_at < before)
+        if sender is not None:
+            query = query.where(func.lower(Message.from_address) == sender.lower())
+        if since is not None:
+            query = query.where(Message.received_at >= since)
+        if after is not None:
+            at, last = after
+            older = Message.received_at < at
+            query = query.where(older | ((Message.received_at == at) & (Message.id < last)))
+        query = query.order_by(Message.received_at.desc(), Message.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
+
+    async def thread(self, thread_id: uuid.UUID) -> list[Message]:
+        query = select(Message).where(
+            Message.workspace_id == self.workspace_id, Message.thread_id == thread_id
+        )
+        query = query.order_by(Message.received_at, Message.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def raw(self, message: Message) -> RawMessage:
+        query = select(RawMessage).where(
+            RawMessage.workspace_id == self.workspace_id, RawMessage.id == message.raw_id
+        )
+        return _found(await self.session.scalar(query), "Message not found")
 
     async def message(self, message_id: uuid.UUID) -> Message:
         query = select(Message).where(

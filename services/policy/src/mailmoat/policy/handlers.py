@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +45,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
         raise PoisonEvent(f"raw message {event.raw_ref} not found")
     from_address, subject, text = _agent_view(raw)
     text = sanitise(text, await _visible_spans(session, event))
+    header_id, thread_id = await _thread(session, raw, event.inbox_id)
     withheld_reason = raw.quarantine_reason or ("detectors" if event.withheld else None)
     message = Message(
         workspace_id=event.workspace_id,
@@ -57,6 +60,8 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
         risk_score=event.risk_score,
         received_at=raw.received_at,
         withheld_reason=withheld_reason,
+        message_id_header=header_id,
+        thread_id=thread_id,
     )
     session.add(message)
     await session.flush()
@@ -73,6 +78,40 @@ async def _visible_spans(session: AsyncSession, event: MailScanned) -> list[tupl
     return [
         (f["start"], f["end"]) for row in rows for f in row.findings if f.get("part") == "visible"
     ]
+
+
+async def _thread(
+    session: AsyncSession, raw: RawMessage, inbox_id: uuid.UUID
+) -> tuple[str | None, uuid.UUID]:
+    """The mail's Message-ID and thread: that of the newest earlier message of the same inbox
+    it replies to or references, else a new thread."""
+    if raw.structured is None:
+        return None, uuid.uuid4()
+    parsed = StructuredMessage.model_validate(raw.structured)
+    refs = [r for r in (parsed.in_reply_to, *parsed.references) if r and _storable(r)][:50]
+    if refs:
+        query = (
+            select(Message.thread_id)
+            .where(
+                Message.workspace_id == raw.workspace_id,
+                Message.inbox_id == inbox_id,
+                Message.message_id_header.in_(refs),
+                Message.thread_id.is_not(None),
+            )
+            .order_by(Message.received_at.desc())
+            .limit(1)
+        )
+        if (found := await session.scalar(query)) is not None:
+            return _header(parsed.message_id), found
+    return _header(parsed.message_id), uuid.uuid4()
+
+
+def _storable(msg_id: str) -> bool:
+    return len(msg_id) <= 998 and msg_id.isascii()
+
+
+def _header(msg_id: str | None) -> str | None:
+    return msg_id if msg_id and _storable(msg_id) else None
 
 
 def _agent_view(raw: RawMessage) -> tuple[str, str, str]:

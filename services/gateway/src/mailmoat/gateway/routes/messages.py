@@ -1,4 +1,5 @@
-"""Inbound messages: list an inbox's mail and read one with its verdicts and consensus."""
+"""Inbound messages: list an inbox's mail, read one with its verdicts and consensus, read the
+original (audited), release withheld mail (audited), and read a thread."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, EmailStr
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import subject_hash
-from mailmoat.common.db.tables import Message, ScanVerdictRecord
+from mailmoat.common.db.tables import Message, RawMessage, ScanVerdictRecord
+from mailmoat.common.events import InboxEvent, InboxEventKind
+from mailmoat.common.outbox import stage_event
+from mailmoat.common.topics import Topic
+from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 from mailmoat.gateway.spotlight import INSTRUCTIONS, MARKER, datamark
 
@@ -46,10 +53,12 @@ class SpotlightOut(BaseModel):
 
 
 class MessageOut(BaseModel):
-    """A message; a withheld one shows who sent it and why, never its content."""
+    """A message; a withheld one shows who sent it and why, never its content. The detail view
+    adds the verdicts, ingest's findings and the authentication results."""
 
     id: uuid.UUID
     inbox_id: uuid.UUID
+    thread_id: uuid.UUID | None
     status: str
     from_address: str
     subject: str | None
@@ -57,23 +66,38 @@ class MessageOut(BaseModel):
     text: str | None
     consensus: str
     risk_score: int
+    withheld_reason: str | None
     received_at: datetime
     verdicts: list[VerdictOut] | None = None
+    findings: list[dict[str, Any]] | None = None
+    authentication: dict[str, Any] | None = None
     spotlight: SpotlightOut | None = None
 
 
 class MessagePage(BaseModel):
-    """A page of messages, newest first; pass ``next_cursor`` as ``before`` for the next."""
+    """A page of messages, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
 
     items: list[MessageOut]
-    next_cursor: datetime | None
+    next_cursor: str | None
 
 
-def message_out(message: Message, verdicts: list[ScanVerdictRecord] | None = None) -> MessageOut:
+class ThreadOut(BaseModel):
+    """A conversation's inbound messages, oldest first."""
+
+    id: uuid.UUID
+    messages: list[MessageOut]
+
+
+def message_out(
+    message: Message,
+    verdicts: list[ScanVerdictRecord] | None = None,
+    raw: RawMessage | None = None,
+) -> MessageOut:
     hidden = message.status == "withheld"
     return MessageOut(
         id=message.id,
         inbox_id=message.inbox_id,
+        thread_id=message.thread_id,
         status=message.status,
         from_address=message.from_address,
         subject=None if hidden else message.subject,
@@ -81,10 +105,13 @@ def message_out(message: Message, verdicts: list[ScanVerdictRecord] | None = Non
         text=None if hidden else message.text,
         consensus=message.consensus,
         risk_score=message.risk_score,
+        withheld_reason=message.withheld_reason,
         received_at=message.received_at,
         verdicts=None
         if verdicts is None
         else [VerdictOut.model_validate(v, from_attributes=True) for v in verdicts],
+        findings=None if raw is None else list(raw.findings),
+        authentication=None if raw is None else raw.authentication,
     )
 
 
@@ -94,16 +121,30 @@ async def list_messages(
     db: SessionDep,
     who: Reader,
     status: Annotated[Status | None, Query()] = None,
-    before: Annotated[datetime | None, Query()] = None,
+    since: datetime | None = None,
+    sender: Annotated[EmailStr | None, Query(alias="from")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
+    """Newest first; withheld mail is listed only when asked for with ``status=withheld``."""
+    after = decode_cursor(cursor) if cursor else None
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         inbox = await repo.inbox(slug)
-        statuses = (status,) if status else VISIBLE_BY_DEFAULT
-        rows = await repo.messages(inbox, statuses=statuses, before=before, limit=limit)
-    cursor = rows[-1].received_at if len(rows) == limit else None
-    return MessagePage(items=[message_out(m) for m in rows], next_cursor=cursor)
+        rows = await repo.messages(
+            inbox,
+            statuses=(status,) if status else VISIBLE_BY_DEFAULT,
+            sender=sender,
+            since=since,
+            after=after,
+            limit=limit + 1,
+        )
+    page = rows[:limit]
+    last = page[-1] if len(rows) > limit else None
+    return MessagePage(
+        items=[message_out(m) for m in page],
+        next_cursor=encode_cursor(last.received_at, last.id) if last else None,
+    )
 
 
 @router.get("/messages/{message_id}")
@@ -117,10 +158,69 @@ async def get_message(
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         message = await repo.message(message_id)
-        out = message_out(message, await repo.verdicts(message.mail_id))
+        out = message_out(message, await repo.verdicts(message.mail_id), await repo.raw(message))
     if view == "spotlighted" and out.text is not None:
         spotlighted = SpotlightOut(
             text=datamark(out.text), marker=MARKER, instructions=INSTRUCTIONS
         )
         out = out.model_copy(update={"spotlight": spotlighted})
     return out
+
+
+@router.get(
+    "/messages/{message_id}/raw",
+    response_class=Response,
+    responses={200: {"content": {"message/rfc822": {}}}},
+)
+async def get_raw_message(
+    message_id: uuid.UUID,
+    db: SessionDep,
+    who: Annotated[Caller, Depends(require("read:mail.raw"))],
+) -> Response:
+    """The original MIME as received (with our Authentication-Results), attacks included:
+    every read is audited before the bytes leave."""
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        message = await repo.message(message_id)
+        raw = await repo.raw(message)
+        who.audit(db, action="message.raw_read", ref=message.id, target=f"message:{message.id}")
+    return Response(raw.raw, media_type="message/rfc822")
+
+
+@router.post("/messages/{message_id}/release")
+async def release_message(
+    message_id: uuid.UUID,
+    db: SessionDep,
+    who: Annotated[Caller, Depends(require("approve:mail"))],
+) -> MessageOut:
+    """A person releases withheld mail: the agent then gets its sanitised text, and the
+    inbox's listeners hear ``message.released``."""
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        message = await repo.message(message_id)
+        if message.status != "withheld":
+            raise Problem(409, "not_withheld", f"The message is {message.status}, not withheld")
+        message.status = "delivered"
+        who.audit(db, action="message.released", ref=message.id, target=f"message:{message.id}")
+        _announce(db, message)
+        return message_out(message)
+
+
+@router.get("/threads/{thread_id}")
+async def get_thread(thread_id: uuid.UUID, db: SessionDep, who: Reader) -> ThreadOut:
+    async with db.begin():
+        messages = await WorkspaceRepository(db, who.workspace_id).thread(thread_id)
+    if not messages:
+        raise Problem(404, "not_found", "Thread not found")
+    return ThreadOut(id=thread_id, messages=[message_out(m) for m in messages])
+
+
+def _announce(db: AsyncSession, message: Message) -> None:
+    event = InboxEvent(
+        mail_id=message.mail_id,
+        workspace_id=message.workspace_id,
+        inbox_id=message.inbox_id,
+        kind=InboxEventKind.MESSAGE_RELEASED,
+        message_id=message.id,
+    )
+    stage_event(db, Topic.INBOX_EVENTS, event, producer="gateway")

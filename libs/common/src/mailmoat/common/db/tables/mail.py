@@ -94,6 +94,10 @@ class Message(Base):
     risk_score: Mapped[int]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     withheld_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # The RFC 5322 Message-ID (angle brackets kept) and the conversation it belongs to: the
+    # thread of the message it replies to or references, else a thread of its own.
+    message_id_header: Mapped[str | None] = mapped_column(String(998), default=None, index=True)
+    thread_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
 
 
 class OutboundMessage(Base):

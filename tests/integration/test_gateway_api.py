@@ -3,6 +3,7 @@ workspace's kill switch, the audit log, and isolation between two workspaces."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -193,6 +194,10 @@ ENDPOINTS = (
     ("GET", "/threads/{thread_id}", None, "read:mail"),
     ("GET", "/allowlist", None, "read:mail"),
     ("POST", "/allowlist", {"address": "x{n}@example.org"}, "write:allowlist"),
+    ("DELETE", "/allowlist/{entry_id}", None, "write:allowlist"),
+    ("GET", "/webhooks", None, "write:webhooks"),
+    ("POST", "/webhooks", {"url": "https://hooks.example.org/{n}"}, "write:webhooks"),
+    ("DELETE", "/webhooks/{webhook_id}", None, "write:webhooks"),
     (
         "POST",
         "/inboxes/{slug}/send",
@@ -215,11 +220,15 @@ async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
         status="withheld",
         thread_id=thread_id,
     )
+    entry = await tenant.client.post("/allowlist", json={"address": f"{uuid.uuid4().hex}@x.org"})
+    hook = await tenant.client.post("/webhooks", json={"url": "https://hooks.example.org/a"})
     return {
         "slug": inbox.json()["slug"],
         "key_id": key.json()["id"],
         "message_id": str(message_id),
         "thread_id": str(thread_id),
+        "entry_id": entry.json()["id"],
+        "webhook_id": hook.json()["id"],
     }
 
 
@@ -304,6 +313,8 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
         "key_id": str(uuid.uuid4()),
         "message_id": str(uuid.uuid4()),
         "thread_id": str(uuid.uuid4()),
+        "entry_id": str(uuid.uuid4()),
+        "webhook_id": str(uuid.uuid4()),
     }
     for n, (method, template, body, _) in enumerate(ENDPOINTS):
         if "{" not in template:
@@ -330,6 +341,10 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
     assert (await b.client.get("/inboxes")).json() == []
     still = (await a.client.get(f"/messages/{theirs['message_id']}")).json()
     assert still["status"] == "withheld"
+    assert theirs["entry_id"] in {e["id"] for e in (await a.client.get("/allowlist")).json()}
+    assert theirs["webhook_id"] in {w["id"] for w in (await a.client.get("/webhooks")).json()}
+    assert (await b.client.get("/allowlist")).json() == []
+    assert (await b.client.get("/webhooks")).json() == []
 
 
 async def test_security_levels_follow_the_plan(
@@ -509,3 +524,119 @@ async def test_raw_reads_and_releases_are_audited(
     finally:
         await engine.dispose()
     assert any(t.endswith("inbox-events") and p == "gateway" for t, p in rows)
+
+
+async def test_webhook_secrets_are_shown_once_and_events_checked(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    made = await a.client.post(
+        "/webhooks",
+        json={"url": "https://hooks.example.org/in", "events": ["message.withheld"]},
+    )
+    assert made.status_code == 201
+    hook = made.json()
+    assert hook["secret"].startswith("whsec_")
+    assert (hook["kind"], hook["format"], hook["events"]) == (
+        "message",
+        "json",
+        ["message.withheld"],
+    )
+    audit = await a.client.post(
+        "/webhooks",
+        json={"url": "https://chat.example.org/x", "kind": "audit", "format": "slack"},
+    )
+    assert audit.json()["events"] == ["*"]
+    listed = (await a.client.get("/webhooks")).json()
+    assert len(listed) == 2
+    assert all("secret" not in w for w in listed)
+    for bad, field in (
+        ({"url": "https://h.example.org", "events": ["message.deleted"]}, None),
+        ({"url": "https://h.example.org", "kind": "audit", "events": ["DROP TABLE"]}, None),
+        ({"url": "https://user:pw@h.example.org"}, "url"),
+        ({"url": "ftp://h.example.org"}, "url"),
+        ({"url": "https://h.example.org", "format": "teams"}, "format"),
+    ):
+        refused = await a.client.post("/webhooks", json=bad)
+        assert refused.status_code == 422, bad
+        if field:
+            assert refused.json()["errors"][0]["loc"][:2] == ["body", field]
+    assert (await a.client.delete(f"/webhooks/{hook['id']}")).status_code == 204
+    assert [w["id"] for w in (await a.client.get("/webhooks")).json()] == [audit.json()["id"]]
+
+
+async def test_an_idempotency_key_replays_the_first_response(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, b = tenants
+    headers = {"Idempotency-Key": "create-inbox-1"}
+    body = {"slug": "once", "security_level": "L2"}
+    # Concurrent repeats: one inbox, every answer the same.
+    answers = await asyncio.gather(
+        *(a.client.post("/inboxes", json=body, headers=headers) for _ in range(4))
+    )
+    assert {r.status_code for r in answers} == {201}
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in answers) == 3
+    assert [i["slug"] for i in (await a.client.get("/inboxes")).json()] == ["once"]
+    reused = await a.client.post(
+        "/inboxes", json={"slug": "twice", "security_level": "L2"}, headers=headers
+    )
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    # Keys belong to a workspace: B's request with the same key is B's own.
+    theirs = await b.client.post("/allowlist", json={"address": "z@example.org"}, headers=headers)
+    assert theirs.status_code == 201
+    assert "idempotent-replayed" not in theirs.headers
+    bad = await a.client.post(
+        "/allowlist", json={"address": "y@example.org"}, headers={"Idempotency-Key": "x" * 256}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+async def test_oversized_bodies_are_refused_before_parsing(tenants: tuple[Tenant, Tenant]) -> None:
+    a, _ = tenants
+    huge = b'{"address": "' + b"a" * 2_000_000 + b'@example.org"}'
+    declared = await a.client.post("/allowlist", content=huge)
+    assert declared.status_code == 413
+    assert declared.json()["code"] == "payload_too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(huge), 65_536):
+            yield huge[start : start + 65_536]
+
+    streamed = await a.client.post("/allowlist", content=chunks())
+    assert streamed.status_code == 413
+    small = await a.client.post(
+        "/allowlist",
+        content=b'{"address": "ok@example.org"}',
+        headers={"content-type": "application/json"},
+    )
+    assert small.status_code == 201
+    assert [e["address"] for e in (await a.client.get("/allowlist")).json()] == ["ok@example.org"]
+
+
+async def test_each_key_is_rate_limited_on_its_own(
+    settings: CommonSettings, tmp_path: Path
+) -> None:
+    stack = ProcessStack(
+        settings=settings,
+        log_dir=tmp_path,
+        relay_port=free_port(),
+        extra_env={"MAILMOAT_API_RATE_PER_MINUTE": "5"},
+    )
+    stack.start("gateway")
+    try:
+        a = await _tenant(stack, settings, "limited")
+        async with a.client, await a.key("read:mail") as other:
+            codes = [(await a.client.get("/workspace")).status_code for _ in range(5)]
+            # The bootstrap key spent one token creating ``other``.
+            assert codes == [200, 200, 200, 200, 429]
+            limited = await a.client.get("/workspace")
+            assert limited.status_code == 429
+            assert limited.json()["code"] == "rate_limited"
+            assert 1 <= int(limited.headers["retry-after"]) <= 12
+            assert (await other.get("/inboxes")).status_code == 200
+    finally:
+        stack.stop()

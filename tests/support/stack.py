@@ -34,6 +34,7 @@ class ProcessStack:
     smtp_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def api(self) -> str:
@@ -54,6 +55,7 @@ class ProcessStack:
             "MAILMOAT_API_PORT": str(self.api_port),
             "MAILMOAT_RELAY_PORT": str(self.relay_port),
             "MAILMOAT_RELAY_STARTTLS": "false",
+            **self.extra_env,
         }
 
     def start(self, *names: str) -> None:

@@ -9,8 +9,18 @@ import uvicorn
 from fastapi import FastAPI
 
 from mailmoat.common.service import Runtime, Service
+from mailmoat.gateway.limits import BodyLimit, RateLimiter
 from mailmoat.gateway.problems import install_problem_handlers
-from mailmoat.gateway.routes import allowlist, audit, inboxes, keys, messages, outbound, workspace
+from mailmoat.gateway.routes import (
+    allowlist,
+    audit,
+    inboxes,
+    keys,
+    messages,
+    outbound,
+    webhooks,
+    workspace,
+)
 from mailmoat.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -26,8 +36,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    settings = runtime.settings
+    limits = settings if isinstance(settings, GatewaySettings) else GatewaySettings()
+    app.state.rate_limiter = RateLimiter(limits.api_rate_per_minute)
+    app.add_middleware(BodyLimit, limit=limits.api_max_body_bytes)
     install_problem_handlers(app)
-    for module in (workspace, keys, inboxes, messages, outbound, allowlist, audit):
+    for module in (workspace, keys, inboxes, messages, outbound, allowlist, webhooks, audit):
         app.include_router(module.router)
 
     @app.middleware("http")

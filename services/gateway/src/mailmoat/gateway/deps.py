@@ -82,7 +82,9 @@ async def caller(request: Request, db: SessionDep) -> Caller:
         if key is None or key.revoked_at is not None or not token_matches(token, key.secret_hash):
             raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
         key.last_used_at = utcnow()
-        return Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
+        who = Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
+    request.app.state.rate_limiter.take(who.key_prefix)
+    return who
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

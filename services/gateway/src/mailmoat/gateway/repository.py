@@ -19,6 +19,7 @@ from mailmoat.common.db.tables import (
     OutboundMessage,
     RawMessage,
     ScanVerdictRecord,
+    WebhookEndpoint,
     Workspace,
 )
 from mailmoat.gateway.problems import Problem
@@ -150,6 +151,23 @@ class WorkspaceRepository:
     async def allowlist(self) -> list[AllowlistEntry]:
         query = select(AllowlistEntry).where(AllowlistEntry.workspace_id == self.workspace_id)
         return list((await self.session.scalars(query.order_by(AllowlistEntry.address))).all())
+
+    async def allowlist_row(self, entry_id: uuid.UUID) -> AllowlistEntry:
+        query = select(AllowlistEntry).where(
+            AllowlistEntry.workspace_id == self.workspace_id, AllowlistEntry.id == entry_id
+        )
+        return _found(await self.session.scalar(query), "Allowlist entry not found")
+
+    async def webhooks(self) -> list[WebhookEndpoint]:
+        query = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == self.workspace_id)
+        query = query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def webhook(self, webhook_id: uuid.UUID) -> WebhookEndpoint:
+        query = select(WebhookEndpoint).where(
+            WebhookEndpoint.workspace_id == self.workspace_id, WebhookEndpoint.id == webhook_id
+        )
+        return _found(await self.session.scalar(query), "Webhook not found")
 
     async def allowlist_entry(self, address: str) -> AllowlistEntry | None:
         query = select(AllowlistEntry).where(

@@ -12,3 +12,9 @@ class GatewaySettings(CommonSettings):
 
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8080)
+    api_max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    api_rate_per_minute: int = Field(
+        default=600, ge=1, description="Requests per API key per minute, in a burst or spread."
+    )

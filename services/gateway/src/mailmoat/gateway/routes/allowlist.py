@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr
 
 from mailmoat.common.db.tables import AllowlistEntry
 from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.idempotency import Claim, claim
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 
@@ -48,15 +49,19 @@ async def list_allowlist(
     return [AllowlistOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=AllowlistOut)
 async def add_to_allowlist(
     body: AllowlistCreate,
+    request: Request,
     db: SessionDep,
     who: Annotated[Caller, Depends(require("write:allowlist"))],
-) -> AllowlistOut:
+) -> Any:
     address = body.address.lower()
     now = utcnow()
     async with db.begin():
+        held = await claim(request, db, who.workspace_id)
+        if not isinstance(held, Claim):
+            return held
         repo = WorkspaceRepository(db, who.workspace_id)
         if await repo.allowlist_entry(address) is not None:
             raise Problem(409, "already_allowed", f"{address} is already on the allowlist")
@@ -70,4 +75,20 @@ async def add_to_allowlist(
         db.add(entry)
         await db.flush()
         who.audit(db, action="allowlist.added", ref=entry.id, target=address)
-    return AllowlistOut.model_validate(entry, from_attributes=True)
+        out = AllowlistOut.model_validate(entry, from_attributes=True)
+        held.finish(201, out)
+    return out
+
+
+@router.delete("/{entry_id}", status_code=204)
+async def remove_from_allowlist(
+    entry_id: uuid.UUID,
+    db: SessionDep,
+    who: Annotated[Caller, Depends(require("write:allowlist"))],
+) -> Response:
+    """Remove a recipient; sends to it are refused from the next policy decision on."""
+    async with db.begin():
+        entry = await WorkspaceRepository(db, who.workspace_id).allowlist_row(entry_id)
+        await db.delete(entry)
+        who.audit(db, action="allowlist.removed", ref=entry.id, target=entry.address)
+    return Response(status_code=204)

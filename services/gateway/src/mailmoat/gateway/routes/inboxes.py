@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from mailmoat.common.db.tables import Inbox, InboxSenderRule
 from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require, runtime
+from mailmoat.gateway.idempotency import Claim, claim
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 
@@ -113,12 +114,13 @@ def check_plan(plan: str, level: str) -> None:
         )
 
 
-@router.post("", status_code=201)
-async def create_inbox(
-    body: InboxCreate, request: Request, db: SessionDep, who: Writer
-) -> InboxOut:
+@router.post("", status_code=201, response_model=InboxOut)
+async def create_inbox(body: InboxCreate, request: Request, db: SessionDep, who: Writer) -> Any:
     address = f"{body.slug}@{runtime(request).settings.mail_domain}"
     async with db.begin():
+        held = await claim(request, db, who.workspace_id)
+        if not isinstance(held, Claim):
+            return held
         repo = WorkspaceRepository(db, who.workspace_id)
         check_plan((await repo.workspace()).plan, body.security_level)
         if await repo.slug_taken(body.slug) or await repo.address_taken(address):
@@ -134,7 +136,9 @@ async def create_inbox(
         await db.flush()
         await _apply(repo, inbox, body)
         who.audit(db, action="inbox.created", ref=inbox.id, target=f"inbox:{inbox.slug}")
-        return inbox_out(inbox, await repo.sender_rules(inbox))
+        out = inbox_out(inbox, await repo.sender_rules(inbox))
+        held.finish(201, out)
+        return out
 
 
 @router.get("")

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.idempotency import Claim, claim
 from mailmoat.gateway.keys import expand_scopes, generate_key
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
@@ -55,8 +56,8 @@ class KeyCreated(KeyOut):
     token: str
 
 
-@router.post("", status_code=201)
-async def create_key(body: KeyCreate, db: SessionDep, who: Admin) -> KeyCreated:
+@router.post("", status_code=201, response_model=KeyCreated)
+async def create_key(body: KeyCreate, request: Request, db: SessionDep, who: Admin) -> Any:
     beyond = sorted(set(body.scopes) - set(who.scopes))
     if beyond:
         raise Problem(
@@ -67,6 +68,9 @@ async def create_key(body: KeyCreate, db: SessionDep, who: Admin) -> KeyCreated:
         )
     new = generate_key()
     async with db.begin():
+        held = await claim(request, db, who.workspace_id)
+        if not isinstance(held, Claim):
+            return held
         key = ApiKey(
             workspace_id=who.workspace_id,
             name=body.name,
@@ -78,7 +82,9 @@ async def create_key(body: KeyCreate, db: SessionDep, who: Admin) -> KeyCreated:
         db.add(key)
         await db.flush()
         who.audit(db, action="api_key.created", ref=key.id, target=f"api_key:{key.prefix}")
-    return KeyCreated(**_out(key).model_dump(), token=new.token)
+        out = KeyCreated(**_out(key).model_dump(), token=new.token)
+        held.finish(201, out)
+    return out
 
 
 @router.get("")

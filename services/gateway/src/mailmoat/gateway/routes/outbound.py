@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from mailmoat.common.db.tables import OutboundMessage
@@ -13,6 +13,7 @@ from mailmoat.common.events import SendRequested
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.idempotency import Claim, claim
 from mailmoat.gateway.keys import SEND_SCOPE
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
@@ -59,14 +60,18 @@ def outbound_out(outbound: OutboundMessage) -> OutboundOut:
     )
 
 
-@router.post("/inboxes/{slug}/send", status_code=202)
+@router.post("/inboxes/{slug}/send", status_code=202, response_model=OutboundOut)
 async def send(
     slug: str,
     body: SendRequest,
+    request: Request,
     db: SessionDep,
     who: Annotated[Caller, Depends(require(SEND_SCOPE))],
-) -> OutboundOut:
+) -> Any:
     async with db.begin():
+        held = await claim(request, db, who.workspace_id)
+        if not isinstance(held, Claim):
+            return held
         inbox = await WorkspaceRepository(db, who.workspace_id).inbox(slug)
         if inbox.security_level not in SENDING_LEVELS:
             raise Problem(
@@ -100,7 +105,9 @@ async def send(
             target=",".join(outbound.recipients),
             subject=body.subject,
         )
-    return outbound_out(outbound)
+        out = outbound_out(outbound)
+        held.finish(202, out)
+    return out
 
 
 @router.get("/outbound/{outbound_id}")

@@ -1,0 +1,133 @@
+"""Webhook endpoints of the workspace: message events or the audit stream, in raw JSON or a chat
+service's message shape. The signing secret is shown once, when the endpoint is created."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from mailmoat.common.db.tables import WebhookEndpoint
+from mailmoat.common.events import InboxEventKind
+from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.idempotency import Claim, claim
+from mailmoat.gateway.repository import WorkspaceRepository
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+Manager = Annotated[Caller, Depends(require("write:webhooks"))]
+MESSAGE_EVENTS = tuple(kind.value for kind in InboxEventKind)
+# Audit endpoints take action names ("outbound.sent"), a family ("outbound.*") or "*".
+_AUDIT_PATTERN = r"^(?:\*|[a-z_]+(?:\.[a-z0-9_]+)*(?:\.\*)?)$"
+
+
+class WebhookCreate(BaseModel):
+    """Request body of ``POST /api/v1/webhooks``; ``events`` defaults to every event of the
+    kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    kind: Literal["message", "audit"] = "message"
+    format: Literal["json", "slack", "discord", "telegram"] = "json"
+    events: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=50
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _plain(cls, url: HttpUrl) -> HttpUrl:
+        if url.username or url.password:
+            raise ValueError("credentials do not belong in a webhook URL; use the signature")
+        if len(str(url)) > 2000:
+            raise ValueError("at most 2000 characters")
+        return url
+
+    @model_validator(mode="after")
+    def _events_of_kind(self) -> WebhookCreate:
+        if self.events is None:
+            return self
+        if self.kind == "message":
+            unknown = sorted(set(self.events) - set(MESSAGE_EVENTS))
+            if unknown:
+                raise ValueError(
+                    f"unknown message events {', '.join(unknown)}; "
+                    f"known: {', '.join(MESSAGE_EVENTS)}"
+                )
+        else:
+            bad = sorted(e for e in self.events if not re.fullmatch(_AUDIT_PATTERN, e))
+            if bad:
+                raise ValueError(f"not an audit action or family: {', '.join(bad)}")
+        return self
+
+
+class WebhookOut(BaseModel):
+    """An endpoint as listed: never its secret."""
+
+    id: uuid.UUID
+    url: str
+    kind: str
+    format: str
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class WebhookCreated(WebhookOut):
+    """A new endpoint; ``secret`` (Standard Webhooks ``whsec_`` form) is shown here only."""
+
+    secret: str
+
+
+@router.post("", status_code=201, response_model=WebhookCreated)
+async def create_webhook(
+    body: WebhookCreate, request: Request, db: SessionDep, who: Manager
+) -> Any:
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    default = list(MESSAGE_EVENTS) if body.kind == "message" else ["*"]
+    async with db.begin():
+        held = await claim(request, db, who.workspace_id)
+        if not isinstance(held, Claim):
+            return held
+        endpoint = WebhookEndpoint(
+            workspace_id=who.workspace_id,
+            url=str(body.url),
+            kind=body.kind,
+            format=body.format,
+            events=sorted(set(body.events)) if body.events else default,
+            secret=secret,
+            created_at=utcnow(),
+        )
+        db.add(endpoint)
+        await db.flush()
+        who.audit(db, action="webhook.created", ref=endpoint.id, target=endpoint.url)
+        out = WebhookCreated(**_out(endpoint).model_dump(), secret=secret)
+        held.finish(201, out)
+    return out
+
+
+@router.get("")
+async def list_webhooks(db: SessionDep, who: Manager) -> list[WebhookOut]:
+    async with db.begin():
+        return [_out(e) for e in await WorkspaceRepository(db, who.workspace_id).webhooks()]
+
+
+@router.delete("/{webhook_id}", status_code=204)
+async def delete_webhook(webhook_id: uuid.UUID, db: SessionDep, who: Manager) -> Response:
+    async with db.begin():
+        endpoint = await WorkspaceRepository(db, who.workspace_id).webhook(webhook_id)
+        await db.delete(endpoint)
+        who.audit(db, action="webhook.deleted", ref=endpoint.id, target=endpoint.url)
+    return Response(status_code=204)
+
+
+def _out(endpoint: WebhookEndpoint) -> WebhookOut:
+    return WebhookOut.model_validate(endpoint, from_attributes=True)

@@ -145,6 +145,12 @@ async def test_api_send_reaches_the_relay_and_reputation(
     assert rejected["credits_consumed"] == 0
     assert rejected["error"]["code"] == "policy_violation"
     assert "eve@example.com" in rejected["error"]["message"]
+    # The ledger holds one charge, for the send that left; the refused one cost nothing.
+    credits = (await api.get("/workspace/credits")).json()
+    assert [(e["reason"], e["amount"], e["ref_id"]) for e in credits["items"]] == [
+        ("outbound_sent", -3, sent["id"])
+    ]
+    assert credits["balance"] == -3
 
     assert len(smtp_sink.envelopes) == 1
     envelope = smtp_sink.envelopes[0]

@@ -182,6 +182,7 @@ ENDPOINTS = (
     ("DELETE", "/keys/{key_id}", None, "admin:workspace"),
     ("PATCH", "/workspace", {"outbound_enabled": True}, "admin:workspace"),
     ("GET", "/audit", None, "read:audit"),
+    ("GET", "/workspace/credits", None, "read:audit"),
     ("POST", "/inboxes", {"slug": "new-{n}", "security_level": "L2"}, "write:inbox"),
     ("GET", "/inboxes", None, "read:mail"),
     ("GET", "/inboxes/{slug}", None, "read:mail"),

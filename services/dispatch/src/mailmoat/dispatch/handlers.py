@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.consumer import PoisonEvent
+from mailmoat.common.credits import OUTBOUND_SENT, charge
 from mailmoat.common.db.tables import Inbox, OutboundMessage
 from mailmoat.common.events import AuditRecorded, InboxEvent, MailSent, SendApproved
 from mailmoat.common.events.base import utcnow
@@ -76,6 +77,8 @@ class MailDispatcher:
         outbound.relay_reply = result.reply
         outbound.smtp_message_id = message_id
         OUTBOUND_SENDS.labels(status).inc()
+        if result.accepted:  # a failed or refused send costs nothing
+            await charge(session, outbound.workspace_id, OUTBOUND_SENT, outbound.id)
         sent = MailSent(
             mail_id=outbound.id,
             workspace_id=outbound.workspace_id,

@@ -13,6 +13,7 @@ from mailmoat.common.db.tables import (
     AllowlistEntry,
     ApiKey,
     AuditEntry,
+    CreditEntry,
     Inbox,
     InboxSenderRule,
     Message,
@@ -203,6 +204,18 @@ class WorkspaceRepository:
             older = AuditEntry.created_at < at
             query = query.where(older | ((AuditEntry.created_at == at) & (AuditEntry.id < last)))
         query = query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
+    async def credit_entries(
+        self, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[CreditEntry]:
+        """Newest first; ``after`` is the (created_at, id) of the previous page's last row."""
+        query = select(CreditEntry).where(CreditEntry.workspace_id == self.workspace_id)
+        if after is not None:
+            at, last = after
+            older = CreditEntry.created_at < at
+            query = query.where(older | ((CreditEntry.created_at == at) & (CreditEntry.id < last)))
+        query = query.order_by(CreditEntry.created_at.desc(), CreditEntry.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.consumer import PoisonEvent
+from mailmoat.common.credits import AI_ANALYSIS, charge
 from mailmoat.common.db.tables import ScanDecision, ScanVerdictRecord
 from mailmoat.common.events import Consensus, DetectorVerdict, MailScanned, RawMailReceived
 from mailmoat.common.events.base import utcnow
@@ -43,7 +44,7 @@ class ConsensusEngine:
             return
         verdicts = await _verdicts(session, event.mail_id)  # both may have come first
         if {v.detector for v in verdicts} == set(SIDES):
-            _decide(session, decision, verdicts)
+            await _decide(session, decision, verdicts)
 
     async def on_scan_verdict(self, event: DetectorVerdict, session: AsyncSession) -> None:
         """Record every verdict; decide once both sides are in (shadow ones never decide)."""
@@ -56,7 +57,7 @@ class ConsensusEngine:
             return  # no raw-mail yet: the decision opens (and decides) when it arrives
         verdicts = await _verdicts(session, event.mail_id)
         if {v.detector for v in verdicts} == set(SIDES):
-            _decide(session, decision, verdicts)
+            await _decide(session, decision, verdicts)
 
     async def sweep(self, session: AsyncSession, now: datetime) -> int:
         """Decide every mail whose deadline passed, counting absent sides as flags."""
@@ -68,7 +69,7 @@ class ConsensusEngine:
         )
         overdue = list(await session.scalars(query))
         for decision in overdue:
-            _decide(session, decision, await _verdicts(session, decision.mail_id))
+            await _decide(session, decision, await _verdicts(session, decision.mail_id))
         return len(overdue)
 
     async def run_sweeps(self, runtime: Runtime, interval: float) -> None:
@@ -107,14 +108,16 @@ async def _verdicts(session: AsyncSession, mail_id: uuid.UUID) -> list[ScanVerdi
     return list(await session.scalars(query))
 
 
-def _decide(
+async def _decide(
     session: AsyncSession, decision: ScanDecision, verdicts: list[ScanVerdictRecord]
 ) -> None:
+    """Decide from the verdicts in; the analysis is charged whether or not both sides came."""
     by_side = {v.detector: v for v in verdicts}
     sides = [by_side.get(s) for s in SIDES]
     primary, checker = (None if v is None else SideVerdict(v.score, v.flagged) for v in sides)
     decision.missing = [s for s, v in zip(SIDES, sides, strict=True) if v is None]
     _publish(session, decision, decide_with_missing(primary, checker), verdicts, analysed=True)
+    await charge(session, decision.workspace_id, AI_ANALYSIS, decision.mail_id)
 
 
 def _publish(

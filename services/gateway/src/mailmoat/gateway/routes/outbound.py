@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from mailmoat.common.credits import OUTBOUND_SENT
 from mailmoat.common.db.tables import OutboundMessage
 from mailmoat.common.events import SendRequested
 from mailmoat.common.outbox import stage_event
@@ -50,7 +51,7 @@ def outbound_out(outbound: OutboundMessage) -> OutboundOut:
     error = None
     if outbound.decision_code is not None:
         error = {"code": outbound.decision_code, "message": outbound.decision_message or ""}
-    credits = 3 if outbound.status == "sent" else 0
+    credits = OUTBOUND_SENT.credits if outbound.status == "sent" else 0
     return OutboundOut(
         id=outbound.id,
         status=status,
@@ -105,6 +106,7 @@ async def send(
             target=",".join(outbound.recipients),
             subject=body.subject,
         )
+        await db.flush()  # column defaults (risk score, timestamps) are filled in
         out = outbound_out(outbound)
         held.finish(202, out)
     return out

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.deps import Caller, CallerDep, SessionDep, require
 from mailmoat.gateway.repository import WorkspaceRepository
 
@@ -36,6 +37,25 @@ class WorkspacePatch(BaseModel):
     outbound_enabled: bool | None = None
 
 
+class CreditOut(BaseModel):
+    """One ledger entry: negative for a charge, with the mail or send it paid for."""
+
+    id: uuid.UUID
+    amount: int
+    reason: str
+    ref_id: uuid.UUID | None
+    balance_after: int
+    created_at: datetime
+
+
+class CreditPage(BaseModel):
+    """The balance and a page of the ledger, newest first; ``next_cursor`` goes on."""
+
+    balance: int
+    items: list[CreditOut]
+    next_cursor: str | None
+
+
 @router.get("")
 async def get_workspace(db: SessionDep, who: CallerDep) -> WorkspaceOut:
     async with db.begin():
@@ -60,3 +80,25 @@ async def patch_workspace(
             action = "enabled" if body.outbound_enabled else "disabled"
             who.audit(db, action=f"workspace.outbound_{action}", ref=found.id, target=target)
         return WorkspaceOut.model_validate(found, from_attributes=True)
+
+
+@router.get("/credits")
+async def get_credits(
+    db: SessionDep,
+    who: Annotated[Caller, Depends(require("read:audit"))],
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CreditPage:
+    """Inbound mail 1, AI analysis (L2 and up) 2, a sent message 3, a review event 1."""
+    after = decode_cursor(cursor) if cursor else None
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        balance = (await repo.workspace()).credits_balance
+        rows = await repo.credit_entries(after=after, limit=limit + 1)
+    page = rows[:limit]
+    last = page[-1] if len(rows) > limit else None
+    return CreditPage(
+        balance=balance,
+        items=[CreditOut.model_validate(r, from_attributes=True) for r in page],
+        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
+from mailmoat.common.credits import INBOUND, charge
 from mailmoat.common.db.tables import Inbox, InboxSenderRule, RawMessage
 from mailmoat.common.events import RawMailReceived
 from mailmoat.common.outbox import stage_event
@@ -59,7 +60,8 @@ async def sender_rules(session: AsyncSession, inbox: Inbox) -> tuple[SenderRule,
 async def store_message(
     session: AsyncSession, envelope: Envelope, analysis: Analysis, delivery: Delivery
 ) -> uuid.UUID:
-    """Write the stamped MIME, its analysis, its ``raw-mail`` event and an audit row."""
+    """Write the stamped MIME, its analysis, its ``raw-mail`` event, its credit charge and an
+    audit row."""
     mail_id, inbox, raw = uuid.uuid4(), delivery.inbox, analysis.stored_raw
     digest = hashlib.sha256(raw).hexdigest()
     findings = [f.model_dump(mode="json") for f in analysis.findings]
@@ -99,6 +101,7 @@ async def store_message(
         trusted_sender=delivery.trusted_sender,
     )
     stage_event(session, Topic.RAW_MAIL, event, producer=PRODUCER)
+    await charge(session, inbox.workspace_id, INBOUND, mail_id)
     record_audit(
         session,
         workspace_id=inbox.workspace_id,

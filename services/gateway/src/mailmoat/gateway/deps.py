@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import ApiKey
@@ -17,6 +18,23 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime
 from mailmoat.gateway.keys import grants, token_matches, token_prefix
 from mailmoat.gateway.problems import Problem
+
+WORKSPACE_SETTING = "mailmoat.workspace_id"
+"""The PostgreSQL setting row-level security reads (migration 0006)."""
+
+
+@event.listens_for(Session, "after_begin")
+def _scope_transaction(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    """Once a request's caller is known, each of its transactions on PostgreSQL sees only the
+    caller's workspace: row-level security is a second wall behind the repository."""
+    workspace_id = session.info.get("workspace_id")
+    if workspace_id is not None and connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT set_config(:name, :value, true)"),
+            {"name": WORKSPACE_SETTING, "value": str(workspace_id)},
+        )
 
 
 def runtime(request: Request) -> Runtime:
@@ -83,6 +101,7 @@ async def caller(request: Request, db: SessionDep) -> Caller:
             raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
         key.last_used_at = utcnow()
         who = Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
+    db.sync_session.info["workspace_id"] = who.workspace_id
     request.app.state.rate_limiter.take(who.key_prefix)
     return who
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from sqlalchemy.exc import IntegrityError
 
 from mailmoat.common.db.tables import Inbox, InboxSenderRule
 from mailmoat.common.events.base import utcnow
@@ -132,8 +133,13 @@ async def create_inbox(body: InboxCreate, request: Request, db: SessionDep, who:
             security_level=body.security_level,
             created_at=utcnow(),
         )
-        db.add(inbox)
-        await db.flush()
+        try:
+            # The address is unique across workspaces; with row-level security the check
+            # above sees only this workspace, and the constraint is what decides.
+            async with db.begin_nested():
+                db.add(inbox)
+        except IntegrityError as exc:
+            raise Problem(409, "inbox_exists", f"The address {address} is taken") from exc
         await _apply(repo, inbox, body)
         who.audit(db, action="inbox.created", ref=inbox.id, target=f"inbox:{inbox.slug}")
         out = inbox_out(inbox, await repo.sender_rules(inbox))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from mailmoat.common.service import Runtime, Service
 from mailmoat.gateway.limits import BodyLimit, RateLimiter
-from mailmoat.gateway.problems import install_problem_handlers
+from mailmoat.gateway.problems import document_problems, install_problem_handlers
 from mailmoat.gateway.routes import (
     allowlist,
     audit,
@@ -50,6 +52,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         if request.method != "GET":
             runtime.relay.wake()
         return response
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(
+                get_openapi(title=app.title, version=app.version, routes=app.routes)
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

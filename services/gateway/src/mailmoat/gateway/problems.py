@@ -8,11 +8,47 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://mailmoat.dev/problems/"
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem document as the API sends it (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="Stable machine-readable error code.")
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Validation errors: each field's location and message."
+    )
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare every operation's 4XX answers as problem+json in an OpenAPI document (FastAPI
+    would describe 422 as plain JSON of another shape)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+        ProblemOut.model_json_schema()
+    )
+    problem = {
+        "description": "An RFC 9457 problem",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["4XX"] = problem
+    return schema
 
 
 class Problem(Exception):

@@ -19,9 +19,8 @@ from schemathesis.checks import (
 )
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
-from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
-from tests.support.stack import ProcessStack
+from tests.support.stack import gateway_alone
 
 CHECKS = [
     not_a_server_error,
@@ -35,14 +34,7 @@ EXAMPLES = 12
 async def test_every_operation_answers_within_its_schema(
     settings: CommonSettings, tmp_path: Path
 ) -> None:
-    stack = ProcessStack(
-        settings=settings,
-        log_dir=tmp_path,
-        relay_port=free_port(),
-        extra_env={"MAILMOAT_API_RATE_PER_MINUTE": "100000"},
-    )
-    stack.start("gateway")
-    try:
+    with gateway_alone(settings, tmp_path, MAILMOAT_API_RATE_PER_MINUTE="100000") as stack:
         made = await bootstrap_workspace(settings.database_url, name="fuzz", plan="enterprise")
         auth = {"Authorization": f"Bearer {made.api_key}"}
         async with httpx.AsyncClient(base_url=stack.api, headers=auth, timeout=10) as client:
@@ -51,11 +43,6 @@ async def test_every_operation_answers_within_its_schema(
             document = (await client.get("/openapi.json")).json()
         base_url = stack.api.removesuffix("/api/v1")
         operations = await asyncio.to_thread(_fuzz, document, base_url, auth)
-    except BaseException:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
     assert operations >= 25
 
 

@@ -19,11 +19,10 @@ from mailmoat.cli.bootstrap import BOOTSTRAP_SCOPES, bootstrap_workspace
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import Inbox, Message, OutboxRecord, RawMessage
 from mailmoat.common.events.base import utcnow
-from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
 from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
 from mailmoat.ingest.adapters.store import find_inbox
-from tests.support.stack import ProcessStack
+from tests.support.stack import ProcessStack, gateway_alone
 
 PROBLEM = "application/problem+json"
 
@@ -49,12 +48,8 @@ def _client(base_url: httpx.URL | str, token: str) -> httpx.AsyncClient:
 
 @pytest.fixture
 def gateway(settings: CommonSettings, tmp_path: Path) -> Iterator[ProcessStack]:
-    stack = ProcessStack(settings=settings, log_dir=tmp_path, relay_port=free_port())
-    stack.start("gateway")
-    try:
+    with gateway_alone(settings, tmp_path) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 async def _tenant(
@@ -627,14 +622,7 @@ async def test_oversized_bodies_are_refused_before_parsing(tenants: tuple[Tenant
 async def test_each_key_is_rate_limited_on_its_own(
     settings: CommonSettings, tmp_path: Path
 ) -> None:
-    stack = ProcessStack(
-        settings=settings,
-        log_dir=tmp_path,
-        relay_port=free_port(),
-        extra_env={"MAILMOAT_API_RATE_PER_MINUTE": "5"},
-    )
-    stack.start("gateway")
-    try:
+    with gateway_alone(settings, tmp_path, MAILMOAT_API_RATE_PER_MINUTE="5") as stack:
         a = await _tenant(stack, settings, "limited")
         async with a.client, await a.key("read:mail") as other:
             codes = [(await a.client.get("/workspace")).status_code for _ in range(5)]
@@ -645,5 +633,3 @@ async def test_each_key_is_rate_limited_on_its_own(
             assert limited.json()["code"] == "rate_limited"
             assert 1 <= int(limited.headers["retry-after"]) <= 12
             assert (await other.get("/inboxes")).status_code == 200
-    finally:
-        stack.stop()

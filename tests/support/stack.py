@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,3 +90,14 @@ class ProcessStack:
             f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
             for path in sorted(self.log_dir.glob("*.log"))
         )
+
+
+@contextmanager
+def gateway_alone(settings: CommonSettings, log_dir: Path, **env: str) -> Iterator[ProcessStack]:
+    """The gateway process by itself (no relay behind it), with extra ``MAILMOAT_*`` settings."""
+    stack = ProcessStack(settings=settings, log_dir=log_dir, relay_port=free_port(), extra_env=env)
+    stack.start("gateway")
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from mailmoat.common.db.tables import (
     AllowlistEntry,
@@ -110,10 +111,7 @@ class WorkspaceRepository:
             query = query.where(func.lower(Message.from_address) == sender.lower())
         if since is not None:
             query = query.where(Message.received_at >= since)
-        if after is not None:
-            at, last = after
-            older = Message.received_at < at
-            query = query.where(older | ((Message.received_at == at) & (Message.id < last)))
+        query = _older_than(query, Message.received_at, Message.id, after)
         query = query.order_by(Message.received_at.desc(), Message.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
@@ -199,10 +197,7 @@ class WorkspaceRepository:
             query = query.where(AuditEntry.action == action)
         if since is not None:
             query = query.where(AuditEntry.created_at >= since)
-        if after is not None:
-            at, last = after
-            older = AuditEntry.created_at < at
-            query = query.where(older | ((AuditEntry.created_at == at) & (AuditEntry.id < last)))
+        query = _older_than(query, AuditEntry.created_at, AuditEntry.id, after)
         query = query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
@@ -211,12 +206,22 @@ class WorkspaceRepository:
     ) -> list[CreditEntry]:
         """Newest first; ``after`` is the (created_at, id) of the previous page's last row."""
         query = select(CreditEntry).where(CreditEntry.workspace_id == self.workspace_id)
-        if after is not None:
-            at, last = after
-            older = CreditEntry.created_at < at
-            query = query.where(older | ((CreditEntry.created_at == at) & (CreditEntry.id < last)))
+        query = _older_than(query, CreditEntry.created_at, CreditEntry.id, after)
         query = query.order_by(CreditEntry.created_at.desc(), CreditEntry.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
+
+
+def _older_than(
+    query: Select[T],
+    at_column: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    after: tuple[datetime, uuid.UUID] | None,
+) -> Select[T]:
+    """Keyset pagination, newest first: the rows sorted after (``at``, ``id``)."""
+    if after is None:
+        return query
+    at, last = after
+    return query.where((at_column < at) | ((at_column == at) & (id_column < last)))
 
 
 def _found(row: T | None, detail: str) -> T:

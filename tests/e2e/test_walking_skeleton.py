@@ -8,14 +8,16 @@ import hashlib
 import hmac
 import smtplib
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import SenderStats
+from mailmoat.common.db.tables import AllowlistEntry, SenderStats
+from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.stack import ProcessStack
@@ -116,13 +118,27 @@ async def test_api_send_reaches_the_relay_and_reputation(
 ) -> None:
     inbox = (await api.post("/inboxes", json={"slug": "sender", "security_level": "L3"})).json()
     assert (await api.post("/allowlist", json={"address": "bob@example.com"})).status_code == 201
+    too_soon = await api.post(
+        "/inboxes/sender/send",
+        json={"to": ["bob@example.com"], "subject": "Early", "text": "Too soon"},
+    )
+
+    async def settled(outbound_id: str, status: str) -> dict[str, Any] | None:
+        body = (await api.get(f"/outbound/{outbound_id}")).json()
+        return body if body["status"] == status else None
+
+    early = await eventually(lambda: settled(too_soon.json()["id"], "rejected"), what="cooldown")
+    assert early["error"]["code"] == "recipient_cooldown"
+    assert "can be mailed in" in early["error"]["message"]
+    # Rather than wait out the rest of the 60 s, move the row's start into the past.
+    await _backdate_allowlist(settings, "bob@example.com")
 
     accepted = await api.post(
         "/inboxes/sender/send",
         json={
             "to": ["bob@example.com"],
-            "subject": "Status",
-            "text": "All systems nominal.",
+            "subject": "Sta\u200btus",
+            "text": "All systems\u2062 nominal.\U000e0041\U000e0042",
         },
     )
     assert accepted.status_code == 202, accepted.text
@@ -134,11 +150,6 @@ async def test_api_send_reaches_the_relay_and_reputation(
             "text": "Hello",
         },
     )
-
-    async def settled(outbound_id: str, status: str) -> dict[str, Any] | None:
-        body = (await api.get(f"/outbound/{outbound_id}")).json()
-        return body if body["status"] == status else None
-
     sent = await eventually(lambda: settled(accepted.json()["id"], "sent"), what="the send")
     assert sent["credits_consumed"] == 3
     rejected = await eventually(lambda: settled(refused.json()["id"], "rejected"), what="reject")
@@ -157,6 +168,7 @@ async def test_api_send_reaches_the_relay_and_reputation(
     assert envelope.rcpt_tos == ["bob@example.com"]
     assert envelope.mail_from == "sender@agents.mailmoat.localhost"
     assert b"Subject: Status" in envelope.original_content
+    assert b"All systems nominal." in envelope.original_content  # hidden characters scrubbed
     assert b"Auto-Submitted: auto-generated" in envelope.original_content
 
     engine = create_engine(settings.database_url)
@@ -170,5 +182,18 @@ async def test_api_send_reaches_the_relay_and_reputation(
 
     try:
         await eventually(counted, what="reputation to count the send")
+    finally:
+        await engine.dispose()
+
+
+async def _backdate_allowlist(settings: CommonSettings, address: str) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            await session.execute(
+                update(AllowlistEntry)
+                .where(AllowlistEntry.address == address)
+                .values(active_from=utcnow() - timedelta(seconds=1))
+            )
     finally:
         await engine.dispose()

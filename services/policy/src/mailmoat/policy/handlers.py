@@ -34,6 +34,7 @@ from mailmoat.common.topics import Topic
 from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
 from mailmoat.policy.domain.sanitise import sanitise
+from mailmoat.policy.domain.scrub import scrub
 
 PRODUCER = "policy"
 
@@ -138,6 +139,9 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
         raise PoisonEvent(f"outbound message {event.mail_id} not found")
     if outbound.status != "requested":
         return
+    # What leaves carries no hidden characters, whatever the rules decide.
+    outbound.subject = scrub(outbound.subject).text
+    outbound.text = scrub(outbound.text).text
     decision = evaluate_outbound(await _gather_facts(session, outbound), OUTBOUND_RULES)
     outbound.risk_score = decision.risk_score
     if decision.violation is not None:
@@ -178,6 +182,7 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         sending_status=inbox.sending_status,
         allowlist=tuple(AllowedRecipient(r.address, r.active_from) for r in rows),
         now=utcnow(),
+        inbox_active=inbox.deleted_at is None,
     )
 
 

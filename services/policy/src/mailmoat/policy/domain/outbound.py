@@ -24,6 +24,7 @@ class OutboundFacts:
     sending_status: str
     allowlist: tuple[AllowedRecipient, ...]
     now: datetime
+    inbox_active: bool = True
 
 
 @dataclass(frozen=True)

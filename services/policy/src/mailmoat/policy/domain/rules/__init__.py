@@ -2,7 +2,8 @@
 
 from mailmoat.policy.domain.rules.allowlist import RecipientAllowlist
 from mailmoat.policy.domain.rules.capability import SendingCapability
+from mailmoat.policy.domain.rules.cooldown import RecipientCooldown
 
-OUTBOUND_RULES = (SendingCapability(), RecipientAllowlist())
+OUTBOUND_RULES = (SendingCapability(), RecipientAllowlist(), RecipientCooldown())
 
-__all__ = ["OUTBOUND_RULES", "RecipientAllowlist", "SendingCapability"]
+__all__ = ["OUTBOUND_RULES", "RecipientAllowlist", "RecipientCooldown", "SendingCapability"]

@@ -1,4 +1,4 @@
-"""Rule 1: the kill switch is on and the sender is not suspended."""
+"""Rule 1: the kill switch is on, the sender is not suspended and the inbox still exists."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from mailmoat.policy.domain.outbound import OutboundFacts, Violation
 
 
 class SendingCapability:
-    """Refuses every send while the workspace kill switch is off or the sender is suspended."""
+    """Refuses every send while the workspace kill switch is off, the sender is suspended or
+    the inbox was deleted."""
 
     name = "sending_capability"
     description = (
@@ -18,4 +19,6 @@ class SendingCapability:
             return Violation(self.name, "capability_disabled", "Outbound sending is turned off")
         if facts.sending_status == "suspended":
             return Violation(self.name, "capability_disabled", "The sending inbox is suspended")
+        if not facts.inbox_active:
+            return Violation(self.name, "capability_disabled", "The sending inbox was deleted")
         return None

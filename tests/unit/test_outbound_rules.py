@@ -74,3 +74,41 @@ def test_a_deleted_inbox_cannot_send() -> None:
     assert decision.violation is not None
     assert decision.violation.code == "capability_disabled"
     assert "deleted" in decision.violation.message
+
+
+def _cap_violation(**changes: object) -> str | None:
+    decision = evaluate_outbound(facts(**changes), OUTBOUND_RULES)
+    if decision.violation is None:
+        return None
+    assert decision.violation.code == "cap_exceeded", decision.violation
+    return decision.violation.message
+
+
+def test_the_workspace_cap_allows_the_500th_message_and_refuses_the_501st() -> None:
+    assert _cap_violation(workspace_sent_24h=499) is None
+    message = _cap_violation(workspace_sent_24h=500)
+    assert message is not None
+    assert "500" in message
+
+
+def test_a_send_to_several_recipients_counts_each_one() -> None:
+    two = ("bob@example.com", "carol@example.com")
+    listed = tuple(AllowedRecipient(a, NOW) for a in two)
+    assert _cap_violation(recipients=two, allowlist=listed, workspace_sent_24h=498) is None
+    assert _cap_violation(recipients=two, allowlist=listed, workspace_sent_24h=499) is not None
+
+
+def test_the_recipient_cap_allows_five_per_day() -> None:
+    assert _cap_violation(recipient_sent_24h={"bob@example.com": 4}) is None
+    message = _cap_violation(recipient_sent_24h={"bob@example.com": 5})
+    assert message is not None
+    assert "bob@example.com" in message
+
+
+def test_inbox_limits_only_tighten() -> None:
+    assert _cap_violation(inbox_sent_1h=2, inbox_hourly_limit=3) is None
+    assert _cap_violation(inbox_sent_1h=3, inbox_hourly_limit=3) is not None
+    assert _cap_violation(inbox_sent_24h=9, inbox_daily_limit=10) is None
+    assert _cap_violation(inbox_sent_24h=10, inbox_daily_limit=10) is not None
+    # A limit above the server cap changes nothing: the cap still refuses.
+    assert _cap_violation(workspace_sent_24h=500, inbox_daily_limit=10_000) is not None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmoat.common.caps import WINDOW
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.db.tables import (
     AllowlistEntry,
@@ -15,6 +17,7 @@ from mailmoat.common.db.tables import (
     OutboundMessage,
     RawMessage,
     ScanVerdictRecord,
+    SendReservation,
     Workspace,
 )
 from mailmoat.common.events import (
@@ -142,7 +145,8 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
     # What leaves carries no hidden characters, whatever the rules decide.
     outbound.subject = scrub(outbound.subject).text
     outbound.text = scrub(outbound.text).text
-    decision = evaluate_outbound(await _gather_facts(session, outbound), OUTBOUND_RULES)
+    facts = await _gather_facts(session, outbound)
+    decision = evaluate_outbound(facts, OUTBOUND_RULES)
     outbound.risk_score = decision.risk_score
     if decision.violation is not None:
         outbound.status = "rejected"
@@ -151,6 +155,7 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
         _stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound)
         return
     outbound.status = "approved"
+    _reserve(session, outbound, facts.now)
     approved = SendApproved(
         mail_id=outbound.id,
         workspace_id=outbound.workspace_id,
@@ -169,21 +174,63 @@ async def on_sender_status(event: SenderStatusChanged, session: AsyncSession) ->
 
 
 async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> OutboundFacts:
-    workspace = await session.get(Workspace, outbound.workspace_id)
+    """The send's facts, with the cap counts read under a lock on the workspace row (SQLite's
+    write transaction is already exclusive), held until the reservations are written."""
+    workspace = await session.scalar(
+        select(Workspace)
+        .where(Workspace.id == outbound.workspace_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     inbox = await session.get(Inbox, outbound.inbox_id)
     if workspace is None or inbox is None:
         raise PoisonEvent(f"workspace or inbox of outbound {outbound.id} not found")
     rows = await session.scalars(
         select(AllowlistEntry).where(AllowlistEntry.workspace_id == outbound.workspace_id)
     )
+    now = utcnow()
+    day, hour = now - WINDOW, now - timedelta(hours=1)
+    mine = SendReservation.workspace_id == outbound.workspace_id
+    from_inbox = SendReservation.inbox_id == inbox.id
+    by_recipient = await session.execute(
+        select(SendReservation.recipient, func.count())
+        .where(mine, SendReservation.reserved_at >= day)
+        .where(SendReservation.recipient.in_([r.lower() for r in outbound.recipients]))
+        .group_by(SendReservation.recipient)
+    )
     return OutboundFacts(
         recipients=tuple(outbound.recipients),
         outbound_enabled=workspace.outbound_enabled,
         sending_status=inbox.sending_status,
         allowlist=tuple(AllowedRecipient(r.address, r.active_from) for r in rows),
-        now=utcnow(),
+        now=now,
         inbox_active=inbox.deleted_at is None,
+        workspace_sent_24h=await _reserved(session, mine, since=day),
+        recipient_sent_24h=dict(by_recipient.tuples().all()),
+        inbox_sent_1h=await _reserved(session, from_inbox, since=hour),
+        inbox_sent_24h=await _reserved(session, from_inbox, since=day),
+        inbox_hourly_limit=inbox.hourly_send_limit,
+        inbox_daily_limit=inbox.daily_send_limit,
     )
+
+
+async def _reserved(session: AsyncSession, owner: ColumnElement[bool], *, since: datetime) -> int:
+    query = select(func.count()).select_from(SendReservation)
+    return await session.scalar(query.where(owner, SendReservation.reserved_at >= since)) or 0
+
+
+def _reserve(session: AsyncSession, outbound: OutboundMessage, at: datetime) -> None:
+    """Count an approved send against the caps, in the transaction that approves it."""
+    for recipient in sorted({r.lower() for r in outbound.recipients}):
+        session.add(
+            SendReservation(
+                workspace_id=outbound.workspace_id,
+                inbox_id=outbound.inbox_id,
+                outbound_id=outbound.id,
+                recipient=recipient,
+                reserved_at=at,
+            )
+        )
 
 
 def _stage_inbox_event(

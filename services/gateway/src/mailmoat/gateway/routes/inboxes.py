@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 
+from mailmoat.common.caps import WORKSPACE_DAILY_CAP
 from mailmoat.common.db.tables import Inbox, InboxSenderRule
 from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require, runtime
@@ -22,8 +23,6 @@ router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 Level = Literal["L1", "L2", "L3", "L4"]
 LEVEL_PLANS = {"L3": ("developer", "startup", "enterprise"), "L4": ("startup", "enterprise")}
 MINIMUM_PLAN = {"L3": "developer", "L4": "startup"}
-# The server's outbound cap per workspace and 24 hours; per-inbox limits may only tighten it.
-WORKSPACE_DAILY_CAP = 500
 MAX_SENDER_RULES = 500
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 SenderPattern = Annotated[str, Field(max_length=320, pattern=rf"^(?:[^@\s]{{1,64}}@)?{_DOMAIN}$")]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -25,6 +26,12 @@ class OutboundFacts:
     allowlist: tuple[AllowedRecipient, ...]
     now: datetime
     inbox_active: bool = True
+    workspace_sent_24h: int = 0
+    recipient_sent_24h: Mapping[str, int] = field(default_factory=dict)
+    inbox_sent_1h: int = 0
+    inbox_sent_24h: int = 0
+    inbox_hourly_limit: int | None = None
+    inbox_daily_limit: int | None = None
 
 
 @dataclass(frozen=True)

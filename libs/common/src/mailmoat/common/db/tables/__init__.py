@@ -10,6 +10,7 @@ from mailmoat.common.db.tables.mail import (
     ScanDecision,
     ScanVerdictRecord,
     SenderStats,
+    SendReservation,
 )
 from mailmoat.common.db.tables.tenancy import (
     AllowlistEntry,
@@ -37,6 +38,7 @@ __all__ = [
     "RawMessage",
     "ScanDecision",
     "ScanVerdictRecord",
+    "SendReservation",
     "SenderStats",
     "WebhookEndpoint",
     "Workspace",

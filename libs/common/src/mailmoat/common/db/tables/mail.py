@@ -122,6 +122,25 @@ class OutboundMessage(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class SendReservation(Base):
+    """One message to one recipient counted against the caps, written before it may leave.
+
+    Policy reserves (and so counts) every recipient of an approved send in the transaction that
+    approves it, under a lock on the workspace, so concurrent sends can never both take the last
+    slot. A failed send keeps its slot; ``outcome`` records what became of it."""
+
+    __tablename__ = "send_reservations"
+    __table_args__ = (UniqueConstraint("outbound_id", "recipient"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), index=True)
+    outbound_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbound_messages.id"))
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    reserved_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
 class SenderStats(Base):
     """Reputation's running counts per sending inbox."""
 

@@ -2,8 +2,15 @@
 
 from mailmoat.policy.domain.rules.allowlist import RecipientAllowlist
 from mailmoat.policy.domain.rules.capability import SendingCapability
+from mailmoat.policy.domain.rules.caps import SendCaps
 from mailmoat.policy.domain.rules.cooldown import RecipientCooldown
 
-OUTBOUND_RULES = (SendingCapability(), RecipientAllowlist(), RecipientCooldown())
+OUTBOUND_RULES = (SendingCapability(), RecipientAllowlist(), RecipientCooldown(), SendCaps())
 
-__all__ = ["OUTBOUND_RULES", "RecipientAllowlist", "RecipientCooldown", "SendingCapability"]
+__all__ = [
+    "OUTBOUND_RULES",
+    "RecipientAllowlist",
+    "RecipientCooldown",
+    "SendCaps",
+    "SendingCapability",
+]

@@ -633,3 +633,31 @@ async def test_each_key_is_rate_limited_on_its_own(
             assert limited.json()["code"] == "rate_limited"
             assert 1 <= int(limited.headers["retry-after"]) <= 12
             assert (await other.get("/inboxes")).status_code == 200
+
+
+async def test_the_send_api_refuses_what_agents_may_not_do(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, b = tenants
+    await a.client.post("/inboxes", json={"slug": "l2", "security_level": "L2"})
+    await a.client.post("/inboxes", json={"slug": "l3", "security_level": "L3"})
+    mail = {"to": ["x@example.org"], "subject": "s", "text": "t"}
+    for field, value in (
+        ("cc", ["y@example.org"]),
+        ("bcc", ["z@example.org"]),
+        ("attachments", []),
+    ):
+        refused = await a.client.post("/inboxes/l3/send", json={**mail, field: value})
+        assert refused.status_code == 422
+        error = refused.json()["errors"][0]
+        assert error["loc"] == ["body", field]
+        assert "not supported for agents" in error["msg"]
+        assert error["msg"].startswith(f"Value error, {field} ")
+    low = await a.client.post("/inboxes/l2/send", json=mail)
+    assert low.status_code == 403
+    assert low.json()["code"] == "sending_not_allowed"
+    theirs = await _objects(b, settings)
+    foreign = await a.client.post(
+        "/inboxes/l3/send", json={**mail, "in_reply_to": theirs["message_id"]}
+    )
+    assert foreign.status_code == 404

@@ -112,3 +112,23 @@ def test_inbox_limits_only_tighten() -> None:
     assert _cap_violation(inbox_sent_24h=10, inbox_daily_limit=10) is not None
     # A limit above the server cap changes nothing: the cap still refuses.
     assert _cap_violation(workspace_sent_24h=500, inbox_daily_limit=10_000) is not None
+
+
+def test_a_reply_may_only_go_to_the_threads_participants() -> None:
+    two = ("bob@example.com", "carol@example.com")
+    listed = tuple(AllowedRecipient(a, NOW) for a in two)
+    inside = facts(reply_participants=frozenset({"bob@example.com"}))
+    assert evaluate_outbound(inside, OUTBOUND_RULES).approved
+    widened = facts(
+        recipients=two, allowlist=listed, reply_participants=frozenset({"bob@example.com"})
+    )
+    decision = evaluate_outbound(widened, OUTBOUND_RULES)
+    assert decision.violation is not None
+    assert decision.violation.code == "reply_outside_thread"
+    assert "carol@example.com" in decision.violation.message
+
+
+def test_a_reply_to_an_unknown_message_goes_to_nobody() -> None:
+    decision = evaluate_outbound(facts(reply_participants=frozenset()), OUTBOUND_RULES)
+    assert decision.violation is not None
+    assert decision.violation.code == "reply_outside_thread"

@@ -60,6 +60,7 @@ class MailDispatcher:
             recipients=tuple(outbound.recipients),
             subject=outbound.subject,
             text=outbound.text,
+            html=outbound.html,
         )
 
     async def _record(

@@ -34,6 +34,7 @@ from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
+from mailmoat.policy.domain.html import sanitise_html
 from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
 from mailmoat.policy.domain.sanitise import sanitise
@@ -146,6 +147,7 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
     outbound.subject = scrub(outbound.subject).text
     outbound.text = scrub(outbound.text).text
     facts = await _gather_facts(session, outbound)
+    outbound.html = _html_for(outbound, facts)
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
     outbound.risk_score = decision.risk_score
     if decision.violation is not None:
@@ -202,7 +204,7 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         recipients=tuple(outbound.recipients),
         outbound_enabled=workspace.outbound_enabled,
         sending_status=inbox.sending_status,
-        allowlist=tuple(AllowedRecipient(r.address, r.active_from) for r in rows),
+        allowlist=tuple(AllowedRecipient(r.address, r.active_from, r.allow_html) for r in rows),
         now=now,
         inbox_active=inbox.deleted_at is None,
         workspace_sent_24h=await _reserved(session, mine, since=day),
@@ -211,7 +213,46 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         inbox_sent_24h=await _reserved(session, from_inbox, since=day),
         inbox_hourly_limit=inbox.hourly_send_limit,
         inbox_daily_limit=inbox.daily_send_limit,
+        reply_participants=await _participants(session, outbound),
     )
+
+
+async def _participants(session: AsyncSession, outbound: OutboundMessage) -> frozenset[str] | None:
+    """Everyone in the thread a reply answers: the senders of its inbound messages and the
+    recipients of the sends that answered them."""
+    if outbound.in_reply_to is None:
+        return None
+    answered = await session.get(Message, outbound.in_reply_to)
+    if answered is None or answered.workspace_id != outbound.workspace_id:
+        return frozenset()  # nothing to answer: nobody may be mailed as a reply
+    thread = select(Message).where(
+        Message.workspace_id == outbound.workspace_id,
+        Message.thread_id == answered.thread_id
+        if answered.thread_id
+        else Message.id == answered.id,
+    )
+    messages = list(await session.scalars(thread))
+    people = {m.from_address.lower() for m in messages}
+    replies = await session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.workspace_id == outbound.workspace_id,
+            OutboundMessage.in_reply_to.in_([m.id for m in messages]),
+            OutboundMessage.status.in_(("approved", "sending", "sent")),
+        )
+    )
+    for reply in replies:
+        people.update(r.lower() for r in reply.recipients)
+    return frozenset(people)
+
+
+def _html_for(outbound: OutboundMessage, facts: OutboundFacts) -> str | None:
+    """Sanitised HTML when every recipient's allowlist row allows HTML; otherwise text only."""
+    if not outbound.html:
+        return None
+    html_ok = {entry.address.lower() for entry in facts.allowlist if entry.allow_html}
+    if not all(r.lower() in html_ok for r in outbound.recipients):
+        return None
+    return sanitise_html(scrub(outbound.html).text)
 
 
 async def _reserved(session: AsyncSession, owner: ColumnElement[bool], *, since: datetime) -> int:

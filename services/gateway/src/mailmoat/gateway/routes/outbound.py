@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from mailmoat.common.credits import OUTBOUND_SENT
 from mailmoat.common.db.tables import OutboundMessage
@@ -24,14 +24,43 @@ router = APIRouter(prefix="/api/v1", tags=["outbound"])
 SENDING_LEVELS = ("L3", "L4")
 
 
+_NOT_FOR_AGENTS = {
+    "cc": "cc is not supported for agents: name every recipient in 'to', each on the allowlist",
+    "bcc": "bcc is not supported for agents: hidden recipients are never allowed",
+    "attachments": "attachments are not supported for agents: put the content in the text",
+}
+
+
+class SendMetadata(BaseModel):
+    """What the agent tells the reviewer about a send."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reasoning: str | None = Field(default=None, max_length=10_000)
+    context_message_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+
+
 class SendRequest(BaseModel):
-    """Request body of the Send API: recipients, subject and a plain-text body, nothing more."""
+    """Request body of the Send API: recipients, subject, a plain-text body, and optionally HTML
+    (sent only to recipients allowed HTML), the inbound message it answers and metadata."""
 
     model_config = ConfigDict(extra="forbid")
 
     to: list[EmailStr] = Field(min_length=1, max_length=50)
     subject: str = Field(max_length=998)
     text: str = Field(max_length=1_000_000)
+    html: str | None = Field(default=None, max_length=1_000_000)
+    in_reply_to: uuid.UUID | None = Field(default=None, description="An inbound message id.")
+    metadata: SendMetadata = Field(default_factory=SendMetadata)
+    cc: Any = Field(default=None, description="Not supported: always refused.")
+    bcc: Any = Field(default=None, description="Not supported: always refused.")
+    attachments: Any = Field(default=None, description="Not supported: always refused.")
+
+    @field_validator("cc", "bcc", "attachments")
+    @classmethod
+    def _refused(cls, value: Any, info: ValidationInfo) -> None:
+        if value is not None:
+            raise ValueError(_NOT_FOR_AGENTS[str(info.field_name)])
 
 
 class OutboundOut(BaseModel):
@@ -73,7 +102,10 @@ async def send(
         held = await claim(request, db, who.workspace_id)
         if not isinstance(held, Claim):
             return held
-        inbox = await WorkspaceRepository(db, who.workspace_id).inbox(slug)
+        repo = WorkspaceRepository(db, who.workspace_id)
+        inbox = await repo.inbox(slug)
+        if body.in_reply_to is not None:
+            await repo.message(body.in_reply_to)  # another workspace's message is a 404
         if inbox.security_level not in SENDING_LEVELS:
             raise Problem(
                 403,
@@ -87,6 +119,10 @@ async def send(
             recipients=[str(a).lower() for a in body.to],
             subject=body.subject,
             text=body.text,
+            html=body.html,
+            in_reply_to=body.in_reply_to,
+            context_message_ids=[str(i) for i in body.metadata.context_message_ids],
+            reasoning=body.metadata.reasoning,
             source="api",
             status="requested",
         )

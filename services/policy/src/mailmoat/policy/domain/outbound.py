@@ -14,6 +14,7 @@ class AllowedRecipient:
 
     address: str
     active_from: datetime
+    allow_html: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class OutboundFacts:
     inbox_sent_24h: int = 0
     inbox_hourly_limit: int | None = None
     inbox_daily_limit: int | None = None
+    reply_participants: frozenset[str] | None = None
+    """Addresses of the thread a reply answers (None: not a reply)."""
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,13 @@ class OutboundMessage(Base):
     risk_score: Mapped[int] = mapped_column(default=0)
     relay_reply: Mapped[str | None] = mapped_column(Text, default=None)
     smtp_message_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    # Sanitised HTML, kept only when every recipient's allowlist row allows HTML.
+    html: Mapped[str | None] = mapped_column(Text, default=None)
+    # The inbound message this answers (its thread bounds who may be mailed).
+    in_reply_to: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # Inbound messages the agent says it drew on, and why it sends (for the reviewer).
+    context_message_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reasoning: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -4,8 +4,15 @@ from mailmoat.policy.domain.rules.allowlist import RecipientAllowlist
 from mailmoat.policy.domain.rules.capability import SendingCapability
 from mailmoat.policy.domain.rules.caps import SendCaps
 from mailmoat.policy.domain.rules.cooldown import RecipientCooldown
+from mailmoat.policy.domain.rules.replies import ThreadRecipients
 
-OUTBOUND_RULES = (SendingCapability(), RecipientAllowlist(), RecipientCooldown(), SendCaps())
+OUTBOUND_RULES = (
+    SendingCapability(),
+    RecipientAllowlist(),
+    RecipientCooldown(),
+    SendCaps(),
+    ThreadRecipients(),
+)
 
 __all__ = [
     "OUTBOUND_RULES",
@@ -13,4 +20,5 @@ __all__ = [
     "RecipientCooldown",
     "SendCaps",
     "SendingCapability",
+    "ThreadRecipients",
 ]

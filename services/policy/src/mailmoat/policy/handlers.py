@@ -41,6 +41,7 @@ from mailmoat.policy.domain.sanitise import sanitise
 from mailmoat.policy.domain.scrub import scrub
 
 PRODUCER = "policy"
+FLAGGED_LOOKBACK = timedelta(days=7)
 
 
 async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
@@ -150,6 +151,7 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
     outbound.html = _html_for(outbound, facts)
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
     outbound.risk_score = decision.risk_score
+    outbound.risk_reasons = list(decision.risk_reasons)
     if decision.violation is not None:
         outbound.status = "rejected"
         outbound.decision_code = decision.violation.code
@@ -214,7 +216,28 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         inbox_hourly_limit=inbox.hourly_send_limit,
         inbox_daily_limit=inbox.daily_send_limit,
         reply_participants=await _participants(session, outbound),
+        subject=outbound.subject,
+        text=outbound.text,
+        html=outbound.html,
+        flagged_inbound=await _flagged_inbound(session, outbound.workspace_id, now),
     )
+
+
+async def _flagged_inbound(
+    session: AsyncSession, workspace_id: uuid.UUID, now: datetime
+) -> tuple[str, ...]:
+    """The workspace's last week of inbound mail held for REVIEW or WITHHELD (newest 200)."""
+    query = (
+        select(Message.text)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.status.in_(("review", "withheld")),
+            Message.received_at >= now - FLAGGED_LOOKBACK,
+        )
+        .order_by(Message.received_at.desc())
+        .limit(200)
+    )
+    return tuple(await session.scalars(query))
 
 
 async def _participants(session: AsyncSession, outbound: OutboundMessage) -> frozenset[str] | None:

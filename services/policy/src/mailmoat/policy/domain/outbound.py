@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from mailmoat.policy.domain.risk import assess_risk
+
 
 @dataclass(frozen=True)
 class AllowedRecipient:
@@ -35,6 +37,11 @@ class OutboundFacts:
     inbox_daily_limit: int | None = None
     reply_participants: frozenset[str] | None = None
     """Addresses of the thread a reply answers (None: not a reply)."""
+    subject: str = ""
+    text: str = ""
+    html: str | None = None
+    flagged_inbound: tuple[str, ...] = ()
+    """Texts of the workspace's recent inbound mail held for REVIEW or WITHHELD."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class OutboundDecision:
     approved: bool
     risk_score: int
     violation: Violation | None = None
+    risk_reasons: tuple[str, ...] = ()
+    """``code: detail`` of each risk signal that fired."""
 
 
 class Rule(Protocol):
@@ -67,8 +76,10 @@ class Rule(Protocol):
 
 
 def evaluate_outbound(facts: OutboundFacts, rules: tuple[Rule, ...]) -> OutboundDecision:
-    """Apply ``rules`` in order; the first violation rejects the send."""
+    """Score the send's risk, then apply ``rules`` in order; the first violation rejects it."""
+    risk = assess_risk(facts)
+    reasons = tuple(f"{r.code}: {r.detail}" for r in risk.reasons)
     for rule in rules:
         if (violation := rule.check(facts)) is not None:
-            return OutboundDecision(approved=False, risk_score=0, violation=violation)
-    return OutboundDecision(approved=True, risk_score=0)
+            return OutboundDecision(False, risk.score, violation, reasons)
+    return OutboundDecision(True, risk.score, None, reasons)

@@ -125,6 +125,8 @@ class OutboundMessage(Base):
     # Inbound messages the agent says it drew on, and why it sends (for the reviewer).
     context_message_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     reasoning: Mapped[str | None] = mapped_column(Text, default=None)
+    # Policy's outbound risk signals, "code: detail" each (the score is risk_score).
+    risk_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -132,3 +132,19 @@ def test_a_reply_to_an_unknown_message_goes_to_nobody() -> None:
     decision = evaluate_outbound(facts(reply_participants=frozenset()), OUTBOUND_RULES)
     assert decision.violation is not None
     assert decision.violation.code == "reply_outside_thread"
+
+
+def test_every_l4_send_waits_for_a_person() -> None:
+    decision = evaluate_outbound(facts(security_level="L4", has_approver=True), OUTBOUND_RULES)
+    assert (decision.approved, decision.needs_approval) == (True, True)
+    assert not evaluate_outbound(facts(), OUTBOUND_RULES).needs_approval
+
+
+def test_a_tainted_send_needs_a_person_even_on_l3() -> None:
+    tainted = ("inbound message 1, held as review",)
+    held = evaluate_outbound(facts(tainted_by=tainted, has_approver=True), OUTBOUND_RULES)
+    assert (held.approved, held.needs_approval) == (True, True)
+    refused = evaluate_outbound(facts(tainted_by=tainted, has_approver=False), OUTBOUND_RULES)
+    assert refused.violation is not None
+    assert refused.violation.code == "tainted_context"
+    assert "held as review" in refused.violation.message

@@ -12,6 +12,7 @@ from mailmoat.common.caps import WINDOW
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.db.tables import (
     AllowlistEntry,
+    ApiKey,
     Inbox,
     Message,
     OutboundMessage,
@@ -42,6 +43,7 @@ from mailmoat.policy.domain.scrub import scrub
 
 PRODUCER = "policy"
 FLAGGED_LOOKBACK = timedelta(days=7)
+APPROVE_SCOPE = "approve:mail"
 
 
 async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
@@ -138,7 +140,8 @@ def _inbound_status(event: MailScanned, *, quarantined: bool) -> str:
 
 
 async def on_send_requested(event: SendRequested, session: AsyncSession) -> None:
-    """Run the outbound rules; approve to dispatch or reject with the violation."""
+    """Run the outbound rules: approve to dispatch, hold for a person (L4, or a tainted
+    context), or reject with the violation."""
     outbound = await session.get(OutboundMessage, event.mail_id)
     if outbound is None or outbound.workspace_id != event.workspace_id:
         raise PoisonEvent(f"outbound message {event.mail_id} not found")
@@ -157,6 +160,10 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
         outbound.decision_code = decision.violation.code
         outbound.decision_message = decision.violation.message
         _stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound)
+        return
+    if decision.needs_approval:
+        outbound.status = "pending_approval"
+        _stage_inbox_event(session, InboxEventKind.OUTBOUND_PENDING_APPROVAL, outbound)
         return
     outbound.status = "approved"
     _reserve(session, outbound, facts.now)
@@ -220,7 +227,39 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         text=outbound.text,
         html=outbound.html,
         flagged_inbound=await _flagged_inbound(session, outbound.workspace_id, now),
+        security_level=inbox.security_level,
+        tainted_by=await _taint(session, outbound),
+        has_approver=await _has_approver(session, outbound.workspace_id),
     )
+
+
+async def _taint(session: AsyncSession, outbound: OutboundMessage) -> tuple[str, ...]:
+    """What makes the send's context suspicious: the inbound mail it answers or names as its
+    context was held for REVIEW, WITHHELD, or failed DMARC."""
+    ids = [outbound.in_reply_to, *map(uuid.UUID, outbound.context_message_ids)]
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return ()
+    rows = await session.execute(
+        select(Message.id, Message.status, RawMessage.authentication)
+        .join(RawMessage, RawMessage.id == Message.raw_id)
+        .where(Message.workspace_id == outbound.workspace_id, Message.id.in_(wanted))
+    )
+    reasons = []
+    for message_id, status, authentication in rows.tuples():
+        if status in ("review", "withheld"):
+            reasons.append(f"inbound message {message_id}, held as {status}")
+        dmarc = ((authentication or {}).get("dmarc") or {}).get("result")
+        if dmarc == "fail":
+            reasons.append(f"inbound message {message_id}, which failed DMARC")
+    return tuple(reasons)
+
+
+async def _has_approver(session: AsyncSession, workspace_id: uuid.UUID) -> bool:
+    keys = await session.scalars(
+        select(ApiKey).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
+    )
+    return any(APPROVE_SCOPE in key.scopes for key in keys)
 
 
 async def _flagged_inbound(

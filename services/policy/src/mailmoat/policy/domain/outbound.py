@@ -42,6 +42,12 @@ class OutboundFacts:
     html: str | None = None
     flagged_inbound: tuple[str, ...] = ()
     """Texts of the workspace's recent inbound mail held for REVIEW or WITHHELD."""
+    security_level: str = "L3"
+    tainted_by: tuple[str, ...] = ()
+    """Why the send's context is tainted: the inbound mail it answers or draws on was held
+    for REVIEW, WITHHELD or failed DMARC."""
+    has_approver: bool = False
+    """Whether a person can approve sends: an active key holding ``approve:mail``."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class OutboundDecision:
     violation: Violation | None = None
     risk_reasons: tuple[str, ...] = ()
     """``code: detail`` of each risk signal that fired."""
+    needs_approval: bool = False
+    """Approved by the rules, but a person must approve it before it leaves (L4, or taint)."""
 
 
 class Rule(Protocol):
@@ -82,4 +90,5 @@ def evaluate_outbound(facts: OutboundFacts, rules: tuple[Rule, ...]) -> Outbound
     for rule in rules:
         if (violation := rule.check(facts)) is not None:
             return OutboundDecision(False, risk.score, violation, reasons)
-    return OutboundDecision(True, risk.score, None, reasons)
+    held = facts.security_level == "L4" or bool(facts.tainted_by)
+    return OutboundDecision(True, risk.score, None, reasons, needs_approval=held)

@@ -5,6 +5,7 @@ from mailmoat.policy.domain.rules.capability import SendingCapability
 from mailmoat.policy.domain.rules.caps import SendCaps
 from mailmoat.policy.domain.rules.cooldown import RecipientCooldown
 from mailmoat.policy.domain.rules.replies import ThreadRecipients
+from mailmoat.policy.domain.rules.taint import TaintedContext
 
 OUTBOUND_RULES = (
     SendingCapability(),
@@ -12,6 +13,7 @@ OUTBOUND_RULES = (
     RecipientCooldown(),
     SendCaps(),
     ThreadRecipients(),
+    TaintedContext(),
 )
 
 __all__ = [
@@ -20,5 +22,6 @@ __all__ = [
     "RecipientCooldown",
     "SendCaps",
     "SendingCapability",
+    "TaintedContext",
     "ThreadRecipients",
 ]

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
-from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import AllowlistEntry
-from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
+from tests.support.allowlist import end_cooldowns
 from tests.support.peers import SmtpSink
 from tests.support.stack import ProcessStack
 from tests.support.waiting import eventually
@@ -44,7 +40,7 @@ async def _scenario(
         assert made.status_code == 201
     for address in ("bob@example.org", "mallory@example.net"):
         assert (await api.post("/allowlist", json={"address": address})).status_code == 201
-    await _end_cooldowns(settings)
+    await end_cooldowns(settings)
 
     async def settled(client: httpx.AsyncClient, outbound_id: str) -> dict[str, Any] | None:
         body = (await client.get(f"/outbound/{outbound_id}")).json()
@@ -102,14 +98,3 @@ async def _scenario(
 def _deliver(port: int) -> None:
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
         client.sendmail("mallory@example.net", ["desk@agents.mailmoat.localhost"], SUSPICIOUS)
-
-
-async def _end_cooldowns(settings: CommonSettings) -> None:
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_session_factory(engine)() as session, session.begin():
-            await session.execute(
-                update(AllowlistEntry).values(active_from=utcnow() - timedelta(seconds=1))
-            )
-    finally:
-        await engine.dispose()

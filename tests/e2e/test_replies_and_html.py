@@ -6,17 +6,13 @@ from __future__ import annotations
 import asyncio
 import email
 import smtplib
-from datetime import timedelta
 from email.message import Message as MimeMessage
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 
-from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import AllowlistEntry
-from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
+from tests.support.allowlist import end_cooldowns
 from tests.support.peers import SmtpSink
 from tests.support.stack import ProcessStack
 from tests.support.waiting import eventually
@@ -41,7 +37,7 @@ async def test_replies_stay_in_their_thread_and_html_is_only_for_those_allowed_i
     for address, html in (("alice@example.org", True), ("bob@example.org", False)):
         added = await api.post("/allowlist", json={"address": address, "allow_html": html})
         assert added.status_code == 201
-    await _end_cooldowns(settings)
+    await end_cooldowns(settings)
     await asyncio.to_thread(_deliver, stack.smtp_port)
 
     async def question() -> str | None:
@@ -93,15 +89,3 @@ def _part(message: MimeMessage, content_type: str) -> str | None:
 
 async def _at_least(sink: SmtpSink, count: int) -> bool | None:
     return True if len(sink.envelopes) >= count else None
-
-
-async def _end_cooldowns(settings: CommonSettings) -> None:
-    """Rather than wait the 60 s, start every allowlist row a second ago."""
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_session_factory(engine)() as session, session.begin():
-            await session.execute(
-                update(AllowlistEntry).values(active_from=utcnow() - timedelta(seconds=1))
-            )
-    finally:
-        await engine.dispose()

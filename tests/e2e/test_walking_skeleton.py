@@ -8,17 +8,16 @@ import hashlib
 import hmac
 import smtplib
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import AllowlistEntry, SenderStats
-from mailmoat.common.events.base import utcnow
+from mailmoat.common.db.tables import SenderStats
 from mailmoat.common.settings import CommonSettings
+from tests.support.allowlist import end_cooldowns
 from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.stack import ProcessStack
 from tests.support.waiting import eventually
@@ -131,7 +130,7 @@ async def test_api_send_reaches_the_relay_and_reputation(
     assert early["error"]["code"] == "recipient_cooldown"
     assert "can be mailed in" in early["error"]["message"]
     # Rather than wait out the rest of the 60 s, move the row's start into the past.
-    await _backdate_allowlist(settings, "bob@example.com")
+    await end_cooldowns(settings, "bob@example.com")
 
     accepted = await api.post(
         "/inboxes/sender/send",
@@ -182,18 +181,5 @@ async def test_api_send_reaches_the_relay_and_reputation(
 
     try:
         await eventually(counted, what="reputation to count the send")
-    finally:
-        await engine.dispose()
-
-
-async def _backdate_allowlist(settings: CommonSettings, address: str) -> None:
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_session_factory(engine)() as session, session.begin():
-            await session.execute(
-                update(AllowlistEntry)
-                .where(AllowlistEntry.address == address)
-                .values(active_from=utcnow() - timedelta(seconds=1))
-            )
     finally:
         await engine.dispose()

@@ -17,7 +17,13 @@ from sqlalchemy import select
 
 from mailmoat.cli.bootstrap import BOOTSTRAP_SCOPES, bootstrap_workspace
 from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import Inbox, Message, OutboxRecord, RawMessage
+from mailmoat.common.db.tables import (
+    Inbox,
+    Message,
+    OutboundMessage,
+    OutboxRecord,
+    RawMessage,
+)
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
@@ -185,6 +191,7 @@ ENDPOINTS = (
     ("DELETE", "/inboxes/{slug}", None, "write:inbox"),
     ("GET", "/inboxes/{slug}/messages", None, "read:mail"),
     ("GET", "/messages/{message_id}", None, "read:mail"),
+    ("GET", "/outbound/{outbound_id}", None, "read:mail"),
     ("GET", "/messages/{message_id}/raw", None, "read:mail.raw"),
     ("POST", "/messages/{message_id}/release", None, "approve:mail"),
     ("GET", "/threads/{thread_id}", None, "read:mail"),
@@ -216,6 +223,9 @@ async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
         status="withheld",
         thread_id=thread_id,
     )
+    outbound_id = await _store_outbound(
+        settings, tenant.workspace_id, uuid.UUID(inbox.json()["id"])
+    )
     entry = await tenant.client.post("/allowlist", json={"address": f"{uuid.uuid4().hex}@x.org"})
     hook = await tenant.client.post("/webhooks", json={"url": "https://hooks.example.org/a"})
     return {
@@ -225,7 +235,30 @@ async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
         "thread_id": str(thread_id),
         "entry_id": entry.json()["id"],
         "webhook_id": hook.json()["id"],
+        "outbound_id": str(outbound_id),
     }
+
+
+async def _store_outbound(
+    settings: CommonSettings, workspace_id: uuid.UUID, inbox_id: uuid.UUID
+) -> uuid.UUID:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db, db.begin():
+            outbound = OutboundMessage(
+                id=uuid.uuid4(),
+                workspace_id=workspace_id,
+                inbox_id=inbox_id,
+                recipients=["bob@example.org"],
+                subject="secret",
+                text="secret body",
+                source="api",
+                status="rejected",
+            )
+            db.add(outbound)
+            return outbound.id
+    finally:
+        await engine.dispose()
 
 
 async def _store_message(
@@ -317,6 +350,7 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
         "thread_id": str(uuid.uuid4()),
         "entry_id": str(uuid.uuid4()),
         "webhook_id": str(uuid.uuid4()),
+        "outbound_id": str(uuid.uuid4()),
     }
     for n, (method, template, body, _) in enumerate(ENDPOINTS):
         if "{" not in template:

@@ -54,11 +54,6 @@ class WorkspaceRepository:
         )
         return list((await self.session.scalars(query.order_by(Inbox.slug))).all())
 
-    async def slug_taken(self, slug: str) -> bool:
-        """Deleted inboxes keep their slug (and address) reserved."""
-        query = select(Inbox.id).where(Inbox.workspace_id == self.workspace_id, Inbox.slug == slug)
-        return (await self.session.scalar(query)) is not None
-
     async def sender_rules(self, inbox: Inbox) -> list[InboxSenderRule]:
         query = select(InboxSenderRule).where(
             InboxSenderRule.workspace_id == self.workspace_id, InboxSenderRule.inbox_id == inbox.id
@@ -84,12 +79,6 @@ class WorkspaceRepository:
                     action=action,
                 )
             )
-
-    async def address_taken(self, address: str) -> bool:
-        # Addresses are global (SMTP routing), so this one check looks across workspaces.
-        return (
-            await self.session.scalar(select(Inbox.id).where(Inbox.address == address))
-        ) is not None
 
     async def messages(
         self,

@@ -123,8 +123,6 @@ async def create_inbox(body: InboxCreate, request: Request, db: SessionDep, who:
             return held
         repo = WorkspaceRepository(db, who.workspace_id)
         check_plan((await repo.workspace()).plan, body.security_level)
-        if await repo.slug_taken(body.slug) or await repo.address_taken(address):
-            raise Problem(409, "inbox_exists", f"The address {address} is taken")
         inbox = Inbox(
             workspace_id=who.workspace_id,
             slug=body.slug,
@@ -133,8 +131,9 @@ async def create_inbox(body: InboxCreate, request: Request, db: SessionDep, who:
             created_at=utcnow(),
         )
         try:
-            # The address is unique across workspaces; with row-level security the check
-            # above sees only this workspace, and the constraint is what decides.
+            # The unique constraints decide: the address across all workspaces (row-level
+            # security hides the others' rows from a query) and the slug within this one,
+            # deleted inboxes included, so their addresses stay reserved.
             async with db.begin_nested():
                 db.add(inbox)
         except IntegrityError as exc:

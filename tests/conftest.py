@@ -95,6 +95,7 @@ async def settings(database_url: str, kafka_bootstrap: str) -> CommonSettings:
         topic_prefix=prefix,
         group_prefix=prefix,
         kafka_session_timeout_ms=6000,
+        kafka_fetch_max_wait_ms=10,
         outbox_poll_seconds=0.05,
         log_json=False,
     )

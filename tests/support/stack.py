@@ -50,6 +50,7 @@ class ProcessStack:
             "MAILMOAT_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
             "MAILMOAT_KAFKA_IDEMPOTENCE": "false",
             "MAILMOAT_KAFKA_SESSION_TIMEOUT_MS": str(s.kafka_session_timeout_ms),
+            "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS": str(s.kafka_fetch_max_wait_ms),
             "MAILMOAT_TOPIC_PREFIX": s.topic_prefix,
             "MAILMOAT_GROUP_PREFIX": s.group_prefix,
             "MAILMOAT_OUTBOX_POLL_SECONDS": str(s.outbox_poll_seconds),
@@ -57,6 +58,8 @@ class ProcessStack:
             "MAILMOAT_API_PORT": str(self.api_port),
             "MAILMOAT_RELAY_PORT": str(self.relay_port),
             "MAILMOAT_RELAY_STARTTLS": "false",
+            "MAILMOAT_APPROVAL_SWEEP_SECONDS": "0.5",
+            "MAILMOAT_API_SEND_WAIT_SECONDS": "5",
             **self.extra_env,
         }
 

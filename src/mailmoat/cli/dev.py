@@ -27,6 +27,9 @@ from mailmoat.common.settings import CommonSettings
 METRICS_BASE_PORT = 9101
 
 
+EMBEDDED_FETCH_MAX_WAIT_MS = 10
+
+
 @dataclasses.dataclass
 class DevStack:
     """The embedded gateway: one broker, one SQLite file, one process per service."""
@@ -44,6 +47,10 @@ class DevStack:
             "MAILMOAT_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
             "MAILMOAT_KAFKA_BOOTSTRAP": broker.bootstrap,
             "MAILMOAT_KAFKA_IDEMPOTENCE": "false",
+            # The embedded broker answers an idle fetch only at its deadline: keep hops short.
+            "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS": os.environ.get(
+                "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS)
+            ),
             "MAILMOAT_SMTP_PORT": str(self.smtp_port),
             "MAILMOAT_API_PORT": str(self.api_port),
             "MAILMOAT_RELAY_PORT": str(self.relay_port),

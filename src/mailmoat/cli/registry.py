@@ -15,6 +15,7 @@ from mailmoat.gateway.settings import GatewaySettings
 from mailmoat.ingest.app import build_service as build_ingest
 from mailmoat.ingest.settings import IngestSettings
 from mailmoat.policy.app import build_service as build_policy
+from mailmoat.policy.settings import PolicySettings
 from mailmoat.reputation.app import build_service as build_reputation
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary, build_shadow
 from mailmoat.scanner.settings import ScannerSettings
@@ -37,7 +38,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "scanner-primary": ServiceSpec(ScannerSettings, build_primary),
     "scanner-checker": ServiceSpec(ScannerSettings, build_checker),
     "scanner-consensus": ServiceSpec(ScannerSettings, build_consensus),
-    "policy": ServiceSpec(CommonSettings, build_policy),
+    "policy": ServiceSpec(PolicySettings, build_policy),
     "dispatch": ServiceSpec(DispatchSettings, build_dispatch),
     "reputation": ServiceSpec(CommonSettings, build_reputation),
     "gateway": ServiceSpec(GatewaySettings, build_gateway),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,8 +30,11 @@ def record_audit(
     target: str,
     producer: str,
     subject: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an audit row and stage its ``audit`` event in the caller's transaction."""
+    """Append an audit row and stage its ``audit`` event in the caller's transaction.
+
+    ``detail`` (a reviewer's edit, say) stays in the row: the event never carries it."""
     entry = AuditEntry(
         id=uuid.uuid4(),
         workspace_id=workspace_id,
@@ -39,6 +43,7 @@ def record_audit(
         source=source,
         target=target,
         subject_sha256=subject_hash(subject) if subject is not None else None,
+        detail=detail,
     )
     session.add(entry)
     event = AuditRecorded(

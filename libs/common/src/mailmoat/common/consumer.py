@@ -76,6 +76,7 @@ def subscribe(
         auto_offset_reset="earliest",
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 5),
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         decoder=_raw_body,
     )(consumer.consume)
 

@@ -24,6 +24,16 @@ class CommonSettings(BaseSettings):
         default=True, description="Idempotent producer; off for the embedded broker."
     )
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    kafka_fetch_max_wait_ms: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description=(
+            "Longest a consumer's fetch waits for data. Kafka answers a waiting fetch as soon as "
+            "data arrives; the embedded broker answers at the deadline, so there this bounds "
+            "each hop's latency (and sets how often idle consumers poll)."
+        ),
+    )
     mail_domain: str = Field(
         default="agents.mailmoat.localhost", description="Domain of inbox addresses."
     )

@@ -7,6 +7,8 @@
 |   scanner checker   |                |                                                           |
 | scanner consensus   | scanned-mail   | policy (policy-inbound)                                   |
 | gateway             | send-requested | policy (policy-outbound)                                  |
+| policy              | send-decisions | gateway (every replica, no group: replies to waiting API  |
+|                     |                |   calls, matched on the outbound id)                      |
 | policy              | send-approved  | dispatch (dispatch-mail)                                  |
 | dispatch            | sent           | reputation (reputation-sent)                              |
 | policy              | inbox-events   | dispatch (dispatch-webhooks)                              |
@@ -30,6 +32,7 @@ class Topic(StrEnum):
     SCAN_VERDICTS = "scan-verdicts"
     SCANNED_MAIL = "scanned-mail"
     SEND_REQUESTED = "send-requested"
+    SEND_DECISIONS = "send-decisions"
     SEND_APPROVED = "send-approved"
     SENT = "sent"
     INBOX_EVENTS = "inbox-events"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import httpx
@@ -10,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.credits import OUTBOUND_SENT, charge
-from mailmoat.common.db.tables import Inbox, OutboundMessage
+from mailmoat.common.db.tables import Inbox, Message, OutboundMessage, RawMessage
 from mailmoat.common.events import AuditRecorded, InboxEvent, MailSent, SendApproved
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.observability.metrics import OUTBOUND_SENDS, WEBHOOK_DELIVERIES
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
@@ -24,6 +26,8 @@ from mailmoat.dispatch.settings import DispatchSettings
 log = logging.getLogger(__name__)
 
 PRODUCER = "dispatch"
+# A msg-id as it may go into a header we write: no spaces, controls or nested brackets.
+_MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]{1,900}>$")
 
 
 class MailDispatcher:
@@ -54,6 +58,7 @@ class MailDispatcher:
         inbox = await session.get(Inbox, outbound.inbox_id)
         assert inbox is not None
         outbound.status = "sending"
+        in_reply_to, references = await _thread_headers(session, outbound)
         return OutboundContent(
             outbound_id=outbound.id,
             sender=inbox.address,
@@ -61,6 +66,8 @@ class MailDispatcher:
             subject=outbound.subject,
             text=outbound.text,
             html=outbound.html,
+            in_reply_to=in_reply_to,
+            references=references,
         )
 
     async def _record(
@@ -90,6 +97,29 @@ class MailDispatcher:
             duration_ms=elapsed_ms,
         )
         stage_event(session, Topic.SENT, sent, producer=PRODUCER)
+
+
+async def _thread_headers(
+    session: AsyncSession, outbound: OutboundMessage
+) -> tuple[str | None, tuple[str, ...]]:
+    """In-Reply-To and References for a reply: the answered mail's Message-ID, after the
+    references it carried itself."""
+    if outbound.in_reply_to is None:
+        return None, ()
+    answered = await session.get(Message, outbound.in_reply_to)
+    if answered is None or answered.workspace_id != outbound.workspace_id:
+        return None, ()
+    if answered.message_id_header is None or not _MSG_ID.match(answered.message_id_header):
+        return None, ()
+    raw = await session.get(RawMessage, answered.raw_id)
+    earlier: tuple[str, ...] = ()
+    if raw is not None and raw.structured is not None:
+        parsed = StructuredMessage.model_validate(raw.structured)
+        earlier = tuple(r for r in parsed.references if r != answered.message_id_header)
+        if not earlier and parsed.in_reply_to:
+            earlier = (parsed.in_reply_to,)
+        earlier = tuple(r for r in earlier if _MSG_ID.match(r))
+    return answered.message_id_header, (*earlier, answered.message_id_header)
 
 
 class WebhookNotifier:

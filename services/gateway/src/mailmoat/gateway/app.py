@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from mailmoat.common.service import Runtime, Service
+from mailmoat.gateway.decisions import DecisionWaiter
 from mailmoat.gateway.limits import BodyLimit, RateLimiter
 from mailmoat.gateway.problems import document_problems, install_problem_handlers
 from mailmoat.gateway.routes import (
     allowlist,
+    approvals,
     audit,
     inboxes,
     keys,
@@ -28,8 +30,9 @@ from mailmoat.gateway.settings import GatewaySettings
 log = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """The HTTP API bound to a running service's database and outbox."""
+def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> FastAPI:
+    """The HTTP API bound to a running service's database and outbox; ``decisions`` carries
+    policy's replies to waiting send calls (without it, sends answer ``queued`` at once)."""
     app = FastAPI(
         title="Mailmoat API",
         version="0.1.0",
@@ -41,9 +44,21 @@ def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
     limits = settings if isinstance(settings, GatewaySettings) else GatewaySettings()
     app.state.rate_limiter = RateLimiter(limits.api_rate_per_minute)
+    app.state.decisions = decisions or DecisionWaiter(settings)
+    app.state.send_wait_seconds = limits.api_send_wait_seconds if decisions else 0.0
     app.add_middleware(BodyLimit, limit=limits.api_max_body_bytes)
     install_problem_handlers(app)
-    for module in (workspace, keys, inboxes, messages, outbound, allowlist, webhooks, audit):
+    for module in (
+        workspace,
+        keys,
+        inboxes,
+        messages,
+        outbound,
+        approvals,
+        allowlist,
+        webhooks,
+        audit,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -70,11 +85,15 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 def build_service(settings: GatewaySettings) -> Service:
-    """The gateway service: uvicorn serving the API, no consumers."""
+    """The gateway service: uvicorn serving the API, and the reader of policy's replies."""
+    decisions = DecisionWaiter(settings)
+
+    async def read_decisions(runtime: Runtime) -> None:
+        await decisions.run()
 
     async def serve_http(runtime: Runtime) -> None:
         config = uvicorn.Config(
-            create_app(runtime),
+            create_app(runtime, decisions),
             host=settings.api_host,
             port=settings.api_port,
             log_config=None,
@@ -87,4 +106,4 @@ def build_service(settings: GatewaySettings) -> Service:
         log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
         await server.serve()
 
-    return Service(name="gateway", settings=settings, tasks=[serve_http])
+    return Service(name="gateway", settings=settings, tasks=[read_decisions, serve_http])

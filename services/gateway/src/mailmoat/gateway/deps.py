@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection, event, select, text
@@ -73,6 +73,7 @@ class Caller:
         ref: uuid.UUID,
         target: str,
         subject: str | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         """Record an API action by this caller in the request's transaction."""
         record_audit(
@@ -84,6 +85,7 @@ class Caller:
             source="api",
             target=target,
             subject=subject,
+            detail=detail,
             producer="gateway",
         )
 

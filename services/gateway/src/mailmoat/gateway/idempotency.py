@@ -75,6 +75,18 @@ async def claim(
     return Claim(row)
 
 
+async def restate(db: AsyncSession, held: Claim, status: int, body: BaseModel) -> None:
+    """Replace the stored answer, in its own transaction, once the request's outcome is known
+    (a send learns policy's decision after its creating transaction committed)."""
+    if held.row is None:
+        return
+    async with db.begin():
+        row = await db.get(IdempotentResponse, held.row.id)
+        if row is not None:
+            row.status = status
+            row.body = body.model_dump(mode="json")
+
+
 async def _stored(db: AsyncSession, workspace_id: uuid.UUID, key: str) -> IdempotentResponse | None:
     query = select(IdempotentResponse).where(
         IdempotentResponse.workspace_id == workspace_id, IdempotentResponse.key == key

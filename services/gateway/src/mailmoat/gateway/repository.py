@@ -136,6 +136,45 @@ class WorkspaceRepository:
         )
         return _found(await self.session.scalar(query), "Outbound message not found")
 
+    async def outbound_for_update(self, outbound_id: uuid.UUID) -> OutboundMessage:
+        """The outbound row, locked until the transaction ends (PostgreSQL; SQLite's write
+        transaction is already exclusive), so two reviewers cannot both decide it."""
+        query = select(OutboundMessage).where(
+            OutboundMessage.workspace_id == self.workspace_id, OutboundMessage.id == outbound_id
+        )
+        query = query.with_for_update().execution_options(populate_existing=True)
+        return _found(await self.session.scalar(query), "Approval not found")
+
+    async def held_sends(
+        self, *, inbox: Inbox | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[OutboundMessage]:
+        """Sends waiting for a person, oldest (closest to its deadline) first."""
+        query = select(OutboundMessage).where(
+            OutboundMessage.workspace_id == self.workspace_id,
+            OutboundMessage.status == "pending_approval",
+        )
+        if inbox is not None:
+            query = query.where(OutboundMessage.inbox_id == inbox.id)
+        if after is not None:
+            at, last = after
+            query = query.where(
+                (OutboundMessage.created_at > at)
+                | ((OutboundMessage.created_at == at) & (OutboundMessage.id > last))
+            )
+        query = query.order_by(OutboundMessage.created_at, OutboundMessage.id).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
+    async def inboxes_by_id(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Inbox]:
+        query = select(Inbox).where(Inbox.workspace_id == self.workspace_id, Inbox.id.in_(ids))
+        return {inbox.id: inbox for inbox in await self.session.scalars(query)}
+
+    async def credits_spent(self, ref_id: uuid.UUID) -> int:
+        """Credits charged for one object (a send: its review event and its delivery)."""
+        query = select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(
+            CreditEntry.workspace_id == self.workspace_id, CreditEntry.ref_id == ref_id
+        )
+        return -int(await self.session.scalar(query) or 0)
+
     async def allowlist(self) -> list[AllowlistEntry]:
         query = select(AllowlistEntry).where(AllowlistEntry.workspace_id == self.workspace_id)
         return list((await self.session.scalars(query.order_by(AllowlistEntry.address))).all())

@@ -18,3 +18,8 @@ class GatewaySettings(CommonSettings):
     api_rate_per_minute: int = Field(
         default=600, ge=1, description="Requests per API key per minute, in a burst or spread."
     )
+    api_send_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a send call waits for policy's decision before answering queued.",
+    )

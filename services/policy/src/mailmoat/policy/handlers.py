@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmoat.common.audit import record_audit
 from mailmoat.common.caps import WINDOW
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.db.tables import (
@@ -27,6 +29,7 @@ from mailmoat.common.events import (
     InboxEventKind,
     MailScanned,
     SendApproved,
+    SendDecided,
     SenderStatusChanged,
     SendRequested,
 )
@@ -44,6 +47,7 @@ from mailmoat.policy.domain.scrub import scrub
 PRODUCER = "policy"
 FLAGGED_LOOKBACK = timedelta(days=7)
 APPROVE_SCOPE = "approve:mail"
+SWEEP_BATCH = 500
 
 
 async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
@@ -155,25 +159,91 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
     outbound.risk_score = decision.risk_score
     outbound.risk_reasons = list(decision.risk_reasons)
+    outbound.policy_checks = list(decision.checks)
+    outbound.held_reasons = list(decision.held_reasons)
     if decision.violation is not None:
         outbound.status = "rejected"
         outbound.decision_code = decision.violation.code
         outbound.decision_message = decision.violation.message
         _stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound)
-        return
-    if decision.needs_approval:
+    elif decision.needs_approval:
         outbound.status = "pending_approval"
         _stage_inbox_event(session, InboxEventKind.OUTBOUND_PENDING_APPROVAL, outbound)
-        return
-    outbound.status = "approved"
-    _reserve(session, outbound, facts.now)
-    approved = SendApproved(
+    else:
+        outbound.status = "approved"
+        _reserve(session, outbound, facts.now)
+        approved = SendApproved(
+            mail_id=outbound.id,
+            workspace_id=outbound.workspace_id,
+            inbox_id=outbound.inbox_id,
+            risk_score=decision.risk_score,
+        )
+        stage_event(session, Topic.SEND_APPROVED, approved, producer=PRODUCER)
+    _stage_decision(session, outbound)
+
+
+def _stage_decision(session: AsyncSession, outbound: OutboundMessage) -> None:
+    """The reply to the API call that may be waiting on this send (correlated by its id)."""
+    status = "queued" if outbound.status == "approved" else outbound.status
+    decided = SendDecided(
         mail_id=outbound.id,
         workspace_id=outbound.workspace_id,
         inbox_id=outbound.inbox_id,
-        risk_score=decision.risk_score,
+        status=status,
+        risk_score=outbound.risk_score,
+        code=outbound.decision_code,
+        message=outbound.decision_message,
     )
-    stage_event(session, Topic.SEND_APPROVED, approved, producer=PRODUCER)
+    stage_event(session, Topic.SEND_DECISIONS, decided, producer=PRODUCER)
+
+
+async def reject_overdue_approvals(session: AsyncSession, now: datetime) -> int:
+    """Auto-reject held sends nobody decided within their inbox's review window; returns how
+    many. Each is audited and announced like a person's rejection; it costs no credit."""
+    rows = await session.execute(
+        select(OutboundMessage.id, OutboundMessage.created_at, Inbox.approval_timeout_seconds)
+        .join(Inbox, Inbox.id == OutboundMessage.inbox_id)
+        .where(OutboundMessage.status == "pending_approval")
+        .order_by(OutboundMessage.created_at)
+        .limit(SWEEP_BATCH)
+    )
+    overdue = [
+        (outbound_id, timeout)
+        for outbound_id, created_at, timeout in rows.tuples()
+        if created_at + timedelta(seconds=timeout) <= now
+    ]
+    rejected = 0
+    for outbound_id, timeout in overdue:
+        # Conditional, so a person's decision committed meanwhile wins.
+        result = await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbound_id, OutboundMessage.status == "pending_approval")
+            .values(
+                status="rejected",
+                decision_code="approval_timeout",
+                decision_message=f"Nobody reviewed the send within {timeout} seconds",
+                reviewed_by="system:approval_timeout",
+                reviewed_at=now,
+            )
+        )
+        if cast(CursorResult[Any], result).rowcount != 1:
+            continue
+        outbound = await session.get(OutboundMessage, outbound_id, populate_existing=True)
+        assert outbound is not None
+        _stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound)
+        record_audit(
+            session,
+            workspace_id=outbound.workspace_id,
+            mail_id=outbound.id,
+            action="outbound.approval_timed_out",
+            actor="system:approval_timeout",
+            source="cron:approval_sweep",
+            target=",".join(outbound.recipients),
+            subject=outbound.subject,
+            producer=PRODUCER,
+        )
+        rejected += 1
+    return rejected
 
 
 async def on_sender_status(event: SenderStatusChanged, session: AsyncSession) -> None:
@@ -230,6 +300,13 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         security_level=inbox.security_level,
         tainted_by=await _taint(session, outbound),
         has_approver=await _has_approver(session, outbound.workspace_id),
+        reviewed=outbound.reviewed_at is not None,
+        allowed_domains=(
+            tuple(inbox.allowed_recipient_domains)
+            if inbox.allowed_recipient_domains is not None
+            else None
+        ),
+        blocked_keywords=tuple(inbox.blocked_keywords),
     )
 
 

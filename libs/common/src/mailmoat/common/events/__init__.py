@@ -14,7 +14,7 @@ from mailmoat.common.events.inbound import (
     RawMailReceived,
 )
 from mailmoat.common.events.operations import AuditRecorded, SenderStatusChanged
-from mailmoat.common.events.outbound import MailSent, SendApproved, SendRequested
+from mailmoat.common.events.outbound import MailSent, SendApproved, SendDecided, SendRequested
 from mailmoat.common.topics import Topic
 
 EVENT_BY_TOPIC: dict[Topic, type[Event]] = {
@@ -22,6 +22,7 @@ EVENT_BY_TOPIC: dict[Topic, type[Event]] = {
     Topic.SCAN_VERDICTS: DetectorVerdict,
     Topic.SCANNED_MAIL: MailScanned,
     Topic.SEND_REQUESTED: SendRequested,
+    Topic.SEND_DECISIONS: SendDecided,
     Topic.SEND_APPROVED: SendApproved,
     Topic.SENT: MailSent,
     Topic.INBOX_EVENTS: InboxEvent,
@@ -44,6 +45,7 @@ __all__ = [
     "MailSent",
     "RawMailReceived",
     "SendApproved",
+    "SendDecided",
     "SendRequested",
     "SenderStatusChanged",
 ]

@@ -16,6 +16,22 @@ class SendRequested(Event):
     inbox_id: uuid.UUID = Field(description="Sending inbox.")
     source: str = Field(description="Send path: 'api', 'mcp:<tool>', 'cron:<job>'.")
     api_key_id: uuid.UUID | None = Field(default=None, description="Key that asked, if any.")
+    reviewed: bool = Field(
+        default=False, description="A person approved it (perhaps edited): judge it again."
+    )
+
+
+class SendDecided(Event):
+    """Policy's decision on a send, the reply to the API call waiting on ``mail_id`` (the
+    outbound id is the correlation id)."""
+
+    inbox_id: uuid.UUID = Field(description="Sending inbox.")
+    status: Literal["queued", "pending_approval", "rejected"] = Field(
+        description="queued: approved for dispatch; pending_approval: held for a person."
+    )
+    risk_score: int = Field(ge=0, le=100, description="Outbound risk score.")
+    code: str | None = Field(default=None, description="The violated rule's code, if rejected.")
+    message: str | None = Field(default=None, description="Why it was rejected.")
 
 
 class SendApproved(Event):

@@ -20,6 +20,14 @@ class OutboundContent:
     subject: str
     text: str
     html: str | None = None
+    in_reply_to: str | None = None
+    """Message-ID of the inbound mail this answers."""
+    references: tuple[str, ...] = ()
+    """The thread's Message-IDs, oldest first, ending with ``in_reply_to``."""
+
+
+# RFC 5322 section 3.6.4 lets a long References field be trimmed; keep the first and the newest.
+MAX_REFERENCES = 20
 
 
 def compose_message(content: OutboundContent, *, now: datetime) -> EmailMessage:
@@ -31,6 +39,12 @@ def compose_message(content: OutboundContent, *, now: datetime) -> EmailMessage:
     message["Subject"] = content.subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=content.sender.rpartition("@")[2] or None)
+    if content.in_reply_to:
+        message["In-Reply-To"] = content.in_reply_to
+        refs = list(content.references)
+        if len(refs) > MAX_REFERENCES:
+            refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
+        message["References"] = " ".join(refs)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Mailmoat-Outbound-Id"] = str(content.outbound_id)
     message.set_content(content.text)

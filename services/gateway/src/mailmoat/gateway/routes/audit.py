@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -25,6 +25,8 @@ class AuditOut(BaseModel):
     source: str
     target: str
     subject_sha256: str | None
+    detail: dict[str, Any] | None = None
+    """What an action changed, such as a reviewer's edit of a held send (as a diff)."""
     created_at: datetime
 
 

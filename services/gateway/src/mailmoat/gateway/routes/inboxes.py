@@ -26,6 +26,9 @@ MINIMUM_PLAN = {"L3": "developer", "L4": "startup"}
 MAX_SENDER_RULES = 500
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 SenderPattern = Annotated[str, Field(max_length=320, pattern=rf"^(?:[^@\s]{{1,64}}@)?{_DOMAIN}$")]
+DomainName = Annotated[str, Field(max_length=253, pattern=rf"^{_DOMAIN}$")]
+Keyword = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+MAX_RESTRICTIONS = 500
 Writer = Annotated[Caller, Depends(require("write:inbox"))]
 Reader = Annotated[Caller, Depends(require("read:mail"))]
 
@@ -41,6 +44,27 @@ class InboxSettings(BaseModel):
     approval_timeout_seconds: int | None = Field(default=None, ge=300, le=7 * 86_400)
     hourly_send_limit: int | None = Field(default=None, ge=1, le=WORKSPACE_DAILY_CAP)
     daily_send_limit: int | None = Field(default=None, ge=1, le=WORKSPACE_DAILY_CAP)
+    allowed_recipient_domains: list[DomainName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_RESTRICTIONS,
+        description="Only these domains (and their subdomains) may be mailed; null lifts it.",
+    )
+    blocked_keywords: list[Keyword] | None = Field(
+        default=None,
+        max_length=MAX_RESTRICTIONS,
+        description="Sends containing any of these words or phrases are rejected.",
+    )
+
+    @field_validator("allowed_recipient_domains")
+    @classmethod
+    def _domains(cls, domains: list[str] | None) -> list[str] | None:
+        return None if domains is None else sorted({d.lower() for d in domains})
+
+    @field_validator("blocked_keywords")
+    @classmethod
+    def _keywords(cls, keywords: list[str] | None) -> list[str] | None:
+        return None if keywords is None else sorted({" ".join(k.split()) for k in keywords})
 
     @field_validator("sender_allowlist", "sender_blocklist")
     @classmethod
@@ -85,6 +109,8 @@ class InboxOut(BaseModel):
     approval_timeout_seconds: int
     hourly_send_limit: int | None
     daily_send_limit: int | None
+    allowed_recipient_domains: list[str] | None
+    blocked_keywords: list[str]
     created_at: datetime
 
 
@@ -101,6 +127,8 @@ def inbox_out(inbox: Inbox, rules: list[InboxSenderRule]) -> InboxOut:
         approval_timeout_seconds=inbox.approval_timeout_seconds,
         hourly_send_limit=inbox.hourly_send_limit,
         daily_send_limit=inbox.daily_send_limit,
+        allowed_recipient_domains=inbox.allowed_recipient_domains,
+        blocked_keywords=list(inbox.blocked_keywords),
         created_at=inbox.created_at,
     )
 
@@ -202,6 +230,10 @@ async def _apply(repo: WorkspaceRepository, inbox: Inbox, body: InboxSettings) -
             if value is None and field == "approval_timeout_seconds":
                 raise Problem(422, "invalid_request", f"{field}: may not be null")
             setattr(inbox, field, value)
+    if "allowed_recipient_domains" in named:
+        inbox.allowed_recipient_domains = body.allowed_recipient_domains
+    if "blocked_keywords" in named:
+        inbox.blocked_keywords = body.blocked_keywords or []
     hourly, daily = inbox.hourly_send_limit, inbox.daily_send_limit
     if hourly is not None and daily is not None and hourly > daily:
         raise Problem(422, "invalid_request", "hourly_send_limit cannot exceed daily_send_limit")

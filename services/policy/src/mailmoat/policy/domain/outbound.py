@@ -35,6 +35,10 @@ class OutboundFacts:
     inbox_sent_24h: int = 0
     inbox_hourly_limit: int | None = None
     inbox_daily_limit: int | None = None
+    allowed_domains: tuple[str, ...] | None = None
+    """Recipient domains the inbox may mail (None: any allowlisted address)."""
+    blocked_keywords: tuple[str, ...] = ()
+    """Terms the inbox's mail may not contain."""
     reply_participants: frozenset[str] | None = None
     """Addresses of the thread a reply answers (None: not a reply)."""
     subject: str = ""
@@ -48,6 +52,8 @@ class OutboundFacts:
     for REVIEW, WITHHELD or failed DMARC."""
     has_approver: bool = False
     """Whether a person can approve sends: an active key holding ``approve:mail``."""
+    reviewed: bool = False
+    """A person already approved this send (perhaps edited); it is judged again, not held."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,10 @@ class OutboundDecision:
     """``code: detail`` of each risk signal that fired."""
     needs_approval: bool = False
     """Approved by the rules, but a person must approve it before it leaves (L4, or taint)."""
+    checks: tuple[str, ...] = ()
+    """Names of the rules the send passed, in order."""
+    held_reasons: tuple[str, ...] = ()
+    """Why a person must approve it (set when ``needs_approval``)."""
 
 
 class Rule(Protocol):
@@ -87,8 +97,24 @@ def evaluate_outbound(facts: OutboundFacts, rules: tuple[Rule, ...]) -> Outbound
     """Score the send's risk, then apply ``rules`` in order; the first violation rejects it."""
     risk = assess_risk(facts)
     reasons = tuple(f"{r.code}: {r.detail}" for r in risk.reasons)
+    passed: list[str] = []
     for rule in rules:
         if (violation := rule.check(facts)) is not None:
-            return OutboundDecision(False, risk.score, violation, reasons)
-    held = facts.security_level == "L4" or bool(facts.tainted_by)
-    return OutboundDecision(True, risk.score, None, reasons, needs_approval=held)
+            return OutboundDecision(False, risk.score, violation, reasons, checks=tuple(passed))
+        passed.append(rule.name)
+    held = () if facts.reviewed else _held_reasons(facts)
+    return OutboundDecision(
+        True,
+        risk.score,
+        None,
+        reasons,
+        needs_approval=bool(held),
+        checks=tuple(passed),
+        held_reasons=held,
+    )
+
+
+def _held_reasons(facts: OutboundFacts) -> tuple[str, ...]:
+    level = ("L4: every send from this inbox needs a person's approval",)
+    tainted = tuple(f"tainted_context: draws on {why}" for why in facts.tainted_by)
+    return (level if facts.security_level == "L4" else ()) + tainted

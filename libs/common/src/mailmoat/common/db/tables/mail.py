@@ -127,6 +127,13 @@ class OutboundMessage(Base):
     reasoning: Mapped[str | None] = mapped_column(Text, default=None)
     # Policy's outbound risk signals, "code: detail" each (the score is risk_score).
     risk_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The rules the send passed, and why a passing send waits for a person (L4, taint).
+    policy_checks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    held_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The person's decision on a held send: who (actor), when, and their note.
+    reviewed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    review_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -176,4 +183,7 @@ class AuditEntry(Base):
     source: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(Text)
     subject_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # What changed, for actions that change content (a reviewer's edit as a diff). Kept in
+    # the database only: the real-time audit stream never carries it.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

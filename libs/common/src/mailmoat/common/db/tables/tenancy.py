@@ -62,6 +62,10 @@ class Inbox(Base):
     # Per-inbox outbound limits; they may only tighten the server's caps (None: the caps).
     hourly_send_limit: Mapped[int | None] = mapped_column(default=None)
     daily_send_limit: Mapped[int | None] = mapped_column(default=None)
+    # Per-inbox outbound restrictions, on top of the workspace allowlist: recipient domains
+    # the inbox may mail (None: any allowlisted address) and terms its mail may not contain.
+    allowed_recipient_domains: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    blocked_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     # A deleted inbox receives nothing; its address stays reserved so that mail meant for
     # the old agent never reaches a new owner.
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)

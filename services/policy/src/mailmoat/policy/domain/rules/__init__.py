@@ -5,6 +5,7 @@ from mailmoat.policy.domain.rules.capability import SendingCapability
 from mailmoat.policy.domain.rules.caps import SendCaps
 from mailmoat.policy.domain.rules.cooldown import RecipientCooldown
 from mailmoat.policy.domain.rules.replies import ThreadRecipients
+from mailmoat.policy.domain.rules.restrictions import InboxRestrictions
 from mailmoat.policy.domain.rules.taint import TaintedContext
 
 OUTBOUND_RULES = (
@@ -12,12 +13,14 @@ OUTBOUND_RULES = (
     RecipientAllowlist(),
     RecipientCooldown(),
     SendCaps(),
+    InboxRestrictions(),
     ThreadRecipients(),
     TaintedContext(),
 )
 
 __all__ = [
     "OUTBOUND_RULES",
+    "InboxRestrictions",
     "RecipientAllowlist",
     "RecipientCooldown",
     "SendCaps",

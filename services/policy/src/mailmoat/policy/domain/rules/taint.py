@@ -17,7 +17,7 @@ class TaintedContext:
     )
 
     def check(self, facts: OutboundFacts) -> Violation | None:
-        if facts.tainted_by and not facts.has_approver:
+        if facts.tainted_by and not facts.reviewed and not facts.has_approver:
             return Violation(
                 self.name,
                 "tainted_context",

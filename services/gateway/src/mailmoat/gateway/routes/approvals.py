@@ -1,0 +1,273 @@
+"""The approval queue: sends held for a person (every L4 send, and sends drawing on suspicious
+inbound mail). A reviewer approves (optionally editing the draft, which policy then judges again
+by the same rules) or rejects with a reason; each decision is audited with who, when and the
+diff of any edit, and costs one review credit."""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.credits import REVIEW_EVENT, charge
+from mailmoat.common.db.tables import Inbox, OutboundMessage
+from mailmoat.common.events import InboxEvent, InboxEventKind, SendRequested
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.outbox import stage_event
+from mailmoat.common.topics import Topic
+from mailmoat.gateway.cursors import decode_cursor, encode_cursor
+from mailmoat.gateway.decisions import DecisionWaiter
+from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.problems import Problem
+from mailmoat.gateway.repository import WorkspaceRepository
+from mailmoat.gateway.routes.outbound import (
+    OutboundOut,
+    answer,
+    await_decision,
+    decided_out,
+    outbound_out,
+)
+
+router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
+
+Reviewer = Annotated[Caller, Depends(require("approve:mail"))]
+
+
+class ApprovalOut(BaseModel):
+    """A held send as the reviewer sees it: the draft, policy's risk analysis and checks, why
+    it is held, the agent's reasoning and when it will be auto-rejected."""
+
+    id: uuid.UUID
+    inbox: str
+    to: list[str]
+    subject: str
+    text: str
+    html: str | None
+    in_reply_to: uuid.UUID | None
+    context_message_ids: list[str]
+    reasoning: str | None
+    source: str
+    risk_score: int
+    risk_reasons: list[str]
+    policy_checks: list[str]
+    held_reasons: list[str]
+    requested_at: datetime
+    expires_at: datetime
+
+
+class ApprovalPage(BaseModel):
+    """Held sends, oldest first; pass ``next_cursor`` as ``cursor`` for the next page."""
+
+    items: list[ApprovalOut]
+    next_cursor: str | None
+
+
+class ApproveRequest(BaseModel):
+    """Approve as drafted, or with edits (each field replaces the draft's); ``note`` is kept
+    with the decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: list[EmailStr] | None = Field(default=None, min_length=1, max_length=50)
+    subject: str | None = Field(default=None, max_length=998)
+    text: str | None = Field(default=None, max_length=1_000_000)
+    html: str | None = Field(default=None, max_length=1_000_000)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RejectRequest(BaseModel):
+    """Why the send may not leave; the agent is told."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def approval_out(outbound: OutboundMessage, inbox: Inbox) -> ApprovalOut:
+    return ApprovalOut(
+        id=outbound.id,
+        inbox=inbox.slug,
+        to=list(outbound.recipients),
+        subject=outbound.subject,
+        text=outbound.text,
+        html=outbound.html,
+        in_reply_to=outbound.in_reply_to,
+        context_message_ids=list(outbound.context_message_ids),
+        reasoning=outbound.reasoning,
+        source=outbound.source,
+        risk_score=outbound.risk_score,
+        risk_reasons=list(outbound.risk_reasons),
+        policy_checks=list(outbound.policy_checks),
+        held_reasons=list(outbound.held_reasons),
+        requested_at=outbound.created_at,
+        expires_at=outbound.created_at + timedelta(seconds=inbox.approval_timeout_seconds),
+    )
+
+
+@router.get("")
+async def list_approvals(
+    db: SessionDep,
+    who: Reviewer,
+    inbox: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ApprovalPage:
+    """The queue of sends waiting for a person, optionally of one inbox."""
+    after = decode_cursor(cursor) if cursor else None
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        only = await repo.inbox(inbox) if inbox is not None else None
+        rows = await repo.held_sends(inbox=only, after=after, limit=limit + 1)
+        inboxes = await repo.inboxes_by_id({row.inbox_id for row in rows})
+    page = rows[:limit]
+    last = page[-1] if len(rows) > limit else None
+    return ApprovalPage(
+        items=[approval_out(row, inboxes[row.inbox_id]) for row in page],
+        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+    )
+
+
+@router.get("/{approval_id}")
+async def get_approval(approval_id: uuid.UUID, db: SessionDep, who: Reviewer) -> ApprovalOut:
+    """One held send (404 once it is decided)."""
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        outbound = await repo.outbound(approval_id)
+        if outbound.status != "pending_approval":
+            raise Problem(404, "not_found", "Approval not found")
+        inbox = (await repo.inboxes_by_id({outbound.inbox_id}))[outbound.inbox_id]
+        return approval_out(outbound, inbox)
+
+
+@router.post(
+    "/{approval_id}/approve",
+    status_code=202,
+    response_model=OutboundOut,
+    responses={200: {"model": OutboundOut, "description": "Rejected when judged again."}},
+)
+async def approve(
+    approval_id: uuid.UUID,
+    body: ApproveRequest,
+    request: Request,
+    db: SessionDep,
+    who: Reviewer,
+) -> JSONResponse:
+    """Approve a held send, as drafted or edited. Policy judges it again by the same rules
+    (an edit can add a recipient only if the allowlist allows it) and it is queued for
+    dispatch or rejected; the call waits briefly for that decision."""
+    waiter: DecisionWaiter = request.app.state.decisions
+    future = waiter.expect(approval_id)
+    try:
+        async with db.begin():
+            outbound = await _held(db, who, approval_id)
+            diff = _apply_edits(outbound, body)
+            outbound.status = "requested"
+            _review(outbound, who, body.note)
+            event = SendRequested(
+                mail_id=outbound.id,
+                workspace_id=outbound.workspace_id,
+                inbox_id=outbound.inbox_id,
+                source=outbound.source,
+                api_key_id=who.key_id,
+                reviewed=True,
+            )
+            stage_event(db, Topic.SEND_REQUESTED, event, producer="gateway")
+            who.audit(
+                db,
+                action="outbound.edited_and_approved" if diff else "outbound.approved",
+                ref=outbound.id,
+                target=",".join(outbound.recipients),
+                subject=outbound.subject,
+                detail={"edits": diff, "note": body.note},
+            )
+            await charge(db, outbound.workspace_id, REVIEW_EVENT, outbound.id)
+            queued = outbound_out(outbound, credits=REVIEW_EVENT.credits)
+    except BaseException:
+        waiter.forget(approval_id)
+        raise
+    decided = await await_decision(request, approval_id, future)
+    if decided is None:
+        return answer(queued)
+    return answer(decided_out(decided, credits=REVIEW_EVENT.credits))
+
+
+@router.post("/{approval_id}/reject", response_model=OutboundOut)
+async def reject(
+    approval_id: uuid.UUID, body: RejectRequest, db: SessionDep, who: Reviewer
+) -> JSONResponse:
+    """Reject a held send: it never leaves, and the agent learns the reason."""
+    async with db.begin():
+        outbound = await _held(db, who, approval_id)
+        outbound.status = "rejected"
+        outbound.decision_code = "approval_rejected"
+        outbound.decision_message = body.reason
+        _review(outbound, who, body.reason)
+        who.audit(
+            db,
+            action="outbound.rejected_by_reviewer",
+            ref=outbound.id,
+            target=",".join(outbound.recipients),
+            subject=outbound.subject,
+            detail={"reason": body.reason},
+        )
+        await charge(db, outbound.workspace_id, REVIEW_EVENT, outbound.id)
+        _announce_rejection(db, outbound)
+        return answer(outbound_out(outbound, credits=REVIEW_EVENT.credits))
+
+
+async def _held(db: AsyncSession, who: Caller, approval_id: uuid.UUID) -> OutboundMessage:
+    outbound = await WorkspaceRepository(db, who.workspace_id).outbound_for_update(approval_id)
+    if outbound.status != "pending_approval":
+        raise Problem(
+            409,
+            "not_pending_approval",
+            f"The send is no longer waiting for approval (it is {outbound.status})",
+        )
+    return outbound
+
+
+def _review(outbound: OutboundMessage, who: Caller, note: str | None) -> None:
+    outbound.reviewed_by = who.actor
+    outbound.reviewed_at = utcnow()
+    outbound.review_note = note
+
+
+def _apply_edits(outbound: OutboundMessage, body: ApproveRequest) -> dict[str, Any]:
+    """Apply the reviewer's edits; returns a unified diff per changed field."""
+    changes: dict[str, Any] = {}
+    if body.to is not None:
+        to = [str(a).lower() for a in body.to]
+        if to != outbound.recipients:
+            changes["to"] = {"before": list(outbound.recipients), "after": to}
+            outbound.recipients = to
+    for field in ("subject", "text", "html"):
+        new = getattr(body, field)
+        old = getattr(outbound, field) or ""
+        if new is not None and new != old:
+            changes[field] = "".join(
+                difflib.unified_diff(
+                    old.splitlines(keepends=True),
+                    new.splitlines(keepends=True),
+                    fromfile=f"{field} (agent)",
+                    tofile=f"{field} (reviewer)",
+                )
+            )
+            setattr(outbound, field, new)
+    return changes
+
+
+def _announce_rejection(db: AsyncSession, outbound: OutboundMessage) -> None:
+    event = InboxEvent(
+        mail_id=outbound.id,
+        workspace_id=outbound.workspace_id,
+        inbox_id=outbound.inbox_id,
+        kind=InboxEventKind.OUTBOUND_REJECTED,
+        message_id=outbound.id,
+    )
+    stage_event(db, Topic.INBOX_EVENTS, event, producer="gateway")

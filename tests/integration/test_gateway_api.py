@@ -207,6 +207,10 @@ ENDPOINTS = (
         {"to": ["x@example.org"], "subject": "s", "text": "t"},
         SEND_SCOPE,
     ),
+    ("GET", "/approvals", None, "approve:mail"),
+    ("GET", "/approvals/{approval_id}", None, "approve:mail"),
+    ("POST", "/approvals/{approval_id}/approve", {"note": "ok"}, "approve:mail"),
+    ("POST", "/approvals/{approval_id}/reject", {"reason": "no"}, "approve:mail"),
 )
 
 
@@ -223,8 +227,10 @@ async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
         status="withheld",
         thread_id=thread_id,
     )
-    outbound_id = await _store_outbound(
-        settings, tenant.workspace_id, uuid.UUID(inbox.json()["id"])
+    inbox_id = uuid.UUID(inbox.json()["id"])
+    outbound_id = await _store_outbound(settings, tenant.workspace_id, inbox_id)
+    approval_id = await _store_outbound(
+        settings, tenant.workspace_id, inbox_id, status="pending_approval"
     )
     entry = await tenant.client.post("/allowlist", json={"address": f"{uuid.uuid4().hex}@x.org"})
     hook = await tenant.client.post("/webhooks", json={"url": "https://hooks.example.org/a"})
@@ -236,11 +242,15 @@ async def _objects(tenant: Tenant, settings: CommonSettings) -> dict[str, str]:
         "entry_id": entry.json()["id"],
         "webhook_id": hook.json()["id"],
         "outbound_id": str(outbound_id),
+        "approval_id": str(approval_id),
     }
 
 
 async def _store_outbound(
-    settings: CommonSettings, workspace_id: uuid.UUID, inbox_id: uuid.UUID
+    settings: CommonSettings,
+    workspace_id: uuid.UUID,
+    inbox_id: uuid.UUID,
+    status: str = "rejected",
 ) -> uuid.UUID:
     engine = create_engine(settings.database_url)
     try:
@@ -253,7 +263,7 @@ async def _store_outbound(
                 subject="secret",
                 text="secret body",
                 source="api",
-                status="rejected",
+                status=status,
             )
             db.add(outbound)
             return outbound.id
@@ -351,6 +361,7 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
         "entry_id": str(uuid.uuid4()),
         "webhook_id": str(uuid.uuid4()),
         "outbound_id": str(uuid.uuid4()),
+        "approval_id": str(uuid.uuid4()),
     }
     for n, (method, template, body, _) in enumerate(ENDPOINTS):
         if "{" not in template:
@@ -381,6 +392,11 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
     assert theirs["webhook_id"] in {w["id"] for w in (await a.client.get("/webhooks")).json()}
     assert (await b.client.get("/allowlist")).json() == []
     assert (await b.client.get("/webhooks")).json() == []
+    # B could neither see nor decide A's held send.
+    assert (await b.client.get("/approvals")).json()["items"] == []
+    held = await a.client.get(f"/approvals/{theirs['approval_id']}")
+    assert held.status_code == 200
+    assert held.json()["to"] == ["bob@example.org"]
 
 
 async def test_security_levels_follow_the_plan(

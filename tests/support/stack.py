@@ -98,6 +98,8 @@ class ProcessStack:
 @contextmanager
 def gateway_alone(settings: CommonSettings, log_dir: Path, **env: str) -> Iterator[ProcessStack]:
     """The gateway process by itself (no relay behind it), with extra ``MAILMOAT_*`` settings."""
+    # No policy answers it: a send answers ``queued`` at once rather than wait for a decision.
+    env = {"MAILMOAT_API_SEND_WAIT_SECONDS": "0", **env}
     stack = ProcessStack(settings=settings, log_dir=log_dir, relay_port=free_port(), extra_env=env)
     stack.start("gateway")
     try:

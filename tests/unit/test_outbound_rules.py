@@ -148,3 +148,87 @@ def test_a_tainted_send_needs_a_person_even_on_l3() -> None:
     assert refused.violation is not None
     assert refused.violation.code == "tainted_context"
     assert "held as review" in refused.violation.message
+
+
+def test_the_decision_lists_the_rules_passed_and_why_it_is_held() -> None:
+    tainted = ("inbound message 1, held as review",)
+    held = evaluate_outbound(
+        facts(security_level="L4", tainted_by=tainted, has_approver=True), OUTBOUND_RULES
+    )
+    assert held.checks == tuple(rule.name for rule in OUTBOUND_RULES)
+    assert held.held_reasons == (
+        "L4: every send from this inbox needs a person's approval",
+        "tainted_context: draws on inbound message 1, held as review",
+    )
+    refused = evaluate_outbound(facts(recipients=("eve@x.com",)), OUTBOUND_RULES)
+    assert refused.checks == ("sending_capability",)
+
+
+def test_a_send_a_person_approved_is_judged_again_but_not_held_again() -> None:
+    tainted = ("inbound message 1, held as review",)
+    reviewed = evaluate_outbound(
+        facts(security_level="L4", tainted_by=tainted, reviewed=True), OUTBOUND_RULES
+    )
+    assert (reviewed.approved, reviewed.needs_approval, reviewed.held_reasons) == (True, False, ())
+    # The rules still apply: an edit that adds an unlisted recipient is refused.
+    edited = evaluate_outbound(
+        facts(security_level="L4", reviewed=True, recipients=("eve@x.com",)), OUTBOUND_RULES
+    )
+    assert edited.violation is not None
+    assert edited.violation.code == "policy_violation"
+
+
+def test_an_inbox_may_restrict_recipient_domains_subdomains_included() -> None:
+    listed = (
+        AllowedRecipient("bob@example.com", NOW),
+        AllowedRecipient("ann@eu.example.com", NOW),
+        AllowedRecipient("eve@competitor.com", NOW),
+    )
+    allowed = ("example.com",)
+    for ok in (("bob@example.com",), ("ann@eu.example.com",)):
+        decision = evaluate_outbound(
+            facts(recipients=ok, allowlist=listed, allowed_domains=allowed), OUTBOUND_RULES
+        )
+        assert decision.approved, ok
+    refused = evaluate_outbound(
+        facts(
+            recipients=("bob@example.com", "eve@competitor.com"),
+            allowlist=listed,
+            allowed_domains=allowed,
+        ),
+        OUTBOUND_RULES,
+    )
+    assert refused.violation is not None
+    assert (refused.violation.rule, refused.violation.code, refused.violation.message) == (
+        "inbox_restrictions",
+        "policy_violation",
+        "Recipient domain 'competitor.com' is not in the inbox's allowed domains",
+    )
+    # A look-alike that merely ends with the name is not a subdomain.
+    lookalike = (AllowedRecipient("x@badexample.com", NOW),)
+    assert not evaluate_outbound(
+        facts(recipients=("x@badexample.com",), allowlist=lookalike, allowed_domains=allowed),
+        OUTBOUND_RULES,
+    ).approved
+
+
+def test_an_inbox_may_block_keywords_in_any_case_or_width() -> None:
+    blocked = ("password", "wire transfer")
+    for subject, text, html in (
+        ("Your PASSWORD", "", None),
+        ("Hi", "Please make a wire\n  transfer today", None),
+        ("Hi", "", "<p>the pass<b></b>word is</p>"),
+        ("Hi", "", "<p>the &#112;assword is</p>"),
+        ("\uff30\uff41\uff53\uff53\uff57\uff4f\uff52\uff44 reset", "", None),  # fullwidth
+    ):
+        decision = evaluate_outbound(
+            facts(subject=subject, text=text, html=html, blocked_keywords=blocked),
+            OUTBOUND_RULES,
+        )
+        assert decision.violation is not None, (subject, text, html)
+        assert decision.violation.code == "policy_violation"
+        assert decision.violation.message.startswith("The message contains the blocked term")
+    # Whole words only: "passwords" is a different word, "wired" is not "wire".
+    for text in ("Store passwords safely", "We wired the transfer"):
+        decision = evaluate_outbound(facts(text=text, blocked_keywords=blocked), OUTBOUND_RULES)
+        assert decision.approved, text

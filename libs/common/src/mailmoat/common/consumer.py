@@ -26,11 +26,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import SessionFactory
-from mailmoat.common.db.tables import ProcessedEvent
+from mailmoat.common.db.tables import OutboxRecord, ProcessedEvent
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
 from mailmoat.common.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
 from mailmoat.common.observability.tracing import context_from_headers, tracer
+from mailmoat.common.outbox import take_staged
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 
@@ -65,7 +66,7 @@ def subscribe(
     sessions: SessionFactory,
     subscription: Subscription[E],
     *,
-    after_commit: Callable[[], None] = lambda: None,
+    after_commit: Callable[[list[OutboxRecord]], None] = lambda rows: None,
 ) -> None:
     """Register ``subscription`` on ``broker`` with our consumer defaults."""
     consumer = _Consumer(broker, settings, sessions, subscription, after_commit)
@@ -94,7 +95,7 @@ class _Consumer(Generic[E]):
         settings: CommonSettings,
         sessions: SessionFactory,
         subscription: Subscription[E],
-        after_commit: Callable[[], None],
+        after_commit: Callable[[list[OutboxRecord]], None],
     ) -> None:
         self._broker = broker
         self._settings = settings
@@ -159,7 +160,7 @@ class _Consumer(Generic[E]):
                 await self._sub.handler(event, session)
                 async with session.begin():
                     _mark_processed(session, consumer, event)
-        self._after_commit()
+        self._after_commit(take_staged(session))
         HANDLER_DURATION.labels(*self._labels).observe(time.perf_counter() - started)
         EVENTS_CONSUMED.labels(*self._labels, "processed").inc()
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 
 from faststream.kafka import KafkaBroker
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import SessionFactory, is_sqlite
@@ -21,6 +21,7 @@ from mailmoat.common.topics import Topic
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+_STAGED = "mailmoat.outbox.staged"
 
 
 def stage_event(session: AsyncSession, topic: Topic, event: Event, *, producer: str) -> None:
@@ -30,17 +31,25 @@ def stage_event(session: AsyncSession, topic: Topic, event: Event, *, producer: 
         "schema-version": str(event.schema_version),
         **current_trace_headers(),
     }
-    session.add(
-        OutboxRecord(
-            event_id=event.event_id,
-            workspace_id=event.workspace_id,
-            producer=producer,
-            topic=topic.value,
-            key=str(event.mail_id),
-            payload=event.to_bytes(),
-            headers=headers,
-        )
+    record = OutboxRecord(
+        event_id=event.event_id,
+        workspace_id=event.workspace_id,
+        producer=producer,
+        topic=topic.value,
+        key=str(event.mail_id),
+        payload=event.to_bytes(),
+        headers=headers,
     )
+    session.add(record)
+    session.info.setdefault(_STAGED, []).append(record)
+
+
+def take_staged(session: AsyncSession) -> list[OutboxRecord]:
+    """The outbox rows this session staged and committed, handed over once (for the relay's
+    fast path), whether or not the session is still open. Rows of a rolled-back transaction or
+    savepoint are left out: SQLAlchemy makes them transient again (no identity)."""
+    staged: list[OutboxRecord] = session.info.pop(_STAGED, [])
+    return [row for row in staged if inspect(row).has_identity]
 
 
 class OutboxRelay:
@@ -63,6 +72,8 @@ class OutboxRelay:
         self._settings = settings
         self._producer = producer
         self._wakeup = asyncio.Event()
+        self._handovers: set[asyncio.Task[None]] = set()
+        self._in_flight: set[int] = set()  # rows the fast path is publishing: the poll skips them
         self._row_locking = not is_sqlite(settings.database_url)
         self._pending = (
             select(OutboxRecord)
@@ -74,6 +85,34 @@ class OutboxRelay:
     def wake(self) -> None:
         """Ask the relay to look now rather than at its next poll."""
         self._wakeup.set()
+
+    def hand_over(self, rows: list[OutboxRecord]) -> None:
+        """Fast path for rows just committed: publish them at once from memory, without the
+        poll's read, then mark them. If this fails the poll publishes them; if the poll gets
+        there first a row goes out twice, which consumers deduplicate on ``event_id``."""
+        if not rows:
+            return
+        self._in_flight.update(row.id for row in rows)
+        task = asyncio.create_task(self._publish_now(rows))
+        self._handovers.add(task)
+        task.add_done_callback(self._handovers.discard)
+
+    async def _publish_now(self, rows: list[OutboxRecord]) -> None:
+        try:
+            for row in rows:
+                await self._publish(row)
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(OutboxRecord)
+                    .where(OutboxRecord.id.in_([row.id for row in rows]))
+                    .where(OutboxRecord.published_at.is_(None))
+                    .values(published_at=utcnow())
+                )
+        except Exception:
+            log.warning("fast-path publish failed; the relay's poll will publish", exc_info=True)
+            self.wake()
+        finally:
+            self._in_flight.difference_update(row.id for row in rows)
 
     async def run(self) -> None:
         """Publish forever; errors are logged and retried at the next poll."""
@@ -94,7 +133,8 @@ class OutboxRelay:
     async def _publish_locked(self) -> int:
         # PostgreSQL: rows stay locked while published, so replicas never take the same row.
         async with self._sessions() as session, session.begin():
-            rows = (await session.scalars(self._pending.with_for_update(skip_locked=True))).all()
+            locked = await session.scalars(self._pending.with_for_update(skip_locked=True))
+            rows = [row for row in locked if row.id not in self._in_flight]
             for row in rows:
                 await self._publish(row)
                 row.published_at = utcnow()
@@ -104,7 +144,9 @@ class OutboxRelay:
         # SQLite: one relay per producer; holding its database-wide write lock while talking to
         # Kafka would stall every other writer, so read, publish and mark in short transactions.
         async with self._sessions() as session, session.begin():
-            rows = (await session.scalars(self._pending)).all()
+            rows = [
+                row for row in await session.scalars(self._pending) if row.id not in self._in_flight
+            ]
         for row in rows:
             await self._publish(row)
         if rows:

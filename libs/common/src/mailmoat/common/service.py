@@ -66,7 +66,7 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
         for subscription in service.subscriptions
     ]
     for consumer, subscription in zip(consumers, service.subscriptions, strict=True):
-        subscribe(consumer, settings, sessions, subscription, after_commit=relay.wake)
+        subscribe(consumer, settings, sessions, subscription, after_commit=relay.hand_over)
     await asyncio.gather(broker.start(), *(consumer.start() for consumer in consumers))
     runtime = Runtime(settings, sessions, broker, relay)
     tasks = [asyncio.create_task(relay.run())]

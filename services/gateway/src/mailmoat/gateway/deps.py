@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -49,6 +50,9 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(session)]
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,10 @@ async def caller(request: Request, db: SessionDep) -> Caller:
         key = (await db.scalars(select(ApiKey).where(ApiKey.prefix == prefix))).first()
         if key is None or key.revoked_at is not None or not token_matches(token, key.secret_hash):
             raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
-        key.last_used_at = utcnow()
+        now = utcnow()
+        # To the minute: writing it on every call would make every read a durable write.
+        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+            key.last_used_at = now
         who = Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
     db.sync_session.info["workspace_id"] = who.workspace_id
     request.app.state.rate_limiter.take(who.key_prefix)

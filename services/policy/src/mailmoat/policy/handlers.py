@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
@@ -272,13 +272,14 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
     now = utcnow()
     day, hour = now - WINDOW, now - timedelta(hours=1)
     mine = SendReservation.workspace_id == outbound.workspace_id
-    from_inbox = SendReservation.inbox_id == inbox.id
     by_recipient = await session.execute(
         select(SendReservation.recipient, func.count())
         .where(mine, SendReservation.reserved_at >= day)
         .where(SendReservation.recipient.in_([r.lower() for r in outbound.recipients]))
         .group_by(SendReservation.recipient)
     )
+    workspace_24h, inbox_24h, inbox_1h = await _reserved(session, mine, inbox.id, day, hour)
+    tainted_by = await _taint(session, outbound)
     return OutboundFacts(
         recipients=tuple(outbound.recipients),
         outbound_enabled=workspace.outbound_enabled,
@@ -286,10 +287,10 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         allowlist=tuple(AllowedRecipient(r.address, r.active_from, r.allow_html) for r in rows),
         now=now,
         inbox_active=inbox.deleted_at is None,
-        workspace_sent_24h=await _reserved(session, mine, since=day),
+        workspace_sent_24h=workspace_24h,
         recipient_sent_24h=dict(by_recipient.tuples().all()),
-        inbox_sent_1h=await _reserved(session, from_inbox, since=hour),
-        inbox_sent_24h=await _reserved(session, from_inbox, since=day),
+        inbox_sent_1h=inbox_1h,
+        inbox_sent_24h=inbox_24h,
         inbox_hourly_limit=inbox.hourly_send_limit,
         inbox_daily_limit=inbox.daily_send_limit,
         reply_participants=await _participants(session, outbound),
@@ -298,8 +299,9 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         html=outbound.html,
         flagged_inbound=await _flagged_inbound(session, outbound.workspace_id, now),
         security_level=inbox.security_level,
-        tainted_by=await _taint(session, outbound),
-        has_approver=await _has_approver(session, outbound.workspace_id),
+        tainted_by=tainted_by,
+        # Only a tainted send asks whether a person could approve it.
+        has_approver=bool(tainted_by) and await _has_approver(session, outbound.workspace_id),
         reviewed=outbound.reviewed_at is not None,
         allowed_domains=(
             tuple(inbox.allowed_recipient_domains)
@@ -394,9 +396,24 @@ def _html_for(outbound: OutboundMessage, facts: OutboundFacts) -> str | None:
     return sanitise_html(scrub(outbound.html).text)
 
 
-async def _reserved(session: AsyncSession, owner: ColumnElement[bool], *, since: datetime) -> int:
-    query = select(func.count()).select_from(SendReservation)
-    return await session.scalar(query.where(owner, SendReservation.reserved_at >= since)) or 0
+async def _reserved(
+    session: AsyncSession,
+    mine: ColumnElement[bool],
+    inbox_id: uuid.UUID,
+    day: datetime,
+    hour: datetime,
+) -> tuple[int, int, int]:
+    """Reservations in the last 24 h of the workspace and of the inbox, and of the inbox in
+    the last hour, in one pass over the ledger."""
+    from_inbox = SendReservation.inbox_id == inbox_id
+    recent = SendReservation.reserved_at >= hour
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(case((from_inbox, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((from_inbox & recent, 1), else_=0)), 0),
+    ).where(mine, SendReservation.reserved_at >= day)
+    row = (await session.execute(query)).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def _reserve(session: AsyncSession, outbound: OutboundMessage, at: datetime) -> None:

@@ -191,7 +191,7 @@ async def approve(
     except BaseException:
         waiter.forget(approval_id)
         raise
-    decided = await await_decision(request, approval_id, future)
+    decided = await await_decision(request, db, approval_id, future)
     if decided is None:
         return answer(queued)
     return answer(decided_out(decided, credits=REVIEW_EVENT.credits))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import OutboundMessage
 from mailmoat.common.events import SendDecided, SendRequested
-from mailmoat.common.outbox import stage_event
+from mailmoat.common.outbox import stage_event, take_staged
 from mailmoat.common.service import Runtime
 from mailmoat.common.topics import Topic
 from mailmoat.gateway.decisions import DecisionWaiter
@@ -124,11 +124,14 @@ def answer(out: OutboundOut, *, replayed: bool = False) -> JSONResponse:
 
 
 async def await_decision(
-    request: Request, outbound_id: uuid.UUID, future: asyncio.Future[SendDecided]
+    request: Request,
+    db: AsyncSession,
+    outbound_id: uuid.UUID,
+    future: asyncio.Future[SendDecided],
 ) -> SendDecided | None:
     """Policy's decision on a committed request, or None if it did not come in time."""
     runtime: Runtime = request.app.state.runtime
-    runtime.relay.wake()  # publish the request now rather than at the next poll
+    runtime.relay.hand_over(take_staged(db))  # publish the request now, not at the next poll
     waiter: DecisionWaiter = request.app.state.decisions
     return await waiter.wait(outbound_id, future, request.app.state.send_wait_seconds)
 
@@ -164,7 +167,7 @@ async def send(
     except BaseException:
         waiter.forget(outbound_id)
         raise
-    decided = await await_decision(request, outbound_id, future)
+    decided = await await_decision(request, db, outbound_id, future)
     if decided is None:
         return answer(queued)
     out = decided_out(decided, credits=0)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html import unescape
 
 from mailmoat.common.mailtext import html_to_text
 from mailmoat.policy.domain.outbound import OutboundFacts, Violation
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 class InboxRestrictions:
@@ -31,9 +34,7 @@ class InboxRestrictions:
                         f"Recipient domain '{domain}' is not in the inbox's allowed domains",
                     )
         if facts.blocked_keywords:
-            content = _normalise(
-                "\n".join((facts.subject, facts.text, html_to_text(facts.html or "")))
-            )
+            content = _normalise("\n".join((facts.subject, facts.text, *_html_texts(facts.html))))
             for keyword in facts.blocked_keywords:
                 if keyword_pattern(keyword).search(content):
                     return Violation(
@@ -42,6 +43,14 @@ class InboxRestrictions:
                         f"The message contains the blocked term '{keyword}'",
                     )
         return None
+
+
+def _html_texts(html: str | None) -> tuple[str, ...]:
+    """The HTML's text read two ways, since a tag may or may not break a word (``pass<b></b>word``
+    is one word on screen), with character references decoded."""
+    if not html:
+        return ()
+    return tuple(unescape(text) for text in (html_to_text(html), _TAG.sub("", html)))
 
 
 def _within(domain: str, allowed: str) -> bool:

@@ -147,4 +147,4 @@ async def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(200))
+    asyncio.run(main(300))

@@ -1,4 +1,5 @@
-"""``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline.
+"""``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline, and
+the Send API's policy decision latency beside no-op endpoints.
 
 Writes a Markdown report (BENCHMARKS.md). Numbers are for comparing runs on one machine.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from benchmarks import ingest_bench
+from benchmarks import ingest_bench, policy_bench
 from benchmarks.discard import Discard
 from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
@@ -40,6 +41,7 @@ from mailmoat.scanner.app import build_checker, build_consensus, build_primary
 from mailmoat.scanner.settings import ScannerSettings
 
 ADDRESS = ingest_bench.RCPT
+POLICY_CALLS = 300
 
 
 def mail(n: int) -> bytes:
@@ -124,9 +126,12 @@ async def main(count: int, output: Path) -> None:
             await ingest_bench.seed(settings.database_url)
             base = await asyncio.to_thread(baseline, count)
             ours = await mailmoat_run(settings, count)
+            policy_dir = Path(tmp) / "policy"
+            policy_dir.mkdir()
+            decisions = await policy_bench.run(broker, policy_dir, POLICY_CALLS)
     finally:
         broker.stop()
-    report(count, ingest_results, base, ours, output)
+    report(count, ingest_results, base, ours, output, policy_bench.section(decisions, POLICY_CALLS))
 
 
 async def prepared(broker: EmbeddedBroker, path: Path) -> CommonSettings:
@@ -174,6 +179,7 @@ def report(
     base: list[float],
     ours: dict[str, float],
     output: Path,
+    policy_section: list[str],
 ) -> None:
     base_rate = len(base) / sum(base)
     rows = [
@@ -231,6 +237,8 @@ def report(
         "| measure | baseline (discard) | Mailmoat (durable) |",
         "|---|---|---|",
         *[f"| {name} | {b} | {m} |" for name, b, m in rows],
+        "",
+        *policy_section,
         "",
     ]
     output.write_text("\n".join(lines))

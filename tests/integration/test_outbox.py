@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from aiokafka import AIOKafkaConsumer
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from mailmoat.common.bus import create_broker
 from mailmoat.common.db.tables import OutboxRecord
 from mailmoat.common.events import SenderStatusChanged
-from mailmoat.common.outbox import OutboxRelay, stage_event
+from mailmoat.common.outbox import OutboxRelay, stage_event, take_staged
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from tests.support.scenario import Scenario
@@ -72,3 +73,41 @@ async def read_all(settings: CommonSettings, topic: Topic) -> list[bytes]:
     finally:
         await consumer.stop()
     return values
+
+
+async def test_the_fast_path_publishes_what_was_committed_and_the_poll_does_not_repeat_it(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    committed = status_event(scenario, "committed")
+    in_savepoint = status_event(scenario, "savepoint rolled back")
+    rolled_back = status_event(scenario, "rolled back")
+    async with scenario.sessions() as session:
+        async with session.begin():
+            stage_event(session, Topic.SENDER_STATUS, committed, producer="fast")
+            savepoint = await session.begin_nested()
+            stage_event(session, Topic.SENDER_STATUS, in_savepoint, producer="fast")
+            await savepoint.rollback()
+        transaction = await session.begin()
+        stage_event(session, Topic.SENDER_STATUS, rolled_back, producer="fast")
+        await transaction.rollback()
+    staged = take_staged(session)  # the session is closed: committed rows still count
+    assert [row.event_id for row in staged] == [committed.event_id]
+    assert take_staged(session) == []  # handed over once
+
+    broker = create_broker(settings, client_id="outbox-fast-test")
+    await broker.start()
+    try:
+        relay = OutboxRelay(scenario.sessions, broker, settings, producer="fast")
+        relay.hand_over(staged)
+        while relay._handovers:
+            await asyncio.sleep(0.01)
+        assert await relay.publish_pending() == 0  # already marked: not published again
+    finally:
+        await broker.stop()
+
+    async with scenario.sessions() as session:
+        row = await session.scalar(select(OutboxRecord).where(OutboxRecord.producer == "fast"))
+    assert row is not None
+    assert row.published_at is not None
+    published = await read_all(settings, Topic.SENDER_STATUS)
+    assert [SenderStatusChanged.model_validate_json(v).reason for v in published] == ["committed"]

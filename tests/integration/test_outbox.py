@@ -81,15 +81,16 @@ async def test_the_fast_path_publishes_what_was_committed_and_the_poll_does_not_
     committed = status_event(scenario, "committed")
     in_savepoint = status_event(scenario, "savepoint rolled back")
     rolled_back = status_event(scenario, "rolled back")
-    async with scenario.sessions() as session:
-        async with session.begin():
-            stage_event(session, Topic.SENDER_STATUS, committed, producer="fast")
-            savepoint = await session.begin_nested()
-            stage_event(session, Topic.SENDER_STATUS, in_savepoint, producer="fast")
-            await savepoint.rollback()
-        transaction = await session.begin()
-        stage_event(session, Topic.SENDER_STATUS, rolled_back, producer="fast")
+    async with scenario.sessions() as session, session.begin():
+        stage_event(session, Topic.SENDER_STATUS, committed, producer="fast")
+        savepoint = await session.begin_nested()
+        stage_event(session, Topic.SENDER_STATUS, in_savepoint, producer="fast")
+        await savepoint.rollback()
+    async with scenario.sessions() as failed:
+        transaction = await failed.begin()
+        stage_event(failed, Topic.SENDER_STATUS, rolled_back, producer="fast")
         await transaction.rollback()
+    assert take_staged(failed) == []
     staged = take_staged(session)  # the session is closed: committed rows still count
     assert [row.event_id for row in staged] == [committed.event_id]
     assert take_staged(session) == []  # handed over once

@@ -47,9 +47,15 @@ def stage_event(session: AsyncSession, topic: Topic, event: Event, *, producer: 
 def take_staged(session: AsyncSession) -> list[OutboxRecord]:
     """The outbox rows this session staged and committed, handed over once (for the relay's
     fast path), whether or not the session is still open. Rows of a rolled-back transaction or
-    savepoint are left out: SQLAlchemy makes them transient again (no identity)."""
+    savepoint are left out: SQLAlchemy makes them transient again (no identity). So are rows a
+    later rollback expired, which can no longer be read from memory: the poll publishes those."""
     staged: list[OutboxRecord] = session.info.pop(_STAGED, [])
-    return [row for row in staged if inspect(row).has_identity]
+    ready = []
+    for row in staged:
+        state = inspect(row)
+        if state.has_identity and not state.expired_attributes:
+            ready.append(row)
+    return ready
 
 
 class OutboxRelay:

@@ -10,7 +10,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.session import SessionFactory, is_sqlite
+from mailmoat.common.db.session import SessionFactory, is_sqlite, reading
 from mailmoat.common.db.tables import OutboxRecord
 from mailmoat.common.events.base import Event, utcnow
 from mailmoat.common.observability.metrics import OUTBOX_DELAY, OUTBOX_PUBLISHED
@@ -149,10 +149,12 @@ class OutboxRelay:
     async def _publish_then_mark(self) -> int:
         # SQLite: one relay per producer; holding its database-wide write lock while talking to
         # Kafka would stall every other writer, so read, publish and mark in short transactions.
-        async with self._sessions() as session, session.begin():
-            rows = [
-                row for row in await session.scalars(self._pending) if row.id not in self._in_flight
-            ]
+        # The read takes no write lock (a deferred transaction), so polling never makes a writer
+        # wait.
+        with reading():
+            async with self._sessions() as session, session.begin():
+                pending = await session.scalars(self._pending)
+                rows = [row for row in pending if row.id not in self._in_flight]
         for row in rows:
             await self._publish(row)
         if rows:

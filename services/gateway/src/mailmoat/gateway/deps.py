@@ -9,11 +9,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, event, select, text
+from sqlalchemy import Connection, event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from mailmoat.common.audit import record_audit
+from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime
@@ -101,15 +102,17 @@ async def caller(request: Request, db: SessionDep) -> Caller:
     prefix = token_prefix(token) if scheme.lower() == "bearer" else None
     if prefix is None:
         raise Problem(401, "unauthenticated", "Send 'Authorization: Bearer <api key>'")
-    async with db.begin():
-        key = (await db.scalars(select(ApiKey).where(ApiKey.prefix == prefix))).first()
-        if key is None or key.revoked_at is not None or not token_matches(token, key.secret_hash):
-            raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
-        now = utcnow()
-        # To the minute: writing it on every call would make every read a durable write.
-        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-            key.last_used_at = now
-        who = Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
+    with reading():
+        async with db.begin():
+            key = (await db.scalars(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+    if key is None or key.revoked_at is not None or not token_matches(token, key.secret_hash):
+        raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
+    now = utcnow()
+    # To the minute: writing it on every call would make every call a durable write.
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        async with db.begin():
+            await db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    who = Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
     db.sync_session.info["workspace_id"] = who.workspace_id
     request.app.state.rate_limiter.take(who.key_prefix)
     return who

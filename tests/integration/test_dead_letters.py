@@ -14,6 +14,9 @@ from tests.support.inprocess import running
 from tests.support.scenario import Scenario, all_consumer_services
 
 MALFORMED = (b"{not json", b'{"event_id": "not-a-uuid", "mail_id": 1}')
+# Replies to waiting send calls are read by every gateway replica without a group: an unreadable
+# one is skipped (the decision is in the database), never dead-lettered once per replica.
+DEAD_LETTERED = tuple(t for t in Topic if t is not Topic.SEND_DECISIONS)
 
 
 async def test_every_topic_dead_letters_malformed_records_and_keeps_consuming(
@@ -21,8 +24,8 @@ async def test_every_topic_dead_letters_malformed_records_and_keeps_consuming(
 ) -> None:
     async with running(*all_consumer_services(settings, scenario)):
         await publish_malformed(settings)
-        dead = await read_dead_letters(settings, expected=len(Topic) * len(MALFORMED))
-        for topic in Topic:
+        dead = await read_dead_letters(settings, expected=len(DEAD_LETTERED) * len(MALFORMED))
+        for topic in DEAD_LETTERED:
             bodies = {body for body, _ in dead[topic.dlq]}
             assert bodies == set(MALFORMED), topic
             headers = dead[topic.dlq][0][1]

@@ -20,10 +20,19 @@ class SmtpSink:
 
     port: int = field(default_factory=free_port)
     envelopes: list[Envelope] = field(default_factory=list)
+    connections: int = 0
+    """SMTP sessions opened (a client reusing its connection opens one)."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
         return "250 2.0.0 Ok: sink accepted"
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
 
     def __enter__(self) -> SmtpSink:
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)

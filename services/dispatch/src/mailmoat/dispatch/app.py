@@ -1,23 +1,38 @@
-"""Dispatch wiring: outbound mail, inbox webhooks and the audit stream, one group each."""
+"""Dispatch wiring: outbound mail, inbox webhooks and the audit stream, one group each, and the
+sweep that fails sends a stopped dispatcher left mid-exchange."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from mailmoat.common.consumer import Subscription
-from mailmoat.common.service import Service
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.service import Runtime, Service
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.adapters.relay import SmtpRelay
-from mailmoat.dispatch.handlers import MailDispatcher, WebhookNotifier, on_audit
+from mailmoat.dispatch.handlers import (
+    MailDispatcher,
+    WebhookNotifier,
+    fail_interrupted_sends,
+    on_audit,
+)
 from mailmoat.dispatch.settings import DispatchSettings
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED_SWEEP_SECONDS = 60.0
 
 
 def build_service(settings: DispatchSettings) -> Service:
     """The dispatch service."""
     client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
-    dispatcher = MailDispatcher(SmtpRelay(settings))
+    relay = SmtpRelay(settings)
+    dispatcher = MailDispatcher(relay, settings)
     notifier = WebhookNotifier(client, settings)
     subscriptions: list[Subscription[Any]] = [
         Subscription(
@@ -28,6 +43,24 @@ def build_service(settings: DispatchSettings) -> Service:
         ),
         Subscription(Topic.AUDIT, "dispatch-audit", on_audit),
     ]
+
+    async def fail_interrupted(runtime: Runtime) -> None:
+        while True:
+            try:
+                cutoff = utcnow() - timedelta(seconds=settings.interrupted_send_seconds)
+                async with runtime.sessions() as session, session.begin():
+                    failed = await fail_interrupted_sends(session, cutoff)
+                if failed:
+                    log.warning("%d sends interrupted mid-relay were failed", failed)
+                    runtime.relay.wake()
+            except Exception:
+                log.exception("interrupted-send sweep failed; retrying")
+            await asyncio.sleep(INTERRUPTED_SWEEP_SECONDS)
+
     return Service(
-        name="dispatch", settings=settings, subscriptions=subscriptions, on_stop=[client.aclose]
+        name="dispatch",
+        settings=settings,
+        subscriptions=subscriptions,
+        tasks=[fail_interrupted],
+        on_stop=[client.aclose, relay.close],
     )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from mailmoat.common.settings import CommonSettings
+
+
+class DkimKeySetting(BaseModel):
+    """Where a sending domain's DKIM key lives and the selector its public half is under."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    selector: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$")
+    private_key_file: Path = Field(description="PEM, RSA (2048 bits or more advised) or Ed25519.")
 
 
 class DispatchSettings(CommonSettings):
@@ -16,4 +27,23 @@ class DispatchSettings(CommonSettings):
         default=True, description="Require STARTTLS; turn off only for a local relay."
     )
     relay_timeout_seconds: float = Field(default=30.0, gt=0)
+    dkim_keys: dict[str, DkimKeySetting] = Field(
+        default_factory=dict,
+        description=(
+            "DKIM signing keys by sending domain, as JSON: "
+            '{"agents.example.com": {"selector": "mm1", "private_key_file": "/keys/mm1.pem"}}.'
+        ),
+    )
+    interrupted_send_seconds: float = Field(
+        default=600.0,
+        ge=60,
+        description=(
+            "A send still 'sending' this long after dispatch claimed it was interrupted "
+            "mid-exchange: it is failed with its outcome unknown, never retried."
+        ),
+    )
+    dkim_required: bool = Field(
+        default=False,
+        description="Fail, rather than send unsigned, mail from a domain without a DKIM key.",
+    )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -209,7 +209,7 @@ async def reject_overdue_approvals(session: AsyncSession, now: datetime) -> int:
     )
     overdue = [
         (outbound_id, timeout)
-        for outbound_id, created_at, timeout in rows.tuples()
+        for outbound_id, created_at, timeout in rows.all()
         if created_at + timedelta(seconds=timeout) <= now
     ]
     rejected = 0
@@ -288,7 +288,7 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         now=now,
         inbox_active=inbox.deleted_at is None,
         workspace_sent_24h=workspace_24h,
-        recipient_sent_24h=dict(by_recipient.tuples().all()),
+        recipient_sent_24h={str(r): int(n) for r, n in by_recipient.all()},
         inbox_sent_1h=inbox_1h,
         inbox_sent_24h=inbox_24h,
         inbox_hourly_limit=inbox.hourly_send_limit,
@@ -325,7 +325,7 @@ async def _taint(session: AsyncSession, outbound: OutboundMessage) -> tuple[str,
         .where(Message.workspace_id == outbound.workspace_id, Message.id.in_(wanted))
     )
     reasons = []
-    for message_id, status, authentication in rows.tuples():
+    for message_id, status, authentication in rows.all():
         if status in ("review", "withheld"):
             reasons.append(f"inbound message {message_id}, held as {status}")
         dmarc = ((authentication or {}).get("dmarc") or {}).get("result")

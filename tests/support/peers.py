@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,9 +23,13 @@ class SmtpSink:
     envelopes: list[Envelope] = field(default_factory=list)
     connections: int = 0
     """SMTP sessions opened (a client reusing its connection opens one)."""
+    after_data: Callable[[], None] | None = None
+    """Called as each message is accepted, just before the 250 goes back."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
+        if self.after_data is not None:
+            self.after_data()
         return "250 2.0.0 Ok: sink accepted"
 
     async def handle_EHLO(

@@ -59,6 +59,8 @@ class ProcessStack:
             "MAILMOAT_RELAY_PORT": str(self.relay_port),
             "MAILMOAT_RELAY_STARTTLS": "false",
             "MAILMOAT_APPROVAL_SWEEP_SECONDS": "0.5",
+            # The test receivers listen on loopback, which production egress refuses.
+            "MAILMOAT_EGRESS_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
             "MAILMOAT_API_SEND_WAIT_SECONDS": "5",
             **self.extra_env,
         }

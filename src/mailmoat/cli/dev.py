@@ -51,6 +51,10 @@ class DevStack:
             "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS": os.environ.get(
                 "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS", str(EMBEDDED_FETCH_MAX_WAIT_MS)
             ),
+            # Local trial: webhook receivers on this machine may be called (production: no).
+            "MAILMOAT_EGRESS_ALLOWED_NETWORKS": os.environ.get(
+                "MAILMOAT_EGRESS_ALLOWED_NETWORKS", '["127.0.0.0/8", "::1/128"]'
+            ),
             "MAILMOAT_SMTP_PORT": str(self.smtp_port),
             "MAILMOAT_API_PORT": str(self.api_port),
             "MAILMOAT_RELAY_PORT": str(self.relay_port),

@@ -14,6 +14,7 @@ from mailmoat.common.consumer import Subscription
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime, Service
 from mailmoat.common.topics import Topic
+from mailmoat.dispatch.adapters.egress import SafeEgress
 from mailmoat.dispatch.adapters.relay import SmtpRelay
 from mailmoat.dispatch.handlers import (
     MailDispatcher,
@@ -26,14 +27,17 @@ from mailmoat.dispatch.settings import DispatchSettings
 log = logging.getLogger(__name__)
 
 INTERRUPTED_SWEEP_SECONDS = 60.0
+CONNECT_TIMEOUT_SECONDS = 3.0
 
 
 def build_service(settings: DispatchSettings) -> Service:
     """The dispatch service."""
-    client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+    timeout = httpx.Timeout(settings.webhook_timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS)
+    client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+    egress = SafeEgress(client, allowed=list(settings.egress_allowed_networks))
     relay = SmtpRelay(settings)
     dispatcher = MailDispatcher(relay, settings)
-    notifier = WebhookNotifier(client, settings)
+    notifier = WebhookNotifier(egress, settings)
     subscriptions: list[Subscription[Any]] = [
         Subscription(
             Topic.SEND_APPROVED, "dispatch-mail", dispatcher.on_send_approved, transactional=False

@@ -8,7 +8,6 @@ import time
 from datetime import datetime
 from email.policy import SMTP
 
-import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +34,7 @@ from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.observability.metrics import OUTBOUND_SENDS, WEBHOOK_DELIVERIES
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
+from mailmoat.dispatch.adapters.egress import EgressRefused, SafeEgress
 from mailmoat.dispatch.adapters.relay import RelayResult, SmtpRelay
 from mailmoat.dispatch.adapters.webhooks import WebhookError, inbox_webhook_secret, post_webhook
 from mailmoat.dispatch.domain.compose import OutboundContent, compose_message, webhook_body
@@ -272,8 +272,8 @@ async def _thread_headers(
 class WebhookNotifier:
     """POSTs each inbox event to the inbox's webhook URL, signed."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: DispatchSettings) -> None:
-        self._client = client
+    def __init__(self, egress: SafeEgress, settings: DispatchSettings) -> None:
+        self._egress = egress
         self._key = settings.webhook_secret_key.get_secret_value().encode()
 
     async def on_inbox_event(self, event: InboxEvent, session: AsyncSession) -> None:
@@ -292,13 +292,18 @@ class WebhookNotifier:
         secret = inbox_webhook_secret(self._key, inbox.id)
         try:
             await post_webhook(
-                self._client,
+                self._egress,
                 inbox.webhook_url,
                 secret,
                 f"msg_{event.event_id.hex}",
                 int(event.occurred_at.timestamp()),
                 body,
             )
+        except EgressRefused as exc:
+            # Retrying cannot help: the address is one Mailmoat may not call.
+            WEBHOOK_DELIVERIES.labels("refused").inc()
+            log.warning("webhook for inbox %s refused: %s", inbox.id, exc)
+            return
         except WebhookError:
             WEBHOOK_DELIVERIES.labels("failed").inc()
             raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork
 
 from mailmoat.common.settings import CommonSettings
 
@@ -47,3 +47,10 @@ class DispatchSettings(CommonSettings):
         description="Fail, rather than send unsigned, mail from a domain without a DKIM key.",
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    egress_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description=(
+            "Networks outbound HTTP may reach although they are not public (loopback, private, "
+            'link-local...), as JSON: ["10.20.0.0/16"]. Empty: public addresses only.'
+        ),
+    )

@@ -9,6 +9,8 @@ import uuid
 
 import httpx
 
+from mailmoat.dispatch.adapters.egress import SafeEgress
+
 
 def inbox_webhook_secret(key: bytes, inbox_id: uuid.UUID) -> bytes:
     """Per-inbox signing secret derived from the deployment's webhook key."""
@@ -26,9 +28,10 @@ class WebhookError(Exception):
 
 
 async def post_webhook(
-    client: httpx.AsyncClient, url: str, secret: bytes, webhook_id: str, timestamp: int, body: bytes
+    egress: SafeEgress, url: str, secret: bytes, webhook_id: str, timestamp: int, body: bytes
 ) -> int:
-    """POST one signed delivery; raises ``WebhookError`` unless the endpoint answers 2xx."""
+    """POST one signed delivery through the SSRF guard; raises ``WebhookError`` unless the
+    endpoint answers 2xx (``EgressRefused`` when it may not be called at all)."""
     headers = {
         "content-type": "application/json",
         "webhook-id": webhook_id,
@@ -36,7 +39,7 @@ async def post_webhook(
         "webhook-signature": sign(secret, webhook_id, timestamp, body),
     }
     try:
-        response = await client.post(url, content=body, headers=headers)
+        response = await egress.post(url, body, headers)
     except httpx.HTTPError as exc:
         raise WebhookError(f"{type(exc).__name__}: {exc}") from exc
     if not response.is_success:

@@ -16,18 +16,14 @@ from mailmoat.common.service import Runtime, Service
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.adapters.egress import SafeEgress
 from mailmoat.dispatch.adapters.relay import SmtpRelay
-from mailmoat.dispatch.handlers import (
-    MailDispatcher,
-    WebhookNotifier,
-    fail_interrupted_sends,
-    on_audit,
-)
+from mailmoat.dispatch.handlers import MailDispatcher, WebhookDispatcher, fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED_SWEEP_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 3.0
+WEBHOOK_RETRY_POLL_SECONDS = 1.0
 
 
 def build_service(settings: DispatchSettings) -> Service:
@@ -37,16 +33,27 @@ def build_service(settings: DispatchSettings) -> Service:
     egress = SafeEgress(client, allowed=list(settings.egress_allowed_networks))
     relay = SmtpRelay(settings)
     dispatcher = MailDispatcher(relay, settings)
-    notifier = WebhookNotifier(egress, settings)
+    webhooks = WebhookDispatcher(egress, settings)
     subscriptions: list[Subscription[Any]] = [
         Subscription(
             Topic.SEND_APPROVED, "dispatch-mail", dispatcher.on_send_approved, transactional=False
         ),
         Subscription(
-            Topic.INBOX_EVENTS, "dispatch-webhooks", notifier.on_inbox_event, transactional=False
+            Topic.INBOX_EVENTS, "dispatch-webhooks", webhooks.on_inbox_event, transactional=False
         ),
-        Subscription(Topic.AUDIT, "dispatch-audit", on_audit),
+        Subscription(Topic.AUDIT, "dispatch-audit", webhooks.on_audit, transactional=False),
     ]
+
+    async def retry_webhooks(runtime: Runtime) -> None:
+        while True:
+            try:
+                async with runtime.sessions() as session:
+                    tried = await webhooks.retry_due(session, utcnow())
+                if tried:
+                    runtime.relay.wake()
+            except Exception:
+                log.exception("webhook retry loop failed; retrying")
+            await asyncio.sleep(WEBHOOK_RETRY_POLL_SECONDS)
 
     async def fail_interrupted(runtime: Runtime) -> None:
         while True:
@@ -65,6 +72,6 @@ def build_service(settings: DispatchSettings) -> Service:
         name="dispatch",
         settings=settings,
         subscriptions=subscriptions,
-        tasks=[fail_interrupted],
+        tasks=[fail_interrupted, retry_webhooks],
         on_stop=[client.aclose, relay.close],
     )

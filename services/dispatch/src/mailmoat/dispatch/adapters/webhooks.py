@@ -24,7 +24,11 @@ def sign(secret: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
 
 
 class WebhookError(Exception):
-    """The endpoint did not accept the delivery."""
+    """The endpoint did not accept the delivery (``status``: its HTTP status, if it answered)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 async def post_webhook(
@@ -43,5 +47,5 @@ async def post_webhook(
     except httpx.HTTPError as exc:
         raise WebhookError(f"{type(exc).__name__}: {exc}") from exc
     if not response.is_success:
-        raise WebhookError(f"endpoint answered {response.status_code}")
+        raise WebhookError(f"endpoint answered {response.status_code}", response.status_code)
     return response.status_code

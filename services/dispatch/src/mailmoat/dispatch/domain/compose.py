@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,13 +50,3 @@ def compose_message(content: OutboundContent, *, now: datetime) -> EmailMessage:
     if content.html:
         message.add_alternative(content.html, subtype="html")
     return message
-
-
-def webhook_body(*, kind: str, message_id: uuid.UUID, inbox: str, occurred_at: datetime) -> bytes:
-    """Webhook payload: the event type and ids; the message itself is fetched by id."""
-    payload = {
-        "type": kind,
-        "timestamp": occurred_at.isoformat(),
-        "data": {"message_id": str(message_id), "inbox": inbox},
-    }
-    return json.dumps(payload, separators=(",", ":")).encode()

@@ -18,6 +18,7 @@ from mailmoat.common.db.tables.tenancy import (
     CreditEntry,
     IdempotentResponse,
     Inbox,
+    WebhookDelivery,
     WebhookEndpoint,
     Workspace,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "ScanVerdictRecord",
     "SendReservation",
     "SenderStats",
+    "WebhookDelivery",
     "WebhookEndpoint",
     "Workspace",
 ]

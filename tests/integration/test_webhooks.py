@@ -1,0 +1,270 @@
+"""Webhooks: every event owed to every target is signed, retried on the schedule until a 2xx,
+given up (and its target disabled, audited) on 410 or a schedule run out, never owed twice; the
+audit stream reaches audit endpoints in their chat format with the subject only as a hash."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select, update
+
+from mailmoat.common.db.tables import AuditEntry, WebhookDelivery, WebhookEndpoint
+from mailmoat.common.events import AuditRecorded, Event, InboxEvent, InboxEventKind
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.settings import CommonSettings
+from mailmoat.common.topics import Topic
+from mailmoat.dispatch.app import build_service
+from mailmoat.dispatch.domain.deliveries import MAX_ATTEMPTS
+from mailmoat.dispatch.settings import DispatchSettings
+from tests.support.inprocess import running
+from tests.support.scenario import Scenario
+from tests.support.waiting import eventually
+
+
+class Receiver(ThreadingHTTPServer):
+    """Answers each path with the next status queued for it (then 204), keeping every request."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[int]] = {}
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.received.append((self.path, dict(self.headers.items()), body))
+                queued = receiver.answers.get(self.path) or [204]
+                self.send_response(queued.pop(0) if len(queued) > 1 else queued[0])
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+    def at(self, path: str) -> list[tuple[dict[str, str], bytes]]:
+        return [(headers, body) for p, headers, body in self.received if p == path]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """A receiver's Standard Webhooks check of id.timestamp.body under the whsec_ secret."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return f"v1,{expected}" in headers["webhook-signature"].split()
+
+
+async def endpoint(
+    scenario: Scenario, url: str, *, kind: str = "message", fmt: str = "json"
+) -> tuple[uuid.UUID, str]:
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    events = [k.value for k in InboxEventKind] if kind == "message" else ["*"]
+    row = WebhookEndpoint(
+        workspace_id=scenario.workspace_id,
+        url=url,
+        kind=kind,
+        format=fmt,
+        events=events,
+        secret=secret,
+    )
+    async with scenario.sessions() as db, db.begin():
+        db.add(row)
+    return row.id, secret
+
+
+async def publish(settings: CommonSettings, topic: Topic, event: Event) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic(topic.value), event.to_bytes(), key=b"k")
+    finally:
+        await producer.stop()
+
+
+def received(scenario: Scenario) -> InboxEvent:
+    return InboxEvent(
+        mail_id=uuid.uuid4(),
+        workspace_id=scenario.workspace_id,
+        inbox_id=scenario.inbox_id,
+        kind=InboxEventKind.MESSAGE_RECEIVED,
+        message_id=uuid.uuid4(),
+    )
+
+
+async def deliveries(scenario: Scenario, endpoint_id: uuid.UUID) -> list[WebhookDelivery]:
+    async with scenario.sessions() as db:
+        rows = await db.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+        )
+        return list(rows)
+
+
+async def test_deliveries_are_signed_retried_given_up_and_never_doubled(
+    settings: CommonSettings, scenario: Scenario, receiver: Receiver
+) -> None:
+    ok_id, ok_secret = await endpoint(scenario, receiver.url("/ok"))
+    flaky_id, _ = await endpoint(scenario, receiver.url("/flaky"))
+    gone_id, _ = await endpoint(scenario, receiver.url("/gone"))
+    slack_id, slack_secret = await endpoint(
+        scenario, receiver.url("/slack"), kind="audit", fmt="slack"
+    )
+    receiver.answers = {"/flaky": [500, 204], "/gone": [410]}
+    dispatch = DispatchSettings(**settings.model_dump(), egress_allowed_networks=["127.0.0.0/8"])
+    event = received(scenario)
+    async with running(build_service(dispatch)):
+        await publish(settings, Topic.INBOX_EVENTS, event)
+
+        async def settled(endpoint_id: uuid.UUID, status: str) -> WebhookDelivery | None:
+            rows = await deliveries(scenario, endpoint_id)
+            return rows[0] if rows and rows[0].status == status else None
+
+        ok = await eventually(lambda: settled(ok_id, "delivered"), what="the delivery")
+        [(headers, body)] = receiver.at("/ok")
+        assert verify(ok_secret, headers, body)
+        assert json.loads(body) == {
+            "type": "message.received",
+            "timestamp": event.occurred_at.isoformat(),
+            "data": {"message_id": str(event.message_id), "inbox": scenario.address},
+        }
+        assert ok.attempts == 1
+
+        # 500, then the schedule's first step (5 s) later a 204.
+        flaky = await eventually(
+            lambda: settled(flaky_id, "delivered"), what="the retried delivery", timeout=30
+        )
+        assert flaky.attempts == 2
+        assert flaky.last_error == "endpoint answered 500"
+        assert len(receiver.at("/flaky")) == 2
+
+        # 410 Gone: given up at once, the endpoint disabled and the audit log told.
+        gone = await eventually(lambda: settled(gone_id, "abandoned"), what="the 410")
+        assert gone.attempts == 1
+        async with scenario.sessions() as db:
+            disabled = await db.get(WebhookEndpoint, gone_id)
+            audit = list(
+                await db.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.disabled"))
+            )
+        assert disabled is not None
+        assert disabled.disabled_reason == "answered 410 Gone"
+        assert [a.actor for a in audit] == ["system:dispatch"]
+
+        # The audit stream reached the Slack-format audit endpoint, subject only as a hash.
+        slack = await eventually(lambda: settled(slack_id, "delivered"), what="audit stream")
+        [(headers, body)] = receiver.at("/slack")
+        assert verify(slack_secret, headers, body)
+        text = json.loads(body)["text"]
+        assert text.startswith("Mailmoat audit: webhook.disabled by system:dispatch")
+        assert slack.event_type == "webhook.disabled"
+
+        # The same event consumed again owes nothing new.
+        await publish(settings, Topic.INBOX_EVENTS, event)
+        await publish(settings, Topic.INBOX_EVENTS, received(scenario))  # a marker behind it
+        await eventually(lambda: _count(receiver, "/ok", 2), what="the marker event")
+        assert len(await deliveries(scenario, ok_id)) == 2
+
+        # A schedule run out: the last attempt fails, the delivery and the endpoint give up.
+        receiver.answers["/ok"] = [503]
+        last = received(scenario)
+        async with scenario.sessions() as db, db.begin():
+            await db.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == ok_id)
+                .values(url=receiver.url("/ok"))
+            )
+        await publish(settings, Topic.INBOX_EVENTS, last)
+
+        async def failed_once() -> WebhookDelivery | None:
+            rows = [
+                r
+                for r in await deliveries(scenario, ok_id)
+                if r.attempts == 1 and r.status == "pending"
+            ]
+            return rows[0] if rows else None
+
+        pending = await eventually(failed_once, what="the first failure")
+        async with scenario.sessions() as db, db.begin():
+            await db.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == pending.id)
+                .values(attempts=MAX_ATTEMPTS - 1, next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
+        exhausted = await eventually(
+            lambda: _status(scenario, pending.id, "abandoned"), what="give-up"
+        )
+        assert exhausted.attempts == MAX_ATTEMPTS
+        async with scenario.sessions() as db:
+            ok_endpoint = await db.get(WebhookEndpoint, ok_id)
+        assert ok_endpoint is not None
+        assert ok_endpoint.disabled_reason == f"failed {MAX_ATTEMPTS} attempts"
+    assert len(receiver.at("/gone")) == 1
+
+
+async def _count(receiver: Receiver, path: str, n: int) -> bool:
+    return len(receiver.at(path)) >= n
+
+
+async def _status(scenario: Scenario, owed_id: uuid.UUID, status: str) -> WebhookDelivery | None:
+    async with scenario.sessions() as db:
+        row = await db.get(WebhookDelivery, owed_id)
+    return row if row is not None and row.status == status else None
+
+
+def test_the_schedule_spans_more_than_three_days() -> None:
+    from mailmoat.dispatch.domain.deliveries import RETRY_SCHEDULE
+
+    assert sum(RETRY_SCHEDULE, timedelta()) > timedelta(days=3)
+
+
+async def test_audit_events_carry_no_subject(scenario: Scenario) -> None:
+    event = AuditRecorded(
+        mail_id=uuid.uuid4(),
+        workspace_id=scenario.workspace_id,
+        action="outbound.requested",
+        actor="api_key:abc",
+        source="api",
+        target="bob@example.org",
+        subject_sha256=hashlib.sha256(b"Secret plans").hexdigest(),
+        audit_id=uuid.uuid4(),
+    )
+    from mailmoat.dispatch.domain.deliveries import render
+
+    for fmt in ("json", "slack", "discord", "telegram"):
+        body = render(
+            fmt,
+            event.action,
+            event.occurred_at,
+            {
+                "action": event.action,
+                "actor": event.actor,
+                "source": event.source,
+                "target": event.target,
+                "subject_sha256": event.subject_sha256,
+            },
+        )
+        assert b"Secret plans" not in body
+        assert b"bob@example.org" in body

@@ -1,5 +1,5 @@
-"""The caps under concurrency, through the real API, broker, policy, dispatch and SMTP sink:
-simultaneous sends can never share the last slots."""
+"""The caps under concurrency, through the real API, broker, policy, two dispatch processes and
+the SMTP sink: simultaneous sends can never share the last slots, nor be sent twice."""
 
 from __future__ import annotations
 
@@ -127,6 +127,7 @@ async def _send_all(stack: ProcessStack, key: str, slug: str, recipients: list[s
 async def test_simultaneous_sends_never_pass_the_caps(
     stack: ProcessStack, settings: CommonSettings, smtp_sink: SmtpSink
 ) -> None:
+    stack.start_replica("dispatch", 2)  # two dispatchers race for the same approvals
     workspaces = Workspace(settings, stack)
     try:
         # 200 sends to 200 recipients at 495 of the workspace's 500: exactly 5 go.

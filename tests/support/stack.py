@@ -67,18 +67,25 @@ class ProcessStack:
 
     def start(self, *names: str) -> None:
         for name in names or ALL_SERVICES:
-            with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its copy
-                self.processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", "mailmoat.cli", "run", name],
-                    env=self.environment(),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=die_with_parent,
-                )
+            self._spawn(name, name)
         if not names or "ingest" in names:
             wait_for_port("127.0.0.1", self.smtp_port, timeout=60)
         if not names or "gateway" in names:
             wait_for_port("127.0.0.1", self.api_port, timeout=60)
+
+    def start_replica(self, name: str, replica: int) -> None:
+        """Another process of service ``name`` (keyed ``name#replica``), sharing its groups."""
+        self._spawn(name, f"{name}#{replica}")
+
+    def _spawn(self, name: str, key: str) -> None:
+        with open(self.log_dir / f"{key}.log", "ab") as log:  # the child keeps its copy
+            self.processes[key] = subprocess.Popen(
+                [sys.executable, "-m", "mailmoat.cli", "run", name],
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+            )
 
     def kill(self, name: str) -> None:
         """SIGKILL: no clean-up, no offset commit, no goodbye to the consumer group."""

@@ -95,7 +95,11 @@ class MailDispatcher:
             await self._record(event, session, message_id, result, elapsed_ms)
 
     async def _claim(self, event: SendApproved, session: AsyncSession) -> OutboundContent | None:
-        outbound = await session.get(OutboundMessage, event.mail_id)
+        # Locked (PostgreSQL; SQLite's write transaction is exclusive): of two dispatchers given
+        # the same approval, say across a rebalance, the second sees it already claimed.
+        outbound = await session.get(
+            OutboundMessage, event.mail_id, with_for_update=True, populate_existing=True
+        )
         if outbound is None or outbound.workspace_id != event.workspace_id:
             raise PoisonEvent(f"outbound message {event.mail_id} not found")
         if outbound.status != "approved":

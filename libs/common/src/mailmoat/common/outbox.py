@@ -11,7 +11,8 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import SessionFactory, is_sqlite, reading
-from mailmoat.common.db.tables import OutboxRecord
+from mailmoat.common.db.tables import Message, OutboundMessage, OutboxRecord
+from mailmoat.common.events import InboxEvent, InboxEventKind
 from mailmoat.common.events.base import Event, utcnow
 from mailmoat.common.observability.metrics import OUTBOX_DELAY, OUTBOX_PUBLISHED
 from mailmoat.common.observability.tracing import current_trace_headers
@@ -42,6 +43,26 @@ def stage_event(session: AsyncSession, topic: Topic, event: Event, *, producer: 
     )
     session.add(record)
     session.info.setdefault(_STAGED, []).append(record)
+
+
+def stage_inbox_event(
+    session: AsyncSession,
+    kind: InboxEventKind,
+    record: Message | OutboundMessage,
+    *,
+    producer: str,
+) -> None:
+    """Stage the ``inbox-events`` record that tells an inbox's listeners about ``record``."""
+    # An outbound message's id is its journey's correlation id; an inbound one has mail_id.
+    mail_id = record.mail_id if isinstance(record, Message) else record.id
+    event = InboxEvent(
+        mail_id=mail_id,
+        workspace_id=record.workspace_id,
+        inbox_id=record.inbox_id,
+        kind=kind,
+        message_id=record.id,
+    )
+    stage_event(session, Topic.INBOX_EVENTS, event, producer=producer)
 
 
 def take_staged(session: AsyncSession) -> list[OutboxRecord]:

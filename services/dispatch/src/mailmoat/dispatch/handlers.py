@@ -38,7 +38,7 @@ from mailmoat.common.events import (
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.observability.metrics import OUTBOUND_SENDS, WEBHOOK_DELIVERIES
-from mailmoat.common.outbox import stage_event
+from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.adapters.egress import EgressRefused, SafeEgress
 from mailmoat.dispatch.adapters.relay import RelayResult, SmtpRelay
@@ -250,14 +250,7 @@ def _stage_outcome(
     )
     stage_event(session, Topic.SENT, sent, producer=PRODUCER)
     kind = InboxEventKind.OUTBOUND_SENT if status == "sent" else InboxEventKind.OUTBOUND_FAILED
-    announced = InboxEvent(
-        mail_id=outbound.id,
-        workspace_id=outbound.workspace_id,
-        inbox_id=outbound.inbox_id,
-        kind=kind,
-        message_id=outbound.id,
-    )
-    stage_event(session, Topic.INBOX_EVENTS, announced, producer=PRODUCER)
+    stage_inbox_event(session, kind, outbound, producer=PRODUCER)
 
 
 async def _thread_headers(

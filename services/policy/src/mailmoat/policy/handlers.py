@@ -25,7 +25,6 @@ from mailmoat.common.db.tables import (
 )
 from mailmoat.common.events import (
     Consensus,
-    InboxEvent,
     InboxEventKind,
     MailScanned,
     SendApproved,
@@ -36,7 +35,7 @@ from mailmoat.common.events import (
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
-from mailmoat.common.outbox import stage_event
+from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.topics import Topic
 from mailmoat.policy.domain.html import sanitise_html
 from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
@@ -79,7 +78,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     await session.flush()
     withheld = message.status == "withheld"
     kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
-    _stage_inbox_event(session, kind, message)
+    stage_inbox_event(session, kind, message, producer=PRODUCER)
 
 
 async def _visible_spans(session: AsyncSession, event: MailScanned) -> list[tuple[int, int]]:
@@ -165,10 +164,12 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
         outbound.status = "rejected"
         outbound.decision_code = decision.violation.code
         outbound.decision_message = decision.violation.message
-        _stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound)
+        stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound, producer=PRODUCER)
     elif decision.needs_approval:
         outbound.status = "pending_approval"
-        _stage_inbox_event(session, InboxEventKind.OUTBOUND_PENDING_APPROVAL, outbound)
+        stage_inbox_event(
+            session, InboxEventKind.OUTBOUND_PENDING_APPROVAL, outbound, producer=PRODUCER
+        )
     else:
         outbound.status = "approved"
         _reserve(session, outbound, facts.now)
@@ -230,7 +231,7 @@ async def reject_overdue_approvals(session: AsyncSession, now: datetime) -> int:
             continue
         outbound = await session.get(OutboundMessage, outbound_id, populate_existing=True)
         assert outbound is not None
-        _stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound)
+        stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound, producer=PRODUCER)
         record_audit(
             session,
             workspace_id=outbound.workspace_id,
@@ -428,18 +429,3 @@ def _reserve(session: AsyncSession, outbound: OutboundMessage, at: datetime) -> 
                 reserved_at=at,
             )
         )
-
-
-def _stage_inbox_event(
-    session: AsyncSession, kind: InboxEventKind, record: Message | OutboundMessage
-) -> None:
-    # An outbound message's id is its journey's correlation id; an inbound one has mail_id.
-    mail_id = record.mail_id if isinstance(record, Message) else record.id
-    event = InboxEvent(
-        mail_id=mail_id,
-        workspace_id=record.workspace_id,
-        inbox_id=record.inbox_id,
-        kind=kind,
-        message_id=record.id,
-    )
-    stage_event(session, Topic.INBOX_EVENTS, event, producer=PRODUCER)

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.credits import REVIEW_EVENT, charge
 from mailmoat.common.db.tables import Inbox, OutboundMessage
-from mailmoat.common.events import InboxEvent, InboxEventKind, SendRequested
+from mailmoat.common.events import InboxEventKind, SendRequested
 from mailmoat.common.events.base import utcnow
-from mailmoat.common.outbox import stage_event
+from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.topics import Topic
 from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.decisions import DecisionWaiter
@@ -217,7 +217,7 @@ async def reject(
             detail={"reason": body.reason},
         )
         await charge(db, outbound.workspace_id, REVIEW_EVENT, outbound.id)
-        _announce_rejection(db, outbound)
+        stage_inbox_event(db, InboxEventKind.OUTBOUND_REJECTED, outbound, producer="gateway")
         return answer(outbound_out(outbound, credits=REVIEW_EVENT.credits))
 
 
@@ -260,14 +260,3 @@ def _apply_edits(outbound: OutboundMessage, body: ApproveRequest) -> dict[str, A
             )
             setattr(outbound, field, new)
     return changes
-
-
-def _announce_rejection(db: AsyncSession, outbound: OutboundMessage) -> None:
-    event = InboxEvent(
-        mail_id=outbound.id,
-        workspace_id=outbound.workspace_id,
-        inbox_id=outbound.inbox_id,
-        kind=InboxEventKind.OUTBOUND_REJECTED,
-        message_id=outbound.id,
-    )
-    stage_event(db, Topic.INBOX_EVENTS, event, producer="gateway")

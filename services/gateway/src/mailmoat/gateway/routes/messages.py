@@ -9,13 +9,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, EmailStr
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import subject_hash
 from mailmoat.common.db.tables import Message, RawMessage, ScanVerdictRecord
-from mailmoat.common.events import InboxEvent, InboxEventKind
-from mailmoat.common.outbox import stage_event
-from mailmoat.common.topics import Topic
+from mailmoat.common.events import InboxEventKind
+from mailmoat.common.outbox import stage_inbox_event
 from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.problems import Problem
@@ -202,7 +200,7 @@ async def release_message(
             raise Problem(409, "not_withheld", f"The message is {message.status}, not withheld")
         message.status = "delivered"
         who.audit(db, action="message.released", ref=message.id, target=f"message:{message.id}")
-        _announce(db, message)
+        stage_inbox_event(db, InboxEventKind.MESSAGE_RELEASED, message, producer="gateway")
         return message_out(message)
 
 
@@ -213,14 +211,3 @@ async def get_thread(thread_id: uuid.UUID, db: SessionDep, who: Reader) -> Threa
     if not messages:
         raise Problem(404, "not_found", "Thread not found")
     return ThreadOut(id=thread_id, messages=[message_out(m) for m in messages])
-
-
-def _announce(db: AsyncSession, message: Message) -> None:
-    event = InboxEvent(
-        mail_id=message.mail_id,
-        workspace_id=message.workspace_id,
-        inbox_id=message.inbox_id,
-        kind=InboxEventKind.MESSAGE_RELEASED,
-        message_id=message.id,
-    )
-    stage_event(db, Topic.INBOX_EVENTS, event, producer="gateway")

@@ -58,7 +58,7 @@ def analysis_cost(zone: TestZone, size: int, rounds: int = 100) -> float:
 @contextmanager
 def process(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
     with open(log, "ab") as out:
-        child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
         yield

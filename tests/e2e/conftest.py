@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,14 +29,29 @@ def webhooks() -> Iterator[WebhookReceiver]:
         yield receiver
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def stack(settings: CommonSettings, smtp_sink: SmtpSink, tmp_path: Path) -> Iterator[ProcessStack]:
+def stack(
+    settings: CommonSettings, smtp_sink: SmtpSink, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[ProcessStack]:
     processes = ProcessStack(settings=settings, log_dir=tmp_path, relay_port=smtp_sink.port)
     processes.start()
     try:
         yield processes
     finally:
         processes.stop()
+        if request.node.stash.get(CALL_FAILED, False):
+            print(processes.logs())  # shown with the failure: what each service said last
 
 
 @pytest.fixture

@@ -68,14 +68,14 @@ async def _warm_up(api: httpx.AsyncClient) -> None:
 
 async def _sent(api: httpx.AsyncClient, outbound_id: str) -> dict[str, Any] | None:
     body: dict[str, Any] = (await api.get(f"/outbound/{outbound_id}")).json()
-    return body if body["status"] in ("sent", "failed") else None
+    return body if body["status"] not in ("queued", "pending_approval") else None
 
 
 async def _approve_with_edits(api: httpx.AsyncClient, smtp_sink: SmtpSink) -> None:
     held = await _send(
         api, "vault", to=["bob@example.org"], metadata={"reasoning": "Bob asked for them"}
     )
-    assert held.status_code == 202
+    assert held.status_code == 202, held.text
     outbound_id = held.json()["id"]
     assert held.json() == {
         "id": outbound_id,
@@ -87,6 +87,7 @@ async def _approve_with_edits(api: httpx.AsyncClient, smtp_sink: SmtpSink) -> No
     assert held.headers["location"] == f"/api/v1/outbound/{outbound_id}"
 
     queue = (await api.get("/approvals", params={"inbox": "vault"})).json()
+    assert len(queue["items"]) == 1, queue
     [item] = queue["items"]
     assert item["id"] == outbound_id
     assert item["to"] == ["bob@example.org"]
@@ -114,7 +115,8 @@ async def _approve_with_edits(api: httpx.AsyncClient, smtp_sink: SmtpSink) -> No
     assert again.json()["code"] == "not_pending_approval"
 
     final = await eventually(lambda: _sent(api, outbound_id), what="the approved send")
-    assert (final["status"], final["credits_consumed"]) == ("sent", 4)  # 3 sent + 1 review
+    assert (final["status"], final["credits_consumed"]) == ("sent", 4), final  # 3 sent + 1 review
+    assert len(smtp_sink.envelopes) == 1, smtp_sink.envelopes
     [envelope] = smtp_sink.envelopes
     parsed = email.message_from_bytes(envelope.content, policy=default)
     assert isinstance(parsed, EmailMessage)
@@ -123,11 +125,13 @@ async def _approve_with_edits(api: httpx.AsyncClient, smtp_sink: SmtpSink) -> No
     assert "Regards, the desk" in body.get_content()
 
     audit = (await api.get("/audit", params={"action": "outbound.edited_and_approved"})).json()
+    assert len(audit["items"]) == 1, audit
     [row] = audit["items"]
     assert row["actor"].startswith("api_key:")
     assert row["detail"]["note"] == "signed it"
     assert "+Regards, the desk" in row["detail"]["edits"]["text"]
-    assert (await api.get("/approvals")).json()["items"] == []
+    left = (await api.get("/approvals")).json()["items"]
+    assert left == [], left
 
 
 async def _edits_are_judged_again(api: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +55,8 @@ class Delivery:
 
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.time)
+    """Wall-clock time the request was read, just before the 2xx went back."""
 
     def json(self) -> Any:
         return json.loads(self.body)

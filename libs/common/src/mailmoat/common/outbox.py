@@ -141,14 +141,20 @@ class OutboxRelay:
         finally:
             self._in_flight.difference_update(row.id for row in rows)
 
-    async def run(self) -> None:
-        """Publish forever; errors are logged and retried at the next poll."""
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Publish until ``stopping`` is set (then once more, for what was staged last);
+        errors are logged and retried at the next poll."""
         while True:
+            last = stopping.is_set()
+            if last:  # let the fast path finish what it took, so the poll does not repeat it
+                await asyncio.gather(*self._handovers, return_exceptions=True)
             try:
                 while await self.publish_pending() == BATCH_SIZE:
                     pass
             except Exception:
                 log.exception("outbox relay failed; retrying")
+            if last:
+                return
             await self._sleep()
 
     async def publish_pending(self) -> int:

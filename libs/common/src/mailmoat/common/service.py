@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -22,6 +23,9 @@ from mailmoat.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
+# How long a stopping service lets its loops finish the work in hand before cancelling them.
+STOP_GRACE_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -31,6 +35,13 @@ class Runtime:
     sessions: SessionFactory
     broker: KafkaBroker
     relay: OutboxRelay
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def pause(self, seconds: float) -> bool:
+        """Sleep between rounds of a loop: False, at once, when the service is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        return not self.stopping.is_set()
 
 
 Task = Callable[[Runtime], Coroutine[Any, Any, None]]
@@ -38,12 +49,17 @@ Task = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True)
 class Service:
-    """A deployable unit: its consumers, its long-running tasks and its clean-up."""
+    """A deployable unit: its consumers, its long-running tasks and its clean-up.
+
+    ``loops`` are periodic tasks that return once ``runtime.stopping`` is set (waiting with
+    ``runtime.pause``): a stop lets the round in hand finish, so no database work is cut off
+    mid-transaction. ``tasks`` (servers) are cancelled at once and close themselves."""
 
     name: str
     settings: CommonSettings
     subscriptions: Sequence[Subscription[Any]] = ()
     tasks: Sequence[Task] = ()
+    loops: Sequence[Task] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default=())
 
 
@@ -69,17 +85,23 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
         subscribe(consumer, settings, sessions, subscription, after_commit=relay.hand_over)
     await asyncio.gather(broker.start(), *(consumer.start() for consumer in consumers))
     runtime = Runtime(settings, sessions, broker, relay)
-    tasks = [asyncio.create_task(relay.run())]
-    tasks += [asyncio.create_task(task(runtime)) for task in service.tasks]
+    loops = [asyncio.create_task(relay.run(runtime.stopping))]
+    loops += [asyncio.create_task(loop(runtime)) for loop in service.loops]
+    tasks = [asyncio.create_task(task(runtime)) for task in service.tasks]
     SERVICE_UP.labels(service.name).set(1)
     log.info("service started")
     try:
-        await _until_stopped(stop, tasks)
+        await _until_stopped(stop, [*loops, *tasks])
     finally:
         SERVICE_UP.labels(service.name).set(0)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        runtime.stopping.set()
+        relay.wake()
+        _, late = await asyncio.wait(loops, timeout=STOP_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*tasks, *loops, return_exceptions=True)
         await asyncio.gather(broker.stop(), *(consumer.stop() for consumer in consumers))
         for clean_up in service.on_stop:
             await clean_up()

@@ -3,7 +3,6 @@ sweep that fails sends a stopped dispatcher left mid-exchange."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -53,7 +52,8 @@ def build_service(settings: DispatchSettings) -> Service:
                     runtime.relay.wake()
             except Exception:
                 log.exception("webhook retry loop failed; retrying")
-            await asyncio.sleep(WEBHOOK_RETRY_POLL_SECONDS)
+            if not await runtime.pause(WEBHOOK_RETRY_POLL_SECONDS):
+                return
 
     async def fail_interrupted(runtime: Runtime) -> None:
         while True:
@@ -66,12 +66,13 @@ def build_service(settings: DispatchSettings) -> Service:
                     runtime.relay.wake()
             except Exception:
                 log.exception("interrupted-send sweep failed; retrying")
-            await asyncio.sleep(INTERRUPTED_SWEEP_SECONDS)
+            if not await runtime.pause(INTERRUPTED_SWEEP_SECONDS):
+                return
 
     return Service(
         name="dispatch",
         settings=settings,
         subscriptions=subscriptions,
-        tasks=[fail_interrupted, retry_webhooks],
+        loops=[fail_interrupted, retry_webhooks],
         on_stop=[client.aclose, relay.close],
     )

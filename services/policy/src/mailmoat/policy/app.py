@@ -3,7 +3,6 @@ and the sweep that auto-rejects held sends left unreviewed past their window."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -42,13 +41,14 @@ def build_service(settings: CommonSettings) -> Service:
                     pass
             except Exception:
                 log.exception("approval sweep failed; retrying")
-            await asyncio.sleep(interval)
+            if not await runtime.pause(interval):
+                return
 
     return Service(
         name="policy",
         settings=settings,
         subscriptions=subscriptions,
-        tasks=[sweep_approvals],
+        loops=[sweep_approvals],
     )
 
 

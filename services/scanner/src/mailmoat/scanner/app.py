@@ -61,5 +61,5 @@ def build_consensus(settings: ScannerSettings) -> Service:
         Subscription(Topic.SCAN_VERDICTS, "scanner-consensus", engine.on_scan_verdict),
     ]
     return Service(
-        name="scanner-consensus", settings=settings, subscriptions=subscriptions, tasks=[sweeps]
+        name="scanner-consensus", settings=settings, subscriptions=subscriptions, loops=[sweeps]
     )

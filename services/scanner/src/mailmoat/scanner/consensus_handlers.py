@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -73,7 +72,7 @@ class ConsensusEngine:
         return len(overdue)
 
     async def run_sweeps(self, runtime: Runtime, interval: float) -> None:
-        """The consensus service's periodic task."""
+        """The consensus service's periodic task; returns once the service is stopping."""
         while True:
             try:
                 async with runtime.sessions() as session, session.begin():
@@ -83,7 +82,8 @@ class ConsensusEngine:
                     runtime.relay.wake()
             except Exception:
                 log.exception("deadline sweep failed; retrying")
-            await asyncio.sleep(interval)
+            if not await runtime.pause(interval):
+                return
 
     async def _open(self, session: AsyncSession, event: RawMailReceived) -> ScanDecision:
         decision = await session.get(ScanDecision, event.mail_id, with_for_update=True)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.session import SessionFactory
+from mailmoat.common.db.session import SessionFactory, reading
 from mailmoat.common.db.tables import OutboxRecord, ProcessedEvent
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
@@ -154,9 +154,10 @@ class _Consumer(Generic[E]):
                     await self._sub.handler(event, session)
                     _mark_processed(session, consumer, event)
             else:
-                async with session.begin():
-                    if await self._skip_duplicate(session, consumer, event):
-                        return
+                with reading():  # a read: no write lock taken on SQLite
+                    async with session.begin():
+                        if await self._skip_duplicate(session, consumer, event):
+                            return
                 await self._sub.handler(event, session)
                 async with session.begin():
                     _mark_processed(session, consumer, event)

@@ -321,7 +321,7 @@ async def _mailmoat(
     await asyncio.to_thread(upgrade, settings.database_url)
     await create_topics(settings)
     # One workspace per phase: each stays inside the 500-a-day cap.
-    scenarios = [await Scenario.create(settings) for _ in range(3)]
+    scenarios = [await Scenario.create(settings, slug=s) for s in ("burst", "paced", "hooks")]
     bursting, pacing, hooking = scenarios
     keys = {
         settings.mail_domain: {"selector": "bench", "private_key_file": str(dkim_key(work_dir))}

@@ -5,6 +5,8 @@ reused, and the outcome is written to the send, its cap reservations and the ``s
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +16,14 @@ from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select, update
 
-from mailmoat.common.db.tables import Inbox, OutboundMessage, SendReservation, Workspace
+from mailmoat.common.db.tables import (
+    AuditEntry,
+    Inbox,
+    OutboundMessage,
+    SendReservation,
+    WebhookEndpoint,
+    Workspace,
+)
 from mailmoat.common.events import SendApproved
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
@@ -24,7 +33,7 @@ from mailmoat.dispatch.handlers import fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
 from tests.support.dkim_keys import new_rsa_key, rsa_record
 from tests.support.inprocess import running
-from tests.support.peers import SmtpSink
+from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.scenario import Scenario
 from tests.support.waiting import eventually
 
@@ -210,3 +219,54 @@ async def test_a_send_left_mid_exchange_is_failed_as_unknown_never_retried(
         still = await db.get(OutboundMessage, recent)
     assert still is not None
     assert still.status == "sending"  # a send in progress is left alone
+
+
+async def test_every_send_is_audited_and_streamed_with_its_provider_and_no_subject(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    with SmtpSink() as sink, WebhookReceiver() as receiver:
+        async with scenario.sessions() as db, db.begin():
+            db.add(
+                WebhookEndpoint(
+                    workspace_id=scenario.workspace_id,
+                    url=receiver.url,
+                    kind="audit",
+                    format="json",
+                    events=["*"],
+                    secret="whsec_" + base64.b64encode(b"k" * 32).decode(),
+                )
+            )
+        dispatch = DispatchSettings(
+            **settings.model_dump(),
+            relay_port=sink.port,
+            relay_starttls=False,
+            egress_allowed_networks=["127.0.0.0/8"],
+        )
+        async with running(build_service(dispatch)):
+            sent_id = await approved(scenario, "bob@example.org")
+            await publish(settings, scenario, sent_id)
+            await eventually(lambda: settled(scenario, sent_id), what="the send")
+            refused_id = await approved(scenario, "carol@example.org", reserve=False)
+            await publish(settings, scenario, refused_id)
+
+            async def streamed() -> list[dict[str, object]] | None:
+                data = [d.json()["data"] for d in receiver.deliveries]
+                return data if len(data) >= 2 else None
+
+            stream = await eventually(streamed, what="the audit stream", timeout=10)
+    provider = f"smtp:127.0.0.1:{sink.port}"
+    numbers = hashlib.sha256(b"Numbers").hexdigest()
+    assert sorted((d["action"], d["target"], d["provider"]) for d in stream) == [
+        ("outbound.refused", "carol@example.org", None),
+        ("outbound.sent", "bob@example.org", provider),
+    ]
+    assert all(d["source"] == "api" and d["subject_sha256"] == numbers for d in stream)
+    assert all(b"Numbers" not in d.body for d in receiver.deliveries)
+    async with scenario.sessions() as db:
+        rows = list(
+            await db.scalars(select(AuditEntry).where(AuditEntry.action.like("outbound.%")))
+        )
+    assert sorted((r.action, r.provider, r.source, r.subject_sha256) for r in rows) == [
+        ("outbound.refused", None, "api", numbers),
+        ("outbound.sent", provider, "api", numbers),
+    ]

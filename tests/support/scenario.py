@@ -39,15 +39,15 @@ class Scenario:
     smtp_port: int = field(default_factory=free_port)
 
     @classmethod
-    async def create(cls, settings: CommonSettings) -> Scenario:
+    async def create(cls, settings: CommonSettings, *, slug: str = "agent") -> Scenario:
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
         workspace = Workspace(id=uuid.uuid4(), name="scenario", plan="developer")
         inbox = Inbox(
             id=uuid.uuid4(),
             workspace_id=workspace.id,
-            slug="agent",
-            address=f"agent@{settings.mail_domain}",
+            slug=slug,
+            address=f"{slug}@{settings.mail_domain}",
             security_level="L2",
         )
         async with sessions() as session, session.begin():

@@ -31,16 +31,19 @@ def record_audit(
     producer: str,
     subject: str | None = None,
     detail: dict[str, Any] | None = None,
+    provider: str | None = None,
 ) -> AuditEntry:
     """Append an audit row and stage its ``audit`` event in the caller's transaction.
 
-    ``detail`` (a reviewer's edit, say) stays in the row: the event never carries it."""
+    ``detail`` (a reviewer's edit, say) stays in the row: the event never carries it.
+    ``provider`` names the outside service an outbound call went to."""
     entry = AuditEntry(
         id=uuid.uuid4(),
         workspace_id=workspace_id,
         action=action,
         actor=actor,
         source=source,
+        provider=provider,
         target=target,
         subject_sha256=subject_hash(subject) if subject is not None else None,
         detail=detail,
@@ -52,6 +55,7 @@ def record_audit(
         action=action,
         actor=actor,
         source=source,
+        provider=provider,
         target=target,
         subject_sha256=entry.subject_sha256,
         audit_id=entry.id,

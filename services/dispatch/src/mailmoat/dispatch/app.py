@@ -60,7 +60,9 @@ def build_service(settings: DispatchSettings) -> Service:
             try:
                 cutoff = utcnow() - timedelta(seconds=settings.interrupted_send_seconds)
                 async with runtime.sessions() as session, session.begin():
-                    failed = await fail_interrupted_sends(session, cutoff)
+                    failed = await fail_interrupted_sends(
+                        session, cutoff, provider=dispatcher.provider
+                    )
                 if failed:
                     log.warning("%d sends interrupted mid-relay were failed", failed)
                     runtime.relay.wake()

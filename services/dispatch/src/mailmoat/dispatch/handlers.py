@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.audit import record_audit
+from mailmoat.common.audit import record_audit, subject_hash
 from mailmoat.common.caps import RECIPIENT_DAILY_CAP, WINDOW, WORKSPACE_DAILY_CAP
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.credits import OUTBOUND_SENT, charge
+from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import (
     Inbox,
     Message,
@@ -72,6 +73,7 @@ class MailDispatcher:
             for domain, key in settings.dkim_keys.items()
         }
         self._dkim_required = settings.dkim_required
+        self.provider = relay_provider(settings)
 
     async def on_send_approved(self, event: SendApproved, session: AsyncSession) -> None:
         async with session.begin():
@@ -111,6 +113,7 @@ class MailDispatcher:
         refusal = _capability(workspace, inbox) or await _ledger(session, outbound, utcnow())
         if refusal is not None:
             await _refuse(session, outbound, *refusal)
+            _audit_send(session, outbound, "outbound.refused", provider=None)
             return None
         outbound.status = "sending"
         in_reply_to, references = await _thread_headers(session, outbound)
@@ -144,9 +147,36 @@ class MailDispatcher:
         if result.accepted:  # a failed or refused send costs nothing
             await charge(session, outbound.workspace_id, OUTBOUND_SENT, outbound.id)
         _stage_outcome(session, outbound, result.reply, elapsed_ms)
+        _audit_send(session, outbound, f"outbound.{status}", provider=self.provider)
 
 
-async def fail_interrupted_sends(session: AsyncSession, older_than: datetime) -> int:
+def relay_provider(settings: DispatchSettings) -> str:
+    """How the audit log names the relay a send went to."""
+    return f"smtp:{settings.relay_host}:{settings.relay_port}"
+
+
+def _audit_send(
+    session: AsyncSession, outbound: OutboundMessage, action: str, *, provider: str | None
+) -> None:
+    """The durable record of a send's outcome, and its copy for the audit webhooks: the
+    recipients, the relay, the path the send came by and the subject's hash."""
+    record_audit(
+        session,
+        workspace_id=outbound.workspace_id,
+        mail_id=outbound.id,
+        action=action,
+        actor="system:dispatch",
+        source=outbound.source,
+        target=",".join(outbound.recipients),
+        producer=PRODUCER,
+        subject=outbound.subject,
+        provider=provider,
+    )
+
+
+async def fail_interrupted_sends(
+    session: AsyncSession, older_than: datetime, *, provider: str | None = None
+) -> int:
     """Sends left ``sending`` by a dispatcher that stopped mid-exchange: the relay may or may
     not have taken them, so they are not retried (that could send twice) but failed, saying so.
     Returns how many."""
@@ -166,6 +196,7 @@ async def fail_interrupted_sends(session: AsyncSession, older_than: datetime) ->
         )
         await _settle_reservations(session, outbound, "unknown")
         _stage_outcome(session, outbound, outbound.relay_reply, 0.0)
+        _audit_send(session, outbound, "outbound.failed", provider=provider)
     return len(stuck)
 
 
@@ -290,18 +321,23 @@ class WebhookDispatcher:
         self._key = settings.webhook_secret_key.get_secret_value().encode()
 
     async def on_inbox_event(self, event: InboxEvent, session: AsyncSession) -> None:
+        kind = event.kind.value
+        with reading():  # nobody listening is the common case: then nothing is written
+            async with session.begin():
+                inbox = await session.get(Inbox, event.inbox_id)
+                if inbox is None or inbox.workspace_id != event.workspace_id:
+                    raise PoisonEvent(f"inbox {event.inbox_id} not found")
+                endpoints = await _endpoints(session, event.workspace_id, "message", kind)
+                if not inbox.webhook_url and not endpoints:
+                    return
+                data = await _event_data(session, event, inbox)
         async with session.begin():
-            inbox = await session.get(Inbox, event.inbox_id)
-            if inbox is None or inbox.workspace_id != event.workspace_id:
-                raise PoisonEvent(f"inbox {event.inbox_id} not found")
-            data = {"message_id": str(event.message_id), "inbox": inbox.address}
-            kind = event.kind.value
             ids = []
             if inbox.webhook_url:
                 ids.append(
                     await _owe(session, event, kind, data, url=inbox.webhook_url, inbox_id=inbox.id)
                 )
-            for endpoint in await _endpoints(session, event.workspace_id, "message", kind):
+            for endpoint in endpoints:
                 ids.append(await _owe(session, event, kind, data, endpoint=endpoint))
         for owed_id in ids:
             if owed_id is not None:
@@ -312,14 +348,20 @@ class WebhookDispatcher:
             "action": event.action,
             "actor": event.actor,
             "source": event.source,
+            "provider": event.provider,
             "target": event.target,
             "subject_sha256": event.subject_sha256,
             "audit_id": str(event.audit_id),
         }
+        with reading():
+            async with session.begin():
+                endpoints = await _endpoints(session, event.workspace_id, "audit", None)
+        if not endpoints:
+            return
         async with session.begin():
             ids = [
                 await _owe(session, event, event.action, data, endpoint=endpoint)
-                for endpoint in await _endpoints(session, event.workspace_id, "audit", None)
+                for endpoint in endpoints
             ]
         for owed_id in ids:
             if owed_id is not None:
@@ -426,6 +468,48 @@ async def _endpoints(
         )
     )
     return [e for e in rows if event_type is None or event_type in e.events]
+
+
+async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) -> dict[str, Any]:
+    """What a message webhook says: the message or send it concerns, as the API shows it (a
+    withheld message without its subject or text). ``url`` fetches it whole; one deleted
+    since is named by id alone."""
+    data: dict[str, Any] = {"message_id": str(event.message_id), "inbox": inbox.address}
+    if event.kind.value.startswith("message."):
+        message = await session.get(Message, event.message_id)
+        if message is None or message.workspace_id != event.workspace_id:
+            return data
+        hidden = message.status == "withheld"
+        data |= {
+            "url": f"/api/v1/messages/{message.id}",
+            "status": message.status,
+            "from": message.from_address,
+            "subject": None if hidden else message.subject,
+            "subject_sha256": subject_hash(message.subject),
+            "consensus": message.consensus,
+            "risk_score": message.risk_score,
+            "received_at": message.received_at.isoformat(),
+            "thread_id": None if message.thread_id is None else str(message.thread_id),
+            "text": None if hidden else message.text,
+        }
+        return data
+    outbound = await session.get(OutboundMessage, event.message_id)
+    if outbound is None or outbound.workspace_id != event.workspace_id:
+        return data
+    error = None
+    if outbound.decision_code is not None:
+        error = {"code": outbound.decision_code, "message": outbound.decision_message or ""}
+    elif outbound.status == "failed":
+        error = {"code": "relay_failed", "message": outbound.relay_reply or ""}
+    data |= {
+        "url": f"/api/v1/outbound/{outbound.id}",
+        "status": outbound.status,
+        "to": list(outbound.recipients),
+        "subject": outbound.subject,
+        "risk_score": outbound.risk_score,
+        "error": error,
+    }
+    return data
 
 
 async def _owe(

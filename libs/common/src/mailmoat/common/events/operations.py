@@ -24,6 +24,9 @@ class AuditRecorded(Event):
     action: str = Field(description="What happened, e.g. 'outbound.send', 'message.raw_read'.")
     actor: str = Field(description="Who: 'api_key:<prefix>', 'user:<id>', 'system:<service>'.")
     source: str = Field(description="Path: 'api', 'mcp:<tool>', 'cron:<job>', 'smtp'.")
+    provider: str | None = Field(
+        default=None, description="Outside service called, e.g. 'smtp:relay.example:587'."
+    )
     target: str = Field(description="What it acted on (ids, recipient address).")
     subject_sha256: str | None = Field(default=None, description="SHA-256 of a subject, if any.")
     audit_id: uuid.UUID = Field(description="Id of the durable audit row.")

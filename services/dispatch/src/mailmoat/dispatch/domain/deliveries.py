@@ -1,6 +1,7 @@
 """Webhook deliveries: the retry schedule and the payload shapes (raw JSON, Slack, Discord,
-Telegram). A payload names the message by id and never carries mail content; the audit stream
-carries the subject's SHA-256, never the subject."""
+Telegram). A message event carries what the API shows of the message (its sanitised text, never
+a withheld one's); a body that would pass 1 MB goes without its text, marked ``truncated``, to be
+fetched by ``url``. The audit stream carries the subject's SHA-256, never the subject."""
 
 from __future__ import annotations
 
@@ -48,12 +49,19 @@ def render(fmt: str, event_type: str, occurred_at: datetime, data: dict[str, Any
     else:
         text = summary(event_type, data)
         payload = {"content": text} if fmt == "discord" else {"text": text}
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    if len(body) > MAX_PAYLOAD_BYTES:  # fetch the rest by id
-        body = json.dumps(
+    body = _encoded(payload)
+    if len(body) > MAX_PAYLOAD_BYTES and fmt == "json":  # the text is fetched by url
+        slim = {k: v for k, v in data.items() if k not in ("text", "subject")}
+        body = _encoded({**payload, "data": {**slim, "truncated": True}})
+    if len(body) > MAX_PAYLOAD_BYTES:
+        body = _encoded(
             {"type": event_type, "timestamp": occurred_at.isoformat(), "truncated": True}
-        ).encode()
+        )
     return body
+
+
+def _encoded(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def summary(event_type: str, data: dict[str, Any]) -> str:
@@ -61,8 +69,16 @@ def summary(event_type: str, data: dict[str, Any]) -> str:
     if "action" in data:
         subject = data.get("subject_sha256")
         hashed = f", subject sha256 {subject[:16]}…" if subject else ""
+        provider = f" through {data['provider']}" if data.get("provider") else ""
         return (
-            f"Mailmoat audit: {data['action']} by {data['actor']} via {data['source']} "
-            f"on {data['target']}{hashed}"
+            f"Mailmoat audit: {data['action']} by {data['actor']} via {data['source']}"
+            f"{provider} on {data['target']}{hashed}"
         )
-    return f"Mailmoat: {event_type} in {data.get('inbox', '?')}, message {data.get('message_id')}"
+    peer = f" from {data['from']}" if "from" in data else ""
+    if "to" in data:
+        peer = f" to {', '.join(data['to'])}"
+    risk = f", risk {data['risk_score']}" if "risk_score" in data else ""
+    return (
+        f"Mailmoat: {event_type} in {data.get('inbox', '?')}{peer}{risk}, "
+        f"message {data.get('message_id')}"
+    )

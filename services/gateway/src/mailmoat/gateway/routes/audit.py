@@ -23,6 +23,8 @@ class AuditOut(BaseModel):
     action: str
     actor: str
     source: str
+    provider: str | None = None
+    """The outside service an outbound call went to (``smtp:host:port`` for a send)."""
     target: str
     subject_sha256: str | None
     detail: dict[str, Any] | None = None

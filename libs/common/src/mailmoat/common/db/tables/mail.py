@@ -181,6 +181,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(100))
     actor: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(100))
+    # The outside service an outbound call went to (the SMTP relay for a send), if any.
+    provider: Mapped[str | None] = mapped_column(String(200), default=None)
     target: Mapped[str] = mapped_column(Text)
     subject_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     # What changed, for actions that change content (a reviewer's edit as a diff). Kept in

@@ -384,6 +384,14 @@ def section(result: DispatchResult | str, count: int, paced: int) -> list[str]:
         "the delivery recorded before and after the call): p50 "
         f"{statistics.median(result.webhook_ms):.1f} ms, p95 {p95(result.webhook_ms):.1f} ms.",
         "",
+        "Where a send's time goes (one profiled burst, py-spy, at 22 sends/s): about 40% in",
+        "SQLite calls, mostly the three durable commits each send needs (the claim before the",
+        "relay is called, the outcome after, the outbox row marked published), each an fsync",
+        "under synchronous=FULL; about 12% in dkimpy's RSA signature, computed in pure Python",
+        "(~5 ms for 2048 bits); the relay exchange itself under 1 ms. smtp-source writes nothing",
+        "to disk and signs nothing, so the 0.5 target needs sends claimed and recorded in batches",
+        "(one commit for many) and a native RSA signer.",
+        "",
     ]
     return lines
 

@@ -1,5 +1,6 @@
-"""``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline, and
-the Send API's policy decision latency beside no-op endpoints.
+"""``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline, the
+Send API's policy decision latency beside no-op endpoints, and dispatch beside Postfix's
+smtp-source (with webhook delivery latency).
 
 Writes a Markdown report (BENCHMARKS.md). Numbers are for comparing runs on one machine.
 """
@@ -20,7 +21,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from benchmarks import ingest_bench, policy_bench
+from benchmarks import dispatch_bench, ingest_bench, policy_bench
 from benchmarks.discard import Discard
 from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
@@ -42,6 +43,8 @@ from mailmoat.scanner.settings import ScannerSettings
 
 ADDRESS = ingest_bench.RCPT
 POLICY_CALLS = 300
+DISPATCH_BURST = 480  # within one workspace's 500 a day
+DISPATCH_PACED = 200
 
 
 def mail(n: int) -> bytes:
@@ -129,9 +132,17 @@ async def main(count: int, output: Path) -> None:
             policy_dir = Path(tmp) / "policy"
             policy_dir.mkdir()
             decisions = await policy_bench.run(broker, policy_dir, POLICY_CALLS)
+            dispatch_dir = Path(tmp) / "dispatch"
+            dispatch_dir.mkdir()
+            sends = await dispatch_bench.run(broker, dispatch_dir, DISPATCH_BURST, DISPATCH_PACED)
     finally:
         broker.stop()
-    report(count, ingest_results, base, ours, output, policy_bench.section(decisions, POLICY_CALLS))
+    sections = [
+        *policy_bench.section(decisions, POLICY_CALLS),
+        "",
+        *dispatch_bench.section(sends, DISPATCH_BURST, DISPATCH_PACED),
+    ]
+    report(count, ingest_results, base, ours, output, sections)
 
 
 async def prepared(broker: EmbeddedBroker, path: Path) -> CommonSettings:
@@ -179,7 +190,7 @@ def report(
     base: list[float],
     ours: dict[str, float],
     output: Path,
-    policy_section: list[str],
+    sections: list[str],
 ) -> None:
     base_rate = len(base) / sum(base)
     rows = [
@@ -238,7 +249,7 @@ def report(
         "|---|---|---|",
         *[f"| {name} | {b} | {m} |" for name, b, m in rows],
         "",
-        *policy_section,
+        *sections,
         "",
     ]
     output.write_text("\n".join(lines))

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.session import SessionFactory, reading
+from mailmoat.common.db.session import SessionFactory
 from mailmoat.common.db.tables import OutboxRecord, ProcessedEvent
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
@@ -57,7 +57,9 @@ class Subscription(Generic[E]):
     transactional: bool = True
     """True: the handler runs inside the transaction that records the event as processed.
     False: the handler gets a session with no transaction open and commits its own (for work
-    that must be committed before an external call, such as dispatch's write-ahead)."""
+    that must be committed before an external call, such as dispatch's write-ahead). Such a
+    handler must make a redelivery harmless by itself (dispatch's claim of the send, a
+    delivery's id derived from the event), so nothing is recorded for it: a commit saved."""
 
 
 def subscribe(
@@ -154,13 +156,7 @@ class _Consumer(Generic[E]):
                     await self._sub.handler(event, session)
                     _mark_processed(session, consumer, event)
             else:
-                with reading():  # a read: no write lock taken on SQLite
-                    async with session.begin():
-                        if await self._skip_duplicate(session, consumer, event):
-                            return
                 await self._sub.handler(event, session)
-                async with session.begin():
-                    _mark_processed(session, consumer, event)
         self._after_commit(take_staged(session))
         HANDLER_DURATION.labels(*self._labels).observe(time.perf_counter() - started)
         EVENTS_CONSUMED.labels(*self._labels, "processed").inc()

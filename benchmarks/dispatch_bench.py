@@ -27,6 +27,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -40,7 +41,7 @@ from tests.support.stack import ProcessStack
 from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
-from mailmoat.common.db.tables import Inbox, OutboundMessage, SendReservation
+from mailmoat.common.db.tables import Inbox, OutboundMessage, SenderStats, SendReservation
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.events import InboxEvent, InboxEventKind, MailSent, SendApproved
 from mailmoat.common.events.base import utcnow
@@ -51,6 +52,7 @@ from mailmoat.common.topics import Topic
 BODY_LINES = 40  # ~1.7 KB of text, as the other benches send
 SOURCE_LENGTH = 2000  # smtp-source message size in bytes, about what dispatch sends signed
 WARM_UP = 5
+FLOOD = 1000
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class DispatchResult:
     latencies_ms: list[float]
     failed: int
     webhook_ms: list[float]
+    reputation_lag_s: float
+    reputation: Rate
 
 
 def p95(values: list[float]) -> float:
@@ -235,16 +239,57 @@ def _approval(scenario: Scenario, outbound_id: uuid.UUID) -> bytes:
     return event.to_bytes()
 
 
-async def burst(bus: Bus, scenario: Scenario, count: int) -> tuple[Rate, int]:
-    """``count`` approvals published at once: sends per second until the last is reported."""
+async def burst(bus: Bus, scenario: Scenario, count: int) -> tuple[Rate, int, float]:
+    """``count`` approvals published at once: sends per second until the last is reported,
+    and how long after that reputation had counted them all (its lag behind ``sent``)."""
     ids = await approved_sends(scenario, [f"r{n}@example.org" for n in range(count)])
     started = time.perf_counter()
     await asyncio.gather(
         *(bus.publish(Topic.SEND_APPROVED, i, _approval(scenario, i)) for i in ids)
     )
     found = await bus.sent(set(ids))
+    finished = time.perf_counter()
     failed = sum(1 for event in found.values() if event.status != "sent")
-    return Rate(count, time.perf_counter() - started), failed
+    deadline = time.monotonic() + 300
+    while await _counted(scenario) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("reputation never counted the burst")
+        await asyncio.sleep(0.01)
+    return Rate(count, finished - started), failed, time.perf_counter() - finished
+
+
+async def flood(bus: Bus, scenario: Scenario, count: int) -> Rate:
+    """Reputation's own ceiling: ``count`` ``sent`` events published at once, timed until it
+    has counted them all."""
+    now = utcnow()
+    events = [
+        MailSent(
+            mail_id=uuid.uuid4(),
+            workspace_id=scenario.workspace_id,
+            inbox_id=scenario.inbox_id,
+            status="sent",
+            recipients=(f"f{n}@example.org",),
+            relay_reply="250 2.0.0 Ok",
+            duration_ms=1.0,
+            occurred_at=now - timedelta(seconds=count - n),
+        )
+        for n in range(count)
+    ]
+    started = time.perf_counter()
+    await asyncio.gather(*(bus.publish(Topic.SENT, e.mail_id, e.to_bytes()) for e in events))
+    deadline = time.monotonic() + 600
+    while await _counted(scenario) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("reputation never counted the flood")
+        await asyncio.sleep(0.05)
+    return Rate(count, time.perf_counter() - started)
+
+
+async def _counted(scenario: Scenario) -> int:
+    """Sends reputation has counted for the scenario's inbox."""
+    async with scenario.sessions() as db:
+        stats = await db.get(SenderStats, scenario.inbox_id)
+    return 0 if stats is None else stats.sent_count + stats.failed_count
 
 
 async def one_at_a_time(bus: Bus, scenario: Scenario, count: int) -> tuple[list[float], int]:
@@ -321,8 +366,9 @@ async def _mailmoat(
     await asyncio.to_thread(upgrade, settings.database_url)
     await create_topics(settings)
     # One workspace per phase: each stays inside the 500-a-day cap.
-    scenarios = [await Scenario.create(settings, slug=s) for s in ("burst", "paced", "hooks")]
-    bursting, pacing, hooking = scenarios
+    slugs = ("burst", "paced", "hooks", "flood")
+    scenarios = [await Scenario.create(settings, slug=s) for s in slugs]
+    bursting, pacing, hooking, flooding = scenarios
     keys = {
         settings.mail_domain: {"selector": "bench", "private_key_file": str(dkim_key(work_dir))}
     }
@@ -336,18 +382,19 @@ async def _mailmoat(
             "MAILMOAT_LOG_LEVEL": "WARNING",
         },
     )
-    stack.start("dispatch")
+    stack.start("dispatch", "reputation")
     try:
         async with Bus(settings, Topic.SENT) as bus:
             await one_at_a_time(bus, pacing, WARM_UP)  # until dispatch's consumers have joined
-            rate, burst_failed = await burst(bus, bursting, count)
+            rate, burst_failed, lag = await burst(bus, bursting, count)
             latencies, paced_failed = await one_at_a_time(bus, pacing, paced)
             hooks = await webhooks(bus, hooking, paced + WARM_UP)
+            ceiling = await flood(bus, flooding, FLOOD)
     finally:
         stack.stop()
         for scenario in scenarios:
             await scenario.close()
-    return DispatchResult(base, rate, latencies, burst_failed + paced_failed, hooks)
+    return DispatchResult(base, rate, latencies, burst_failed + paced_failed, hooks, lag, ceiling)
 
 
 def section(result: DispatchResult | str, count: int, paced: int) -> list[str]:
@@ -383,6 +430,18 @@ def section(result: DispatchResult | str, count: int, paced: int) -> list[str]:
         "time on `inbox-events`, to the receiver's 2xx (a local HTTP server, signatures made,",
         "the delivery recorded before and after the call): p50 "
         f"{statistics.median(result.webhook_ms):.1f} ms, p95 {p95(result.webhook_ms):.1f} ms.",
+        "",
+        "Reputation (its own process, counting every `sent` event into its hourly windows and",
+        "judging the sender after each) had counted the whole burst",
+        f"{result.reputation_lag_s:.2f} s after dispatch reported its last send: its lag behind",
+        f"`sent` at dispatch's peak rate. Its own ceiling: {FLOOD} `sent` events published at",
+        f"once were counted in {result.reputation.seconds:.1f} s "
+        f"({result.reputation.per_second:.0f}/s), "
+        + (
+            "above dispatch's peak rate."
+            if result.reputation.per_second > result.burst.per_second
+            else "BELOW dispatch's peak rate: it would fall behind."
+        ),
         "",
         "Where a send's time goes (one profiled burst, py-spy, at 22 sends/s): about 40% in",
         "SQLite calls, mostly the three durable commits each send needs (the claim before the",

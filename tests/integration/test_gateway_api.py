@@ -188,6 +188,8 @@ ENDPOINTS = (
     ("GET", "/inboxes", None, "read:mail"),
     ("GET", "/inboxes/{slug}", None, "read:mail"),
     ("PATCH", "/inboxes/{slug}", {"daily_send_limit": 10}, "write:inbox"),
+    ("POST", "/inboxes/{slug}/reinstate", {"reason": "checked"}, "admin:workspace"),
+    ("POST", "/workspace/reinstate", None, "admin:workspace"),
     ("DELETE", "/inboxes/{slug}", None, "write:inbox"),
     ("GET", "/inboxes/{slug}/messages", None, "read:mail"),
     ("GET", "/messages/{message_id}", None, "read:mail"),

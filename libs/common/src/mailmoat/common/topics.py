@@ -11,9 +11,12 @@
 |                     |                |   calls, matched on the outbound id)                      |
 | policy              | send-approved  | dispatch (dispatch-mail)                                  |
 | dispatch            | sent           | reputation (reputation-sent)                              |
-| policy              | inbox-events   | dispatch (dispatch-webhooks)                              |
+| policy, dispatch,   | inbox-events   | dispatch (dispatch-webhooks)                              |
+|   gateway,          |                |                                                           |
+|   reputation        |                |                                                           |
 | ingest              | feedback       | reputation (reputation-feedback)                          |
-| reputation          | sender-status  | policy (policy-sender-status)                             |
+| reputation,         | sender-status  | policy (policy-sender-status), reputation                 |
+|   gateway           |                |   (reputation-sender-status: reinstatements)              |
 | every service       | audit          | dispatch (dispatch-audit)                                 |
 
 Every topic has a dead-letter twin, ``<topic>.dlq``, written by the consumer that could not

@@ -40,6 +40,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.observability.metrics import OUTBOUND_SENDS, WEBHOOK_DELIVERIES
 from mailmoat.common.outbox import stage_event, stage_inbox_event
+from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.adapters.egress import EgressRefused, SafeEgress
 from mailmoat.dispatch.adapters.relay import RelayResult, SmtpRelay
@@ -204,8 +205,8 @@ def _capability(workspace: Workspace, inbox: Inbox) -> tuple[str, str] | None:
     """The kill switch and the sender's standing, as they are now."""
     if not workspace.outbound_enabled:
         return "capability_disabled", "Outbound sending was turned off before it left"
-    if inbox.sending_status == "suspended":
-        return "capability_disabled", "The sending inbox was suspended before it left"
+    if (refusal := standing_refusal(workspace, inbox, utcnow())) is not None:
+        return "capability_disabled", f"{refusal} (found at send time)"
     if inbox.deleted_at is not None:
         return "capability_disabled", "The sending inbox was deleted before it left"
     return None
@@ -474,6 +475,13 @@ async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) ->
     """What a message webhook says: the message or send it concerns, as the API shows it (a
     withheld message without its subject or text). ``url`` fetches it whole; one deleted
     since is named by id alone."""
+    if event.kind.value.startswith("sender."):  # reputation's word on the inbox as a sender
+        return {
+            "inbox": inbox.address,
+            "status": event.kind.value.removeprefix("sender."),
+            "reason": event.reason,
+            "url": f"/api/v1/inboxes/{inbox.slug}",
+        }
     data: dict[str, Any] = {"message_id": str(event.message_id), "inbox": inbox.address}
     if event.kind.value.startswith("message."):
         message = await session.get(Message, event.message_id)

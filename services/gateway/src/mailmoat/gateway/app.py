@@ -22,6 +22,7 @@ from mailmoat.gateway.routes import (
     keys,
     messages,
     outbound,
+    standing,
     webhooks,
     workspace,
 )
@@ -55,6 +56,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
         messages,
         outbound,
         approvals,
+        standing,
         allowlist,
         webhooks,
         audit,

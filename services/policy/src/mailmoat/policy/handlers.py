@@ -36,6 +36,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
 from mailmoat.common.outbox import stage_event, stage_inbox_event
+from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
 from mailmoat.policy.domain.html import sanitise_html
 from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
@@ -248,11 +249,18 @@ async def reject_overdue_approvals(session: AsyncSession, now: datetime) -> int:
 
 
 async def on_sender_status(event: SenderStatusChanged, session: AsyncSession) -> None:
-    """Remember reputation's verdict on a sending inbox for the capability rule."""
-    inbox = await session.get(Inbox, event.inbox_id)
-    if inbox is None or inbox.workspace_id != event.workspace_id:
-        raise PoisonEvent(f"inbox {event.inbox_id} not found")
-    inbox.sending_status = event.status
+    """Remember a sender's standing (an inbox's, or the workspace's) for the capability rule."""
+    sender: Inbox | Workspace | None
+    if event.inbox_id is None:
+        sender = await session.get(Workspace, event.workspace_id)
+    else:
+        sender = await session.get(Inbox, event.inbox_id)
+        if sender is not None and sender.workspace_id != event.workspace_id:
+            sender = None
+    if sender is None:
+        raise PoisonEvent(f"sender of {event.event_id} not found")
+    sender.sending_status = event.status
+    sender.sending_status_until = event.until
 
 
 async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> OutboundFacts:
@@ -288,6 +296,7 @@ async def _gather_facts(session: AsyncSession, outbound: OutboundMessage) -> Out
         allowlist=tuple(AllowedRecipient(r.address, r.active_from, r.allow_html) for r in rows),
         now=now,
         inbox_active=inbox.deleted_at is None,
+        standing_refusal=standing_refusal(workspace, inbox, now),
         workspace_sent_24h=workspace_24h,
         recipient_sent_24h={str(r): int(n) for r, n in by_recipient.all()},
         inbox_sent_1h=inbox_1h,

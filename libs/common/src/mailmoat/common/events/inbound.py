@@ -100,6 +100,10 @@ class InboxEventKind(StrEnum):
     OUTBOUND_SENT = "outbound.sent"
     OUTBOUND_FAILED = "outbound.failed"
     OUTBOUND_REJECTED = "outbound.rejected"
+    SENDER_WARNED = "sender.warned"
+    SENDER_THROTTLED = "sender.throttled"
+    SENDER_SUSPENDED = "sender.suspended"
+    SENDER_ACTIVE = "sender.active"
 
 
 class InboxEvent(Event):
@@ -107,4 +111,7 @@ class InboxEvent(Event):
 
     inbox_id: uuid.UUID = Field(description="Inbox the event concerns.")
     kind: InboxEventKind = Field(description="Event type, as delivered to webhooks.")
-    message_id: uuid.UUID = Field(description="Id of the message or outbound message.")
+    message_id: uuid.UUID = Field(
+        description="Id of the message or outbound message (for sender.* events, the inbox)."
+    )
+    reason: str | None = Field(default=None, description="Why, for sender.* events.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -11,11 +12,18 @@ from mailmoat.common.events.base import Event
 
 
 class SenderStatusChanged(Event):
-    """Reputation suspended, warned about or reinstated a sending inbox."""
+    """A sender's standing changed: reputation warned, throttled or suspended it (or saw its
+    rates recover), or a person reinstated it."""
 
-    inbox_id: uuid.UUID = Field(description="Sending inbox.")
-    status: Literal["active", "warned", "suspended"] = Field(description="New status.")
+    inbox_id: uuid.UUID | None = Field(
+        default=None, description="Sending inbox; None: the workspace as a whole."
+    )
+    status: Literal["active", "warned", "throttled", "suspended"] = Field(description="New status.")
     reason: str = Field(description="Why, with the figures that triggered it.")
+    until: datetime | None = Field(default=None, description="When a throttle ends.")
+    actor: str = Field(
+        default="system:reputation", description="Who: reputation, or the reinstating key."
+    )
 
 
 class AuditRecorded(Event):

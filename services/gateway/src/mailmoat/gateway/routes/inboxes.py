@@ -104,6 +104,9 @@ class InboxOut(BaseModel):
     security_level: str
     webhook_url: str | None
     sending_status: str
+    """Reputation's word: active, warned, throttled (until ``sending_status_until``) or
+    suspended (until ``POST /inboxes/{slug}/reinstate``)."""
+    sending_status_until: datetime | None = None
     sender_allowlist: list[str]
     sender_blocklist: list[str]
     approval_timeout_seconds: int
@@ -122,6 +125,7 @@ def inbox_out(inbox: Inbox, rules: list[InboxSenderRule]) -> InboxOut:
         security_level=inbox.security_level,
         webhook_url=inbox.webhook_url,
         sending_status=inbox.sending_status,
+        sending_status_until=inbox.sending_status_until,
         sender_allowlist=[r.pattern for r in rules if r.action == "allow"],
         sender_blocklist=[r.pattern for r in rules if r.action == "block"],
         approval_timeout_seconds=inbox.approval_timeout_seconds,

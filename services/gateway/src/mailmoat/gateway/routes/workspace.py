@@ -23,6 +23,9 @@ class WorkspaceOut(BaseModel):
     name: str
     plan: str
     outbound_enabled: bool
+    sending_status: str = "active"
+    """Reputation's word on the workspace's sends together (see the inbox's)."""
+    sending_status_until: datetime | None = None
     credits_balance: int
     created_at: datetime
 

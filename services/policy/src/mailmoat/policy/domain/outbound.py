@@ -29,6 +29,8 @@ class OutboundFacts:
     allowlist: tuple[AllowedRecipient, ...]
     now: datetime
     inbox_active: bool = True
+    standing_refusal: str | None = None
+    """Why reputation forbids the sender now (suspended, or throttled after a burst)."""
     workspace_sent_24h: int = 0
     recipient_sent_24h: Mapping[str, int] = field(default_factory=dict)
     inbox_sent_1h: int = 0

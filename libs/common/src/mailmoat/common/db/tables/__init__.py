@@ -12,6 +12,7 @@ from mailmoat.common.db.tables.mail import (
     SenderStats,
     SendReservation,
 )
+from mailmoat.common.db.tables.reputation import ReputationBucket, SenderStanding, SentRecipient
 from mailmoat.common.db.tables.tenancy import (
     AllowlistEntry,
     ApiKey,
@@ -37,10 +38,13 @@ __all__ = [
     "OutboxRecord",
     "ProcessedEvent",
     "RawMessage",
+    "ReputationBucket",
     "ScanDecision",
     "ScanVerdictRecord",
     "SendReservation",
+    "SenderStanding",
     "SenderStats",
+    "SentRecipient",
     "WebhookDelivery",
     "WebhookEndpoint",
     "Workspace",

@@ -32,6 +32,9 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200))
     plan: Mapped[str] = mapped_column(String(20))
     outbound_enabled: Mapped[bool] = mapped_column(default=True)
+    # Reputation's word on the workspace as a whole (its inboxes' sends together).
+    sending_status: Mapped[str] = mapped_column(String(20), default="active")
+    sending_status_until: Mapped[datetime | None] = mapped_column(default=None)
     credits_balance: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -64,7 +67,10 @@ class Inbox(Base):
     address: Mapped[str] = mapped_column(String(320), unique=True)
     security_level: Mapped[str] = mapped_column(String(2))
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # Reputation's word on the inbox as a sender: active, warned, throttled (until
+    # sending_status_until) or suspended (until a person reinstates it).
     sending_status: Mapped[str] = mapped_column(String(20), default="active")
+    sending_status_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # How long an L4 send waits for a person before it is rejected.
     approval_timeout_seconds: Mapped[int] = mapped_column(default=86_400)

@@ -1,0 +1,223 @@
+"""Reputation over the broker: ``sent`` and ``feedback`` events counted per sender and judged;
+a complaint rate above 0.3% suspends once the volume is there, a lower one warns, a handful of
+sends never acts; the verdict reaches policy on ``sender-status`` and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select
+
+from mailmoat.common.db.tables import AuditEntry, Inbox, SenderStanding, SenderStats
+from mailmoat.common.events import Event, FeedbackReceived, MailSent, SenderStatusChanged
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.settings import CommonSettings
+from mailmoat.common.topics import Topic
+from mailmoat.policy.app import build_service as build_policy
+from mailmoat.reputation.app import build_service as build_reputation
+from tests.support.inprocess import running
+from tests.support.scenario import Scenario
+from tests.support.waiting import eventually
+
+
+async def publish_all(settings: CommonSettings, topic: Topic, events: list[Event]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        sends = [
+            await producer.send(
+                settings.topic(topic.value), e.to_bytes(), key=str(e.mail_id).encode()
+            )
+            for e in events
+        ]
+        for sent in sends:
+            await sent
+    finally:
+        await producer.stop()
+
+
+def sends(scenario: Scenario, count: int) -> list[Event]:
+    """``count`` delivered messages, one recipient each, spread over the last 20 hours."""
+    start = utcnow() - timedelta(hours=20)
+    step = timedelta(hours=20) / max(count, 1)
+    return [
+        MailSent(
+            mail_id=uuid.uuid4(),
+            workspace_id=scenario.workspace_id,
+            inbox_id=scenario.inbox_id,
+            status="sent",
+            recipients=(f"r{n}@example.org",),
+            relay_reply="250 2.0.0 Ok",
+            duration_ms=1.0,
+            occurred_at=start + n * step,
+        )
+        for n in range(count)
+    ]
+
+
+def complaints(scenario: Scenario, count: int) -> list[Event]:
+    return [
+        FeedbackReceived(
+            mail_id=uuid.uuid4(),
+            workspace_id=scenario.workspace_id,
+            inbox_id=scenario.inbox_id,
+            kind="complaint",
+            recipient=f"r{n}@example.org",
+        )
+        for n in range(count)
+    ]
+
+
+async def stats(scenario: Scenario) -> SenderStats | None:
+    async with scenario.sessions() as db:
+        return await db.get(SenderStats, scenario.inbox_id)
+
+
+async def test_complaint_rates_suspend_past_the_threshold_and_the_minimum_volume(
+    settings: CommonSettings,
+) -> None:
+    cases = {
+        "heavy": (1000, 4, "suspended"),  # 0.4%
+        "mild": (1000, 2, "warned"),  # 0.2%
+        "tiny": (3, 1, "active"),  # 33%, but three messages prove nothing
+    }
+    scenarios = {slug: await Scenario.create(settings, slug=slug) for slug in cases}
+    try:
+        async with running(build_reputation(settings), build_policy(settings)):
+            for slug, (sent, _, _) in cases.items():
+                await publish_all(settings, Topic.SENT, sends(scenarios[slug], sent))
+            for slug, (sent, _, _) in cases.items():
+
+                async def counted(scenario: Scenario = scenarios[slug], n: int = sent) -> bool:
+                    found = await stats(scenario)
+                    return found is not None and found.sent_count == n
+
+                await eventually(counted, what=f"{slug}'s sends counted", timeout=120)
+            # Complaints come after the mail they are about.
+            for slug, (_, complained, _) in cases.items():
+                await publish_all(settings, Topic.FEEDBACK, complaints(scenarios[slug], complained))
+            for slug, (_, complained, expected) in cases.items():
+
+                async def settled(
+                    scenario: Scenario = scenarios[slug], n: int = complained, want: str = expected
+                ) -> bool:
+                    found = await stats(scenario)
+                    async with scenario.sessions() as db:
+                        inbox = await db.get(Inbox, scenario.inbox_id)
+                    return (
+                        found is not None
+                        and found.complaint_count == n
+                        and inbox is not None
+                        and inbox.sending_status == want
+                    )
+
+                await eventually(settled, what=f"{slug} judged {expected}", timeout=60)
+
+        heavy = scenarios["heavy"]
+        async with heavy.sessions() as db:
+            standing = await db.get(SenderStanding, ("inbox", heavy.inbox_id))
+            audit = list(
+                await db.scalars(select(AuditEntry).where(AuditEntry.action.like("sender.%")))
+            )
+        assert standing is not None
+        assert standing.reason == (
+            "complaint rate above 0.30%: 4 complaints in 1000 messages over 24 h (0.40%)"
+        )
+        by_workspace = {(a.workspace_id, a.action) for a in audit}
+        assert (heavy.workspace_id, "sender.suspended") in by_workspace
+        assert (scenarios["mild"].workspace_id, "sender.warned") in by_workspace
+        assert not any(a.workspace_id == scenarios["tiny"].workspace_id for a in audit)
+        assert all(a.actor == "system:reputation" for a in audit)
+    finally:
+        for scenario in scenarios.values():
+            await scenario.close()
+
+
+async def standing_of(scenario: Scenario) -> SenderStanding | None:
+    async with scenario.sessions() as db:
+        return await db.get(SenderStanding, ("inbox", scenario.inbox_id))
+
+
+async def test_a_reinstatement_counts_afresh_and_a_burst_throttles(
+    settings: CommonSettings,
+) -> None:
+    noisy = await Scenario.create(settings, slug="noisy")
+    bursty = await Scenario.create(settings, slug="bursty")
+    try:
+        async with running(build_reputation(settings), build_policy(settings)):
+            await publish_all(settings, Topic.SENT, sends(noisy, 300))
+
+            async def counted(n: int) -> bool:
+                found = await stats(noisy)
+                return found is not None and found.sent_count == n
+
+            await eventually(lambda: counted(300), what="the sends counted", timeout=120)
+            await publish_all(settings, Topic.FEEDBACK, complaints(noisy, 2))
+
+            async def status_is(scenario: Scenario, status: str) -> SenderStanding | None:
+                found = await standing_of(scenario)
+                return found if found is not None and found.status == status else None
+
+            await eventually(lambda: status_is(noisy, "suspended"), what="the suspension")
+
+            # A person reinstates it (the gateway announces that on sender-status).
+            reinstated = SenderStatusChanged(
+                mail_id=noisy.inbox_id,
+                workspace_id=noisy.workspace_id,
+                inbox_id=noisy.inbox_id,
+                status="active",
+                reason="reinstated by api_key:mm_test",
+                actor="api_key:mm_test",
+            )
+            await publish_all(settings, Topic.SENDER_STATUS, [reinstated])
+            fresh = await eventually(lambda: status_is(noisy, "active"), what="reinstatement")
+            assert fresh.epoch == 1
+            # The old 300 sends and 2 complaints are not counted again: one more complaint
+            # with a new send stays under the minimum volume.
+            await publish_all(settings, Topic.SENT, sends(noisy, 1))
+            await eventually(lambda: counted(301), what="the new send counted")
+            await publish_all(settings, Topic.FEEDBACK, complaints(noisy, 1))
+
+            async def complained_thrice() -> bool:
+                found = await stats(noisy)
+                return found is not None and found.complaint_count == 3
+
+            await eventually(complained_thrice, what="the new complaint counted")
+            after = await standing_of(noisy)
+            assert after is not None
+            assert (after.status, after.epoch) == ("active", 1)
+
+            # 61 messages within one minute from a sender with no history: a burst.
+            now = utcnow()
+            burst = [
+                MailSent(
+                    mail_id=uuid.uuid4(),
+                    workspace_id=bursty.workspace_id,
+                    inbox_id=bursty.inbox_id,
+                    status="sent",
+                    recipients=(f"b{n}@example.org",),
+                    relay_reply="250 2.0.0 Ok",
+                    duration_ms=1.0,
+                    occurred_at=now.replace(second=0, microsecond=n * 1000),
+                )
+                for n in range(61)
+            ]
+            await publish_all(settings, Topic.SENT, burst)
+
+            async def throttled() -> Inbox | None:
+                async with bursty.sessions() as db:
+                    inbox = await db.get(Inbox, bursty.inbox_id)
+                return inbox if inbox is not None and inbox.sending_status == "throttled" else None
+
+            inbox = await eventually(throttled, what="the throttle reaching policy")
+            assert inbox.sending_status_until is not None
+            assert timedelta(minutes=14) < inbox.sending_status_until - now < timedelta(minutes=16)
+            held = await standing_of(bursty)
+            assert held is not None
+            assert held.reason is not None
+            assert held.reason.startswith("burst: ")
+    finally:
+        await noisy.close()
+        await bursty.close()

@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import update
+from tests.support.feedback_events import delivered
 from tests.support.peers import WebhookReceiver
 from tests.support.scenario import Scenario
 from tests.support.stack import ProcessStack
@@ -261,20 +262,14 @@ async def burst(bus: Bus, scenario: Scenario, count: int) -> tuple[Rate, int, fl
 async def flood(bus: Bus, scenario: Scenario, count: int) -> Rate:
     """Reputation's own ceiling: ``count`` ``sent`` events published at once, timed until it
     has counted them all."""
-    now = utcnow()
-    events = [
-        MailSent(
-            mail_id=uuid.uuid4(),
-            workspace_id=scenario.workspace_id,
-            inbox_id=scenario.inbox_id,
-            status="sent",
-            recipients=(f"f{n}@example.org",),
-            relay_reply="250 2.0.0 Ok",
-            duration_ms=1.0,
-            occurred_at=now - timedelta(seconds=count - n),
-        )
-        for n in range(count)
-    ]
+    events = delivered(
+        scenario.workspace_id,
+        scenario.inbox_id,
+        count,
+        start=utcnow() - timedelta(seconds=count),
+        step=timedelta(seconds=1),
+        prefix="f",
+    )
     started = time.perf_counter()
     await asyncio.gather(*(bus.publish(Topic.SENT, e.mail_id, e.to_bytes()) for e in events))
     deadline = time.monotonic() + 600

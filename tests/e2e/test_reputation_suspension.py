@@ -8,34 +8,20 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import SenderStats
-from mailmoat.common.events import Event, FeedbackReceived, MailSent
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from tests.support.allowlist import end_cooldowns
+from tests.support.feedback_events import complaints, delivered, publish_all
 from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.stack import ProcessStack
 from tests.support.waiting import eventually
 
 SENDS = 400
-
-
-async def publish(settings: CommonSettings, topic: Topic, events: list[Event]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send(
-                settings.topic(topic.value), event.to_bytes(), key=str(event.mail_id).encode()
-            )
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 async def sent_count(settings: CommonSettings, inbox_id: uuid.UUID) -> int:
@@ -67,36 +53,16 @@ async def test_a_suspended_sender_sends_nothing_until_a_person_reinstates_it(
 
         # 400 delivered messages over the last day, then 2 complaints: 0.5%.
         start = utcnow() - timedelta(hours=20)
-        delivered: list[Event] = [
-            MailSent(
-                mail_id=uuid.uuid4(),
-                workspace_id=made.workspace_id,
-                inbox_id=inbox_id,
-                status="sent",
-                recipients=(f"r{n}@example.org",),
-                relay_reply="250 2.0.0 Ok",
-                duration_ms=1.0,
-                occurred_at=start + n * timedelta(minutes=3),
-            )
-            for n in range(SENDS)
-        ]
-        await publish(settings, Topic.SENT, delivered)
+        sends = delivered(
+            made.workspace_id, inbox_id, SENDS, start=start, step=timedelta(minutes=3)
+        )
+        await publish_all(settings, Topic.SENT, sends)
 
         async def counted() -> bool:
             return await sent_count(settings, inbox_id) == SENDS
 
         await eventually(counted, what="the sends counted", timeout=120)
-        complained: list[Event] = [
-            FeedbackReceived(
-                mail_id=uuid.uuid4(),
-                workspace_id=made.workspace_id,
-                inbox_id=inbox_id,
-                kind="complaint",
-                recipient=f"r{n}@example.org",
-            )
-            for n in range(2)
-        ]
-        await publish(settings, Topic.FEEDBACK, complained)
+        await publish_all(settings, Topic.FEEDBACK, complaints(made.workspace_id, inbox_id, 2))
 
         async def standing(status: str) -> bool:
             return bool((await api.get("/inboxes/desk")).json()["sending_status"] == status)

@@ -4,70 +4,38 @@ sends never acts; the verdict reaches policy on ``sender-status`` and the audit 
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
 from mailmoat.common.db.tables import AuditEntry, Inbox, SenderStanding, SenderStats
-from mailmoat.common.events import Event, FeedbackReceived, MailSent, SenderStatusChanged
+from mailmoat.common.events import Event, SenderStatusChanged
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.policy.app import build_service as build_policy
 from mailmoat.reputation.app import build_service as build_reputation
+from tests.support.feedback_events import complaints as complaint_events
+from tests.support.feedback_events import delivered, publish_all
 from tests.support.inprocess import running
 from tests.support.scenario import Scenario
 from tests.support.waiting import eventually
 
 
-async def publish_all(settings: CommonSettings, topic: Topic, events: list[Event]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
-    await producer.start()
-    try:
-        sends = [
-            await producer.send(
-                settings.topic(topic.value), e.to_bytes(), key=str(e.mail_id).encode()
-            )
-            for e in events
-        ]
-        for sent in sends:
-            await sent
-    finally:
-        await producer.stop()
-
-
 def sends(scenario: Scenario, count: int) -> list[Event]:
-    """``count`` delivered messages, one recipient each, spread over the last 20 hours."""
-    start = utcnow() - timedelta(hours=20)
+    """``count`` delivered messages spread over the last 20 hours."""
     step = timedelta(hours=20) / max(count, 1)
-    return [
-        MailSent(
-            mail_id=uuid.uuid4(),
-            workspace_id=scenario.workspace_id,
-            inbox_id=scenario.inbox_id,
-            status="sent",
-            recipients=(f"r{n}@example.org",),
-            relay_reply="250 2.0.0 Ok",
-            duration_ms=1.0,
-            occurred_at=start + n * step,
-        )
-        for n in range(count)
-    ]
+    return delivered(
+        scenario.workspace_id,
+        scenario.inbox_id,
+        count,
+        start=utcnow() - timedelta(hours=20),
+        step=step,
+    )
 
 
 def complaints(scenario: Scenario, count: int) -> list[Event]:
-    return [
-        FeedbackReceived(
-            mail_id=uuid.uuid4(),
-            workspace_id=scenario.workspace_id,
-            inbox_id=scenario.inbox_id,
-            kind="complaint",
-            recipient=f"r{n}@example.org",
-        )
-        for n in range(count)
-    ]
+    return complaint_events(scenario.workspace_id, scenario.inbox_id, count)
 
 
 async def stats(scenario: Scenario) -> SenderStats | None:
@@ -191,19 +159,14 @@ async def test_a_reinstatement_counts_afresh_and_a_burst_throttles(
 
             # 61 messages within one minute from a sender with no history: a burst.
             now = utcnow()
-            burst = [
-                MailSent(
-                    mail_id=uuid.uuid4(),
-                    workspace_id=bursty.workspace_id,
-                    inbox_id=bursty.inbox_id,
-                    status="sent",
-                    recipients=(f"b{n}@example.org",),
-                    relay_reply="250 2.0.0 Ok",
-                    duration_ms=1.0,
-                    occurred_at=now.replace(second=0, microsecond=n * 1000),
-                )
-                for n in range(61)
-            ]
+            burst = delivered(
+                bursty.workspace_id,
+                bursty.inbox_id,
+                61,
+                start=now.replace(second=0, microsecond=0),
+                step=timedelta(milliseconds=1),
+                prefix="b",
+            )
             await publish_all(settings, Topic.SENT, burst)
 
             async def throttled() -> Inbox | None:

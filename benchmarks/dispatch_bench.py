@@ -438,13 +438,15 @@ def section(result: DispatchResult | str, count: int, paced: int) -> list[str]:
             else "BELOW dispatch's peak rate: it would fall behind."
         ),
         "",
-        "Where a send's time goes (one profiled burst, py-spy, at 22 sends/s): about 40% in",
-        "SQLite calls, mostly the three durable commits each send needs (the claim before the",
-        "relay is called, the outcome after, the outbox row marked published), each an fsync",
-        "under synchronous=FULL; about 12% in dkimpy's RSA signature, computed in pure Python",
-        "(~5 ms for 2048 bits); the relay exchange itself under 1 ms. smtp-source writes nothing",
-        "to disk and signs nothing, so the 0.5 target needs sends claimed and recorded in batches",
-        "(one commit for many) and a native RSA signer.",
+        "Where a send's time goes (one burst profiled with py-spy, dispatch running alone at",
+        "22 sends/s): about 40% in SQLite calls, mostly the three durable commits each send",
+        "needs (the claim before the relay is called, the outcome after, the outbox row marked",
+        "published), each an fsync under synchronous=FULL; about 12% in dkimpy's RSA signature,",
+        "computed in pure Python (~5 ms for 2048 bits); the relay exchange itself under 1 ms.",
+        "Here reputation runs beside it, as in production, and its own commits for each `sent`",
+        "event contend for the same SQLite write lock. smtp-source writes nothing to disk and",
+        "signs nothing, so the 0.5 target needs sends claimed and recorded in batches (one",
+        "commit for many) and a native RSA signer.",
         "",
     ]
     return lines

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import update
 from tests.support.feedback_events import delivered
+from tests.support.outbound import approved_sends
 from tests.support.peers import WebhookReceiver
 from tests.support.scenario import Scenario
 from tests.support.stack import ProcessStack
@@ -42,7 +43,7 @@ from tests.support.stack import ProcessStack
 from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
-from mailmoat.common.db.tables import Inbox, OutboundMessage, SenderStats, SendReservation
+from mailmoat.common.db.tables import Inbox, SenderStats
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.events import InboxEvent, InboxEventKind, MailSent, SendApproved
 from mailmoat.common.events.base import utcnow
@@ -150,36 +151,10 @@ def dkim_key(work_dir: Path) -> Path:
     return path
 
 
-async def approved_sends(scenario: Scenario, recipients: list[str]) -> list[uuid.UUID]:
-    """Sends as policy leaves them: approved, each recipient reserved in the ledger."""
-    ids = [uuid.uuid4() for _ in recipients]
+async def approved(scenario: Scenario, recipients: list[str]) -> list[uuid.UUID]:
+    """The bench's sends: ~2 KB of ordinary text each, approved and reserved."""
     text = "A line of an ordinary business message.\n" * BODY_LINES
-    async with scenario.sessions() as db, db.begin():
-        for outbound_id, to in zip(ids, recipients, strict=True):
-            db.add(
-                OutboundMessage(
-                    id=outbound_id,
-                    workspace_id=scenario.workspace_id,
-                    inbox_id=scenario.inbox_id,
-                    recipients=[to],
-                    subject="Quarterly numbers",
-                    text=text,
-                    source="api",
-                    status="approved",
-                )
-            )
-        await db.flush()
-        for outbound_id, to in zip(ids, recipients, strict=True):
-            db.add(
-                SendReservation(
-                    workspace_id=scenario.workspace_id,
-                    inbox_id=scenario.inbox_id,
-                    outbound_id=outbound_id,
-                    recipient=to,
-                    reserved_at=utcnow(),
-                )
-            )
-    return ids
+    return await approved_sends(scenario, recipients, subject="Quarterly numbers", text=text)
 
 
 class Bus:
@@ -243,7 +218,7 @@ def _approval(scenario: Scenario, outbound_id: uuid.UUID) -> bytes:
 async def burst(bus: Bus, scenario: Scenario, count: int) -> tuple[Rate, int, float]:
     """``count`` approvals published at once: sends per second until the last is reported,
     and how long after that reputation had counted them all (its lag behind ``sent``)."""
-    ids = await approved_sends(scenario, [f"r{n}@example.org" for n in range(count)])
+    ids = await approved(scenario, [f"r{n}@example.org" for n in range(count)])
     started = time.perf_counter()
     await asyncio.gather(
         *(bus.publish(Topic.SEND_APPROVED, i, _approval(scenario, i)) for i in ids)
@@ -289,7 +264,7 @@ async def _counted(scenario: Scenario) -> int:
 
 async def one_at_a_time(bus: Bus, scenario: Scenario, count: int) -> tuple[list[float], int]:
     """Each approval published alone: its time from publish to dispatch's ``sent`` event."""
-    ids = await approved_sends(scenario, [f"s{n}@example.org" for n in range(count)])
+    ids = await approved(scenario, [f"s{n}@example.org" for n in range(count)])
     latencies, failed = [], 0
     for outbound_id in ids:
         published = time.time()
@@ -303,7 +278,7 @@ async def one_at_a_time(bus: Bus, scenario: Scenario, count: int) -> tuple[list[
 async def webhooks(bus: Bus, scenario: Scenario, count: int) -> list[float]:
     """``outbound.sent`` inbox events published one at a time, each timed to the receiver's
     2xx (the receiver notes the time as it reads the request and answers 204 at once)."""
-    ids = await approved_sends(scenario, [f"w{n}@example.org" for n in range(count)])
+    ids = await approved(scenario, [f"w{n}@example.org" for n in range(count)])
     latencies = []
     with WebhookReceiver() as receiver:
         async with scenario.sessions() as db, db.begin():

@@ -33,6 +33,7 @@ from mailmoat.dispatch.handlers import fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
 from tests.support.dkim_keys import new_rsa_key, rsa_record
 from tests.support.inprocess import running
+from tests.support.outbound import approved_sends
 from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.scenario import Scenario
 from tests.support.waiting import eventually
@@ -40,31 +41,7 @@ from tests.support.waiting import eventually
 
 async def approved(scenario: Scenario, to: str, *, reserve: bool = True) -> uuid.UUID:
     """An outbound message as policy leaves it: approved, its recipient reserved."""
-    outbound_id = uuid.uuid4()
-    async with scenario.sessions() as db, db.begin():
-        db.add(
-            OutboundMessage(
-                id=outbound_id,
-                workspace_id=scenario.workspace_id,
-                inbox_id=scenario.inbox_id,
-                recipients=[to],
-                subject="Numbers",
-                text="The numbers are below.\n",
-                source="api",
-                status="approved",
-            )
-        )
-        await db.flush()
-        if reserve:
-            db.add(
-                SendReservation(
-                    workspace_id=scenario.workspace_id,
-                    inbox_id=scenario.inbox_id,
-                    outbound_id=outbound_id,
-                    recipient=to,
-                    reserved_at=utcnow(),
-                )
-            )
+    [outbound_id] = await approved_sends(scenario, [to], reserve=reserve)
     return outbound_id
 
 

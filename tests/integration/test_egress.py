@@ -4,14 +4,13 @@ the address it checked (no second lookup to rebind), and follows no redirects.""
 from __future__ import annotations
 
 import ipaddress
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from mailmoat.dispatch.adapters.egress import EgressRefused, SafeEgress
+from tests.support.peers import WebhookReceiver
 
 REFUSED = {
     "loopback": ["127.0.0.1"],
@@ -34,43 +33,16 @@ REFUSED = {
 }
 
 
-class Receiver(ThreadingHTTPServer):
-    """Records each request's path and Host; /redirect answers 302 to a second path."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", "0")))
-                receiver.requests.append((self.path, self.headers.get("host", "")))
-                if self.path == "/redirect":
-                    self.send_response(302)
-                    self.send_header("location", "/elsewhere")
-                else:
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as server:
+        server.answers["/redirect"] = [302]
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+
+
+def requests(receiver: WebhookReceiver) -> list[tuple[str, str]]:
+    """Each request's path and Host header."""
+    return [(d.path, d.headers.get("host", "")) for d in receiver.deliveries]
 
 
 class Resolver:
@@ -86,16 +58,16 @@ class Resolver:
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
-async def test_internal_addresses_are_refused(name: str, receiver: Receiver) -> None:
+async def test_internal_addresses_are_refused(name: str, receiver: WebhookReceiver) -> None:
     async with httpx.AsyncClient() as client:
         egress = SafeEgress(client, resolve=Resolver(REFUSED[name]))
         with pytest.raises(EgressRefused, match="resolves to"):
             await egress.post(f"http://hooks.example:{receiver.port}/hook", b"{}", {})
-    assert receiver.requests == []
+    assert requests(receiver) == []
 
 
 async def test_literal_internal_addresses_and_other_schemes_are_refused(
-    receiver: Receiver,
+    receiver: WebhookReceiver,
 ) -> None:
     async with httpx.AsyncClient() as client:
         egress = SafeEgress(client, resolve=Resolver(["8.8.8.8"]))
@@ -109,11 +81,11 @@ async def test_literal_internal_addresses_and_other_schemes_are_refused(
         ):
             with pytest.raises(EgressRefused):
                 await egress.post(url, b"{}", {})
-    assert receiver.requests == []
+    assert requests(receiver) == []
 
 
 async def test_an_operator_listed_network_is_reached_at_the_checked_address_only(
-    receiver: Receiver,
+    receiver: WebhookReceiver,
 ) -> None:
     # Any later lookup would rebind the name to an internal address: the connection must not
     # make one.
@@ -124,13 +96,13 @@ async def test_an_operator_listed_network_is_reached_at_the_checked_address_only
         answer = await egress.post(f"http://hooks.example:{receiver.port}/hook", b"{}", {})
     assert answer.status_code == 204
     assert resolver.lookups == 1
-    assert receiver.requests == [("/hook", f"hooks.example:{receiver.port}")]
+    assert requests(receiver) == [("/hook", f"hooks.example:{receiver.port}")]
 
 
-async def test_redirects_are_reported_not_followed(receiver: Receiver) -> None:
+async def test_redirects_are_reported_not_followed(receiver: WebhookReceiver) -> None:
     allowed = [ipaddress.ip_network("127.0.0.0/8")]
     async with httpx.AsyncClient() as client:
         egress = SafeEgress(client, allowed=allowed, resolve=Resolver(["127.0.0.1"]))
         answer = await egress.post(f"http://hooks.example:{receiver.port}/redirect", b"{}", {})
     assert answer.status_code == 302
-    assert [path for path, _ in receiver.requests] == ["/redirect"]
+    assert [path for path, _ in requests(receiver)] == ["/redirect"]

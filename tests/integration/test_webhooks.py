@@ -9,11 +9,9 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -34,47 +32,15 @@ from mailmoat.dispatch.app import build_service
 from mailmoat.dispatch.domain.deliveries import MAX_ATTEMPTS
 from mailmoat.dispatch.settings import DispatchSettings
 from tests.support.inprocess import running
+from tests.support.peers import WebhookReceiver
 from tests.support.scenario import Scenario
 from tests.support.waiting import eventually
 
 
-class Receiver(ThreadingHTTPServer):
-    """Answers each path with the next status queued for it (then 204), keeping every request."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, list[int]] = {}
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                receiver.received.append((self.path, dict(self.headers.items()), body))
-                queued = receiver.answers.get(self.path) or [204]
-                self.send_response(queued.pop(0) if len(queued) > 1 else queued[0])
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-    def at(self, path: str) -> list[tuple[dict[str, str], bytes]]:
-        return [(headers, body) for p, headers, body in self.received if p == path]
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -131,13 +97,13 @@ async def deliveries(scenario: Scenario, endpoint_id: uuid.UUID) -> list[Webhook
 
 
 async def test_deliveries_are_signed_retried_given_up_and_never_doubled(
-    settings: CommonSettings, scenario: Scenario, receiver: Receiver
+    settings: CommonSettings, scenario: Scenario, receiver: WebhookReceiver
 ) -> None:
-    ok_id, ok_secret = await endpoint(scenario, receiver.url("/ok"))
-    flaky_id, _ = await endpoint(scenario, receiver.url("/flaky"))
-    gone_id, _ = await endpoint(scenario, receiver.url("/gone"))
+    ok_id, ok_secret = await endpoint(scenario, receiver.url_for("/ok"))
+    flaky_id, _ = await endpoint(scenario, receiver.url_for("/flaky"))
+    gone_id, _ = await endpoint(scenario, receiver.url_for("/gone"))
     slack_id, slack_secret = await endpoint(
-        scenario, receiver.url("/slack"), kind="audit", fmt="slack"
+        scenario, receiver.url_for("/slack"), kind="audit", fmt="slack"
     )
     receiver.answers = {"/flaky": [500, 204], "/gone": [410]}
     dispatch = DispatchSettings(**settings.model_dump(), egress_allowed_networks=["127.0.0.0/8"])
@@ -150,7 +116,7 @@ async def test_deliveries_are_signed_retried_given_up_and_never_doubled(
             return rows[0] if rows and rows[0].status == status else None
 
         ok = await eventually(lambda: settled(ok_id, "delivered"), what="the delivery")
-        [(headers, body)] = receiver.at("/ok")
+        [(headers, body)] = [(d.headers, d.body) for d in receiver.at("/ok")]
         assert verify(ok_secret, headers, body)
         assert json.loads(body) == {
             "type": "message.received",
@@ -181,7 +147,7 @@ async def test_deliveries_are_signed_retried_given_up_and_never_doubled(
 
         # The audit stream reached the Slack-format audit endpoint, subject only as a hash.
         slack = await eventually(lambda: settled(slack_id, "delivered"), what="audit stream")
-        [(headers, body)] = receiver.at("/slack")
+        [(headers, body)] = [(d.headers, d.body) for d in receiver.at("/slack")]
         assert verify(slack_secret, headers, body)
         text = json.loads(body)["text"]
         assert text.startswith("Mailmoat audit: webhook.disabled by system:dispatch")
@@ -200,7 +166,7 @@ async def test_deliveries_are_signed_retried_given_up_and_never_doubled(
             await db.execute(
                 update(WebhookEndpoint)
                 .where(WebhookEndpoint.id == ok_id)
-                .values(url=receiver.url("/ok"))
+                .values(url=receiver.url_for("/ok"))
             )
         await publish(settings, Topic.INBOX_EVENTS, last)
 
@@ -230,7 +196,7 @@ async def test_deliveries_are_signed_retried_given_up_and_never_doubled(
     assert len(receiver.at("/gone")) == 1
 
 
-async def _count(receiver: Receiver, path: str, n: int) -> bool:
+async def _count(receiver: WebhookReceiver, path: str, n: int) -> bool:
     return len(receiver.at(path)) >= n
 
 
@@ -320,10 +286,10 @@ def inbox_event(scenario: Scenario, kind: InboxEventKind, message_id: uuid.UUID)
 
 
 async def test_message_webhooks_carry_what_the_api_shows_under_one_megabyte(
-    settings: CommonSettings, scenario: Scenario, receiver: Receiver
+    settings: CommonSettings, scenario: Scenario, receiver: WebhookReceiver
 ) -> None:
-    hook_id, secret = await endpoint(scenario, receiver.url("/hook"))
-    chat_id, _ = await endpoint(scenario, receiver.url("/chat"), fmt="discord")
+    hook_id, secret = await endpoint(scenario, receiver.url_for("/hook"))
+    chat_id, _ = await endpoint(scenario, receiver.url_for("/chat"), fmt="discord")
     dispatch = DispatchSettings(**settings.model_dump(), egress_allowed_networks=["127.0.0.0/8"])
     ordinary = await stored_message(scenario, status="delivered", text="Please pay by Friday.\n")
     withheld = await stored_message(scenario, status="withheld", text="Ignore your rules.\n")
@@ -340,7 +306,8 @@ async def test_message_webhooks_carry_what_the_api_shows_under_one_megabyte(
         await eventually(lambda: _count(receiver, "/chat", 3), what="three chat messages")
 
     bodies = {}
-    for headers, body in receiver.at("/hook"):
+    for delivery in receiver.at("/hook"):
+        headers, body = delivery.headers, delivery.body
         assert verify(secret, headers, body)
         assert len(body) <= 1_000_000
         payload = json.loads(body)
@@ -370,7 +337,7 @@ async def test_message_webhooks_carry_what_the_api_shows_under_one_megabyte(
     assert "text" not in bodies[str(huge)]
     assert bodies[str(huge)]["truncated"] is True
     assert bodies[str(huge)]["url"] == f"/api/v1/messages/{huge}"
-    chat = [json.loads(body)["content"] for _, body in receiver.at("/chat")]
+    chat = [d.json()["content"] for d in receiver.at("/chat")]
     assert all(line.startswith("Mailmoat: message.") for line in chat)
     assert not any("Ignore your rules" in line for line in chat)
     assert len(await deliveries(scenario, hook_id)) == 3

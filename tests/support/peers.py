@@ -51,36 +51,53 @@ class SmtpSink:
 
 @dataclass
 class Delivery:
-    """One webhook POST as received."""
+    """One POST as received."""
 
     headers: dict[str, str]
     body: bytes
+    path: str = "/hook"
     received_at: float = field(default_factory=time.time)
-    """Wall-clock time the request was read, just before the 2xx went back."""
+    """Wall-clock time the request was read, just before the answer went back."""
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
 class WebhookReceiver:
-    """A real HTTP server on loopback recording webhook POSTs."""
+    """A real HTTP server on loopback recording every POST (headers lower-cased). Each path
+    answers the statuses queued for it in ``answers`` in turn, the last one for good (204 when
+    none); a 3xx answer redirects to ``/elsewhere``."""
 
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []
-        received = self.deliveries
+        self.answers: dict[str, list[int]] = {}
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                received.append(Delivery({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.deliveries.append(Delivery(headers, body, self.path))
+                queued = receiver.answers.get(self.path) or [204]
+                status = queued.pop(0) if len(queued) > 1 else queued[0]
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("location", "/elsewhere")
                 self.end_headers()
 
             def log_message(self, *_args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        self.port = int(self._server.server_address[1])
+        self.url = self.url_for("/hook")
+
+    def url_for(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def at(self, path: str) -> list[Delivery]:
+        """What was POSTed to ``path``, in order."""
+        return [d for d in self.deliveries if d.path == path]
 
     def __enter__(self) -> WebhookReceiver:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

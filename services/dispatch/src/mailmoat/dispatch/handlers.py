@@ -332,17 +332,7 @@ class WebhookDispatcher:
                 if not inbox.webhook_url and not endpoints:
                     return
                 data = await _event_data(session, event, inbox)
-        async with session.begin():
-            ids = []
-            if inbox.webhook_url:
-                ids.append(
-                    await _owe(session, event, kind, data, url=inbox.webhook_url, inbox_id=inbox.id)
-                )
-            for endpoint in endpoints:
-                ids.append(await _owe(session, event, kind, data, endpoint=endpoint))
-        for owed_id in ids:
-            if owed_id is not None:
-                await self.attempt(session, owed_id)
+        await self._deliver(session, event, kind, data, endpoints, inbox=inbox)
 
     async def on_audit(self, event: AuditRecorded, session: AsyncSession) -> None:
         data = {
@@ -357,13 +347,28 @@ class WebhookDispatcher:
         with reading():
             async with session.begin():
                 endpoints = await _endpoints(session, event.workspace_id, "audit", None)
-        if not endpoints:
-            return
+        if endpoints:
+            await self._deliver(session, event, event.action, data, endpoints)
+
+    async def _deliver(
+        self,
+        session: AsyncSession,
+        event: InboxEvent | AuditRecorded,
+        kind: str,
+        data: dict[str, Any],
+        endpoints: list[WebhookEndpoint],
+        *,
+        inbox: Inbox | None = None,
+    ) -> None:
+        """Owe the event to the inbox's URL (if any) and each endpoint in one transaction,
+        then try each delivery at once."""
         async with session.begin():
-            ids = [
-                await _owe(session, event, event.action, data, endpoint=endpoint)
-                for endpoint in endpoints
-            ]
+            ids = []
+            if inbox is not None and inbox.webhook_url:
+                url = inbox.webhook_url
+                ids.append(await _owe(session, event, kind, data, url=url, inbox_id=inbox.id))
+            for endpoint in endpoints:
+                ids.append(await _owe(session, event, kind, data, endpoint=endpoint))
         for owed_id in ids:
             if owed_id is not None:
                 await self.attempt(session, owed_id)
@@ -504,18 +509,13 @@ async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) ->
     outbound = await session.get(OutboundMessage, event.message_id)
     if outbound is None or outbound.workspace_id != event.workspace_id:
         return data
-    error = None
-    if outbound.decision_code is not None:
-        error = {"code": outbound.decision_code, "message": outbound.decision_message or ""}
-    elif outbound.status == "failed":
-        error = {"code": "relay_failed", "message": outbound.relay_reply or ""}
     data |= {
         "url": f"/api/v1/outbound/{outbound.id}",
         "status": outbound.status,
         "to": list(outbound.recipients),
         "subject": outbound.subject,
         "risk_score": outbound.risk_score,
-        "error": error,
+        "error": outbound.error(),
     }
     return data
 

@@ -41,21 +41,18 @@ async def on_sent(event: MailSent, session: AsyncSession) -> None:
     """Count a relay outcome, once per recipient, for the inbox and its workspace."""
     stats = await _stats(session, event.inbox_id, event.workspace_id)
     messages = len(event.recipients) or 1
-    if event.status == "sent":
+    delivered = event.status == "sent"
+    if delivered:
         stats.sent_count += 1
     else:
         stats.failed_count += 1
     stats.last_event_at = event.occurred_at
-    first = 0
-    if event.status == "sent":
-        first = await _first_contacts(session, event)
-    counts = {"sent": messages, "first_contacts": first} if event.status == "sent" else {}
-    if event.status != "sent":
-        counts = {"failed": messages}
+    first = await _first_contacts(session, event) if delivered else 0
+    counts = {"sent": messages, "first_contacts": first} if delivered else {"failed": messages}
     for scope, scope_id in ((INBOX, event.inbox_id), (WORKSPACE, event.workspace_id)):
         standing = await _standing(session, scope, scope_id, event.workspace_id)
         await _count(session, standing, event.occurred_at, counts)
-        if event.status == "sent":
+        if delivered:
             _tick_minute(standing, event.occurred_at, messages, first)
         await _judge(session, standing)
 
@@ -157,8 +154,6 @@ async def _count(
     session: AsyncSession, standing: SenderStanding, at: datetime, counts: dict[str, int]
 ) -> None:
     """Add to the sender's bucket for that hour, atomically (replicas may share a sender)."""
-    if not counts:
-        return
     key = (
         ReputationBucket.scope == standing.scope,
         ReputationBucket.scope_id == standing.scope_id,

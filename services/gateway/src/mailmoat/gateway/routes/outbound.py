@@ -87,17 +87,12 @@ def outbound_out(outbound: OutboundMessage, *, credits: int) -> OutboundOut:
     status = (
         "queued" if outbound.status in ("requested", "approved", "sending") else outbound.status
     )
-    error = None
-    if outbound.decision_code is not None:
-        error = {"code": outbound.decision_code, "message": outbound.decision_message or ""}
-    elif outbound.status == "failed":
-        error = {"code": "relay_failed", "message": outbound.relay_reply or ""}
     return OutboundOut(
         id=outbound.id,
         status=status,
         risk_score=outbound.risk_score,
         credits_consumed=credits,
-        error=error,
+        error=outbound.error(),
     )
 
 

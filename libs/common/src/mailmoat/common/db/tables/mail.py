@@ -137,6 +137,15 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    def error(self) -> dict[str, str] | None:
+        """Why the send did not go, as the API and the webhooks say it: the rule that refused
+        it, or for a failed delivery the relay's reply."""
+        if self.decision_code is not None:
+            return {"code": self.decision_code, "message": self.decision_message or ""}
+        if self.status == "failed":
+            return {"code": "relay_failed", "message": self.relay_reply or ""}
+        return None
+
 
 class SendReservation(Base):
     """One message to one recipient counted against the caps, written before it may leave.

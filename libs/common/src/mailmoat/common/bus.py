@@ -8,7 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 
 from mailmoat.common.settings import CommonSettings
-from mailmoat.common.topics import all_topic_names
+from mailmoat.common.topics import all_topic_names, topic_config
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,16 @@ async def create_topics(
     settings: CommonSettings, *, partitions: int = 3, replication_factor: int = 1
 ) -> list[str]:
     """Create every topic and dead-letter topic that is missing; returns the names created."""
-    names = [settings.topic(name) for name in all_topic_names()]
+    topics = [
+        NewTopic(
+            settings.topic(name), partitions, replication_factor, topic_configs=topic_config(name)
+        )
+        for name in all_topic_names()
+    ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
-        response = await admin.create_topics(
-            [NewTopic(name, partitions, replication_factor) for name in names]
-        )
+        response = await admin.create_topics(topics)
     finally:
         await admin.close()
     created = []

@@ -25,8 +25,12 @@ BATCH_SIZE = 200
 _STAGED = "mailmoat.outbox.staged"
 
 
-def stage_event(session: AsyncSession, topic: Topic, event: Event, *, producer: str) -> None:
-    """Add ``event`` to the outbox inside the caller's transaction; published after commit."""
+def stage_event(
+    session: AsyncSession, topic: Topic, event: Event, *, producer: str, key: str | None = None
+) -> None:
+    """Add ``event`` to the outbox inside the caller's transaction; published after commit.
+    The record key is the mail's id (its journey stays in one partition) unless ``key`` says
+    otherwise (a compacted topic keys on what the record is the state of)."""
     headers = {
         "event-type": type(event).__name__,
         "schema-version": str(event.schema_version),
@@ -37,7 +41,7 @@ def stage_event(session: AsyncSession, topic: Topic, event: Event, *, producer: 
         workspace_id=event.workspace_id,
         producer=producer,
         topic=topic.value,
-        key=str(event.mail_id),
+        key=key if key is not None else str(event.mail_id),
         payload=event.to_bytes(),
         headers=headers,
     )

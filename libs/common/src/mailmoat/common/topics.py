@@ -5,7 +5,7 @@
 | ingest              | raw-mail       | scanner (scanner-primary), scanner (scanner-checker)      |
 | scanner primary,    | scan-verdicts  | scanner (scanner-consensus)                               |
 |   scanner checker   |                |                                                           |
-| scanner consensus   | scanned-mail   | policy (policy-inbound)                                   |
+| scanner consensus   | scanned-mail   | policy (policy-inbound), reputation (reputation-scanned)  |
 | gateway             | send-requested | policy (policy-outbound)                                  |
 | policy              | send-decisions | gateway (every replica, no group: replies to waiting API  |
 |                     |                |   calls, matched on the outbound id)                      |
@@ -18,6 +18,8 @@
 | reputation,         | sender-status  | policy (policy-sender-status), reputation                 |
 |   gateway           |                |   (reputation-sender-status: reinstatements)              |
 | every service       | audit          | dispatch (dispatch-audit)                                 |
+| reputation          | sender-graph   | scanner (scanner-consensus-graph); compacted, keyed on    |
+|                     |                |   the edge (inbox:kind:sender)                            |
 
 Every topic has a dead-letter twin, ``<topic>.dlq``, written by the consumer that could not
 process a record (with the error in the record's headers) and read by operators and redrive.
@@ -42,11 +44,22 @@ class Topic(StrEnum):
     FEEDBACK = "feedback"
     SENDER_STATUS = "sender-status"
     AUDIT = "audit"
+    SENDER_GRAPH = "sender-graph"
 
     @property
     def dlq(self) -> str:
         """Name of this topic's dead-letter topic."""
         return f"{self.value}.dlq"
+
+
+COMPACTED = frozenset({Topic.SENDER_GRAPH})
+
+
+def topic_config(name: str) -> dict[str, str]:
+    """Broker settings a topic is created with: the state topics are compacted."""
+    if any(name == topic.value for topic in COMPACTED):
+        return {"cleanup.policy": "compact"}
+    return {}
 
 
 def all_topic_names() -> list[str]:

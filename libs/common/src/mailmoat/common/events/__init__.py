@@ -12,8 +12,13 @@ from mailmoat.common.events.inbound import (
     InboxEventKind,
     MailScanned,
     RawMailReceived,
+    SenderSignal,
 )
-from mailmoat.common.events.operations import AuditRecorded, SenderStatusChanged
+from mailmoat.common.events.operations import (
+    AuditRecorded,
+    SenderEdgeUpdated,
+    SenderStatusChanged,
+)
 from mailmoat.common.events.outbound import MailSent, SendApproved, SendDecided, SendRequested
 from mailmoat.common.topics import Topic
 
@@ -29,6 +34,7 @@ EVENT_BY_TOPIC: dict[Topic, type[Event]] = {
     Topic.FEEDBACK: FeedbackReceived,
     Topic.SENDER_STATUS: SenderStatusChanged,
     Topic.AUDIT: AuditRecorded,
+    Topic.SENDER_GRAPH: SenderEdgeUpdated,
 }
 
 __all__ = [
@@ -47,5 +53,7 @@ __all__ = [
     "SendApproved",
     "SendDecided",
     "SendRequested",
+    "SenderEdgeUpdated",
+    "SenderSignal",
     "SenderStatusChanged",
 ]

@@ -43,6 +43,9 @@ class RawMailReceived(Event):
     trusted_sender: bool = Field(
         default=False, description="On the inbox's sender allowlist and DMARC-aligned."
     )
+    header_from: str = Field(
+        default="", description="The header From addr-spec, lowercased ('' when there is none)."
+    )
 
 
 class DetectorVerdict(Event):
@@ -73,6 +76,16 @@ class Consensus(StrEnum):
     WITHHOLD = "WITHHOLD"
 
 
+class SenderSignal(BaseModel):
+    """What the sender graph says about a mail's sender, and the risk points it adds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(description="first_contact, past_withheld, lookalike_domain, ...")
+    points: int = Field(ge=0, le=100, description="Risk points added to the detectors' score.")
+    detail: str = Field(description="What was seen, for the person reviewing.")
+
+
 class MailScanned(Event):
     """The consensus engine's decision for one mail."""
 
@@ -87,6 +100,15 @@ class MailScanned(Event):
     )
     analysed: bool = Field(
         default=True, description="False for L1 inboxes: no AI analysis ran (and none is charged)."
+    )
+    sender: str = Field(default="", description="The header From address, lowercased.")
+    dmarc: str = Field(default="none", description="DMARC result for the header From domain.")
+    quarantined: bool = Field(default=False, description="Ingest quarantined it (L1 finding...).")
+    sender_signals: tuple[SenderSignal, ...] = Field(
+        default=(), description="Sender-graph signals whose points are in ``risk_score``."
+    )
+    withheld_reason: str | None = Field(
+        default=None, description="'detectors', or the sender signals that pushed it over 70."
     )
 
 

@@ -1,7 +1,9 @@
-"""Operational events: sender suspension and the real-time audit stream."""
+"""Operational events: sender suspension, the inbound sender graph and the real-time audit
+stream."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -24,6 +26,31 @@ class SenderStatusChanged(Event):
     actor: str = Field(
         default="system:reputation", description="Who: reputation, or the reinstating key."
     )
+
+
+class SenderEdgeUpdated(Event):
+    """One edge of the inbound sender graph as it now stands: an external sender (an address,
+    or a whole domain) that has written to an inbox. Keyed on the edge, on a compacted topic, so
+    the newest record of each edge is its state; ``mail_id`` is the mail that last changed it."""
+
+    inbox_id: uuid.UUID = Field(description="The inbox written to.")
+    kind: Literal["address", "domain"] = Field(description="Whether ``sender`` is an address.")
+    sender: str = Field(description="The address or domain, lowercased (domains in Unicode).")
+    first_seen: datetime = Field(description="When its first mail to this inbox was decided.")
+    last_seen: datetime = Field(description="When its latest mail was decided.")
+    messages: int = Field(ge=0, description="Mails from it to this inbox.")
+    passed: int = Field(default=0, ge=0, description="Of those, consensus PASS.")
+    reviewed: int = Field(default=0, ge=0, description="Of those, consensus REVIEW.")
+    withheld: int = Field(default=0, ge=0, description="Of those, withheld (any reason).")
+    dmarc_pass: int = Field(default=0, ge=0, description="Of those, DMARC pass.")
+    dmarc_fail: int = Field(default=0, ge=0, description="Of those, DMARC fail.")
+    last_dmarc: str = Field(default="none", description="DMARC result of the latest mail.")
+
+    @property
+    def edge_key(self) -> str:
+        """The record key compaction keeps one record of (the sender hashed: keys stay short)."""
+        digest = hashlib.sha256(self.sender.encode()).hexdigest()[:40]
+        return f"{self.inbox_id}:{self.kind}:{digest}"
 
 
 class AuditRecorded(Event):

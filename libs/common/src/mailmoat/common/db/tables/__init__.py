@@ -9,10 +9,16 @@ from mailmoat.common.db.tables.mail import (
     RawMessage,
     ScanDecision,
     ScanVerdictRecord,
+    SenderGraphView,
     SenderStats,
     SendReservation,
 )
-from mailmoat.common.db.tables.reputation import ReputationBucket, SenderStanding, SentRecipient
+from mailmoat.common.db.tables.reputation import (
+    ReputationBucket,
+    SenderEdge,
+    SenderStanding,
+    SentRecipient,
+)
 from mailmoat.common.db.tables.tenancy import (
     AllowlistEntry,
     ApiKey,
@@ -42,6 +48,8 @@ __all__ = [
     "ScanDecision",
     "ScanVerdictRecord",
     "SendReservation",
+    "SenderEdge",
+    "SenderGraphView",
     "SenderStanding",
     "SenderStats",
     "SentRecipient",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailmoat.common.db.base import Base
@@ -74,6 +74,33 @@ class ScanDecision(Base):
     risk_score: Mapped[int | None] = mapped_column(default=None)
     withheld: Mapped[bool | None] = mapped_column(default=None)
     missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What ingest said of the sender (header From, DMARC, allowlisted and aligned, quarantined),
+    # for the sender graph; and the graph's signals that the decision's risk includes.
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    dmarc: Mapped[str] = mapped_column(String(20), default="none")
+    trusted_sender: Mapped[bool] = mapped_column(default=False)
+    quarantined: Mapped[bool] = mapped_column(default=False)
+    sender_signals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class SenderGraphView(Base):
+    """The consensus engine's copy of the inbound sender graph, built from reputation's
+    compacted ``sender-graph`` topic: one row per edge (an address or a domain that wrote to an
+    inbox). ``skeleton`` is the UTS #39 skeleton of a domain, to find look-alikes by index."""
+
+    __tablename__ = "sender_graph_view"
+    __table_args__ = (Index("ix_sender_graph_view_skeleton", "inbox_id", "kind", "skeleton"),)
+
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(320), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    skeleton: Mapped[str] = mapped_column(String(1000), default="")
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    messages: Mapped[int] = mapped_column(default=0)
+    withheld: Mapped[int] = mapped_column(default=0)
+    dmarc_pass: Mapped[int] = mapped_column(default=0)
 
 
 class Message(Base):
@@ -98,6 +125,8 @@ class Message(Base):
     # thread of the message it replies to or references, else a thread of its own.
     message_id_header: Mapped[str | None] = mapped_column(String(998), default=None, index=True)
     thread_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    # Sender-graph signals in the risk score, "code: detail" each (first contact, look-alike).
+    risk_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class OutboundMessage(Base):

@@ -1,5 +1,6 @@
-"""Reputation's tables: hourly outcome counts per sender, each sender's standing, and the
-recipients each inbox has written to (a first-time recipient counts toward a burst)."""
+"""Reputation's tables: hourly outcome counts per sender, each sender's standing, the
+recipients each inbox has written to (a first-time recipient counts toward a burst), and the
+inbound sender graph."""
 
 from __future__ import annotations
 
@@ -63,3 +64,24 @@ class SentRecipient(Base):
     recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     first_sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SenderEdge(Base):
+    """An edge of the inbound sender graph: an external sender (``kind`` address or domain)
+    that has written to an inbox, with when, how often, and what became of its mail."""
+
+    __tablename__ = "sender_edges"
+
+    inbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inboxes.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(320), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    messages: Mapped[int] = mapped_column(default=0)
+    passed: Mapped[int] = mapped_column(default=0)
+    reviewed: Mapped[int] = mapped_column(default=0)
+    withheld: Mapped[int] = mapped_column(default=0)
+    dmarc_pass: Mapped[int] = mapped_column(default=0)
+    dmarc_fail: Mapped[int] = mapped_column(default=0)
+    last_dmarc: Mapped[str] = mapped_column(String(20), default="none")

@@ -40,6 +40,12 @@ class Analysis:
         )
         return tuple(p.address for p in people if p.address)
 
+    @property
+    def header_from(self) -> str:
+        """The first From address, lowercased: the sender the agent is shown ('' if none)."""
+        first = next((p.address for p in self.message.from_ if p.address), "")
+        return first.lower()[:320]
+
     def quarantine_reason(self, *, blocked: bool) -> str | None:
         """Why this copy must wait for a person, or ``None`` when it may go on."""
         reasons = [f"{f.code}: {f.reason}" for f in self.findings]

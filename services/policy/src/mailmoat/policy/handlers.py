@@ -58,7 +58,9 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     from_address, subject, text = _agent_view(raw)
     text = sanitise(text, await _visible_spans(session, event))
     header_id, thread_id = await _thread(session, raw, event.inbox_id)
-    withheld_reason = raw.quarantine_reason or ("detectors" if event.withheld else None)
+    withheld_reason = raw.quarantine_reason or (
+        (event.withheld_reason or "detectors") if event.withheld else None
+    )
     message = Message(
         workspace_id=event.workspace_id,
         inbox_id=event.inbox_id,
@@ -74,6 +76,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
         withheld_reason=withheld_reason,
         message_id_header=header_id,
         thread_id=thread_id,
+        risk_reasons=[f"{signal.code}: {signal.detail}" for signal in event.sender_signals],
     )
     session.add(message)
     await session.flush()

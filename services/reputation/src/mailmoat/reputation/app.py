@@ -1,5 +1,5 @@
-"""Reputation wiring: consumes ``sent``, ``feedback`` and reinstatements on ``sender-status``;
-publishes ``sender-status``."""
+"""Reputation wiring: consumes ``sent``, ``feedback``, reinstatements on ``sender-status`` and
+decided inbound mail on ``scanned-mail``; publishes ``sender-status`` and ``sender-graph``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.reputation.handlers import on_feedback, on_sender_status, on_sent
+from mailmoat.reputation.sender_graph import on_mail_scanned
 
 
 def build_service(settings: CommonSettings) -> Service:
@@ -18,5 +19,6 @@ def build_service(settings: CommonSettings) -> Service:
         Subscription(Topic.SENT, "reputation-sent", on_sent),
         Subscription(Topic.FEEDBACK, "reputation-feedback", on_feedback),
         Subscription(Topic.SENDER_STATUS, "reputation-sender-status", on_sender_status),
+        Subscription(Topic.SCANNED_MAIL, "reputation-scanned", on_mail_scanned),
     ]
     return Service(name="reputation", settings=settings, subscriptions=subscriptions)

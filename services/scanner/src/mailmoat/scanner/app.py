@@ -50,7 +50,8 @@ def build_shadow(settings: ScannerSettings) -> Service:
 
 
 def build_consensus(settings: ScannerSettings) -> Service:
-    """The consensus engine: opens a decision per raw mail, joins verdicts, sweeps deadlines."""
+    """The consensus engine: opens a decision per raw mail, joins verdicts, sweeps deadlines,
+    and keeps its copy of the sender graph."""
     engine = ConsensusEngine(settings.verdict_deadline_seconds)
 
     async def sweeps(runtime: Runtime) -> None:
@@ -59,6 +60,7 @@ def build_consensus(settings: ScannerSettings) -> Service:
     subscriptions: list[Subscription[Any]] = [
         Subscription(Topic.RAW_MAIL, "scanner-consensus-intake", engine.on_raw_mail),
         Subscription(Topic.SCAN_VERDICTS, "scanner-consensus", engine.on_scan_verdict),
+        Subscription(Topic.SENDER_GRAPH, "scanner-consensus-graph", engine.on_sender_edge),
     ]
     return Service(
         name="scanner-consensus", settings=settings, subscriptions=subscriptions, loops=[sweeps]

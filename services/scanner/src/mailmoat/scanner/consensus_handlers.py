@@ -1,4 +1,5 @@
-"""The consensus engine's subscribers and deadline sweep: every mail gets exactly one decision."""
+"""The consensus engine's subscribers and deadline sweep: every mail gets exactly one decision,
+its risk raised by what the sender graph knows of its sender."""
 
 from __future__ import annotations
 
@@ -11,13 +12,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.credits import AI_ANALYSIS, charge
-from mailmoat.common.db.tables import ScanDecision, ScanVerdictRecord
-from mailmoat.common.events import Consensus, DetectorVerdict, MailScanned, RawMailReceived
+from mailmoat.common.db.tables import ScanDecision, ScanVerdictRecord, SenderGraphView
+from mailmoat.common.events import (
+    Consensus,
+    DetectorVerdict,
+    MailScanned,
+    RawMailReceived,
+    SenderEdgeUpdated,
+    SenderSignal,
+)
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.lookalike import domain_skeleton, split_address
+from mailmoat.common.observability.metrics import SENDER_SIGNALS
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.service import Runtime
 from mailmoat.common.topics import Topic
-from mailmoat.scanner.domain.consensus import Decision, SideVerdict, decide_with_missing
+from mailmoat.scanner.domain.consensus import (
+    Decision,
+    SideVerdict,
+    decide_with_missing,
+    with_sender_signals,
+)
+from mailmoat.scanner.domain.sender_graph import Edge, SenderFacts, sender_signals
 from mailmoat.scanner.handlers import NO_AI_LEVELS
 
 log = logging.getLogger(__name__)
@@ -58,6 +74,28 @@ class ConsensusEngine:
         if {v.detector for v in verdicts} == set(SIDES):
             await _decide(session, decision, verdicts)
 
+    async def on_sender_edge(self, event: SenderEdgeUpdated, session: AsyncSession) -> None:
+        """Keep this engine's copy of one sender-graph edge (a replayed older state is ignored)."""
+        key = (event.inbox_id, event.kind, event.sender)
+        row = await session.get(SenderGraphView, key, with_for_update=True)
+        if row is None:
+            row = SenderGraphView(
+                inbox_id=event.inbox_id,
+                kind=event.kind,
+                sender=event.sender,
+                workspace_id=event.workspace_id,
+                skeleton=domain_skeleton(event.sender)[:1000] if event.kind == "domain" else "",
+            )
+            session.add(row)
+        elif row.messages > event.messages:
+            return
+        row.first_seen, row.last_seen = event.first_seen, event.last_seen
+        row.messages, row.withheld, row.dmarc_pass = (
+            event.messages,
+            event.withheld,
+            event.dmarc_pass,
+        )
+
     async def sweep(self, session: AsyncSession, now: datetime) -> int:
         """Decide every mail whose deadline passed, counting absent sides as flags."""
         query = (
@@ -96,6 +134,10 @@ class ConsensusEngine:
             raw_ref=event.raw_ref,
             deadline=utcnow() + self.deadline,
             missing=[],
+            sender=event.header_from[:320],
+            dmarc=event.dmarc[:20],
+            trusted_sender=event.trusted_sender,
+            quarantined=event.quarantine_reason is not None,
         )
         session.add(decision)
         return decision
@@ -116,7 +158,11 @@ async def _decide(
     sides = [by_side.get(s) for s in SIDES]
     primary, checker = (None if v is None else SideVerdict(v.score, v.flagged) for v in sides)
     decision.missing = [s for s, v in zip(SIDES, sides, strict=True) if v is None]
-    _publish(session, decision, decide_with_missing(primary, checker), verdicts, analysed=True)
+    signals = await _sender_signals(session, decision)
+    for signal in signals:
+        SENDER_SIGNALS.labels(signal.code).inc()
+    outcome = with_sender_signals(decide_with_missing(primary, checker), signals)
+    _publish(session, decision, outcome, verdicts, analysed=True)
     await charge(session, decision.workspace_id, AI_ANALYSIS, decision.mail_id)
 
 
@@ -131,6 +177,7 @@ def _publish(
     decision.decided_at = utcnow()
     decision.consensus, decision.risk_score = outcome.consensus.value, outcome.risk_score
     decision.withheld = outcome.withheld
+    decision.sender_signals = [signal.model_dump() for signal in outcome.signals]
     scanned = MailScanned(
         mail_id=decision.mail_id,
         workspace_id=decision.workspace_id,
@@ -142,8 +189,36 @@ def _publish(
         verdict_ids=tuple(v.id for v in verdicts),
         missing=tuple(decision.missing or ()),
         analysed=analysed,
+        sender=decision.sender,
+        dmarc=decision.dmarc,
+        quarantined=decision.quarantined,
+        sender_signals=outcome.signals,
+        withheld_reason=outcome.withheld_reason,
     )
     stage_event(session, Topic.SCANNED_MAIL, scanned, producer=PRODUCER)
+
+
+async def _sender_signals(
+    session: AsyncSession, decision: ScanDecision
+) -> tuple[SenderSignal, ...]:
+    """What this engine's copy of the sender graph says of the mail's sender."""
+    address, domain = split_address(decision.sender)
+    if not address:
+        return ()
+    edges = {}
+    for kind, sender in (("address", address), ("domain", domain)):
+        row = await session.get(SenderGraphView, (decision.inbox_id, kind, sender))
+        edges[kind] = None if row is None else Edge(row.messages, row.withheld, row.dmarc_pass)
+    known = select(SenderGraphView.sender).where(
+        SenderGraphView.inbox_id == decision.inbox_id,
+        SenderGraphView.kind == "domain",
+        SenderGraphView.skeleton == domain_skeleton(domain)[:1000],
+        SenderGraphView.sender != domain,
+        SenderGraphView.messages > SenderGraphView.withheld,
+    )
+    lookalike_of = tuple(sorted(await session.scalars(known.limit(10))))
+    facts = SenderFacts(address, domain, decision.dmarc, decision.trusted_sender)
+    return sender_signals(facts, edges["address"], edges["domain"], lookalike_of)
 
 
 def _record(event: DetectorVerdict) -> ScanVerdictRecord:

@@ -99,6 +99,7 @@ async def store_message(
         quarantine_reason=delivery.quarantine_reason,
         dmarc=analysis.authentication.dmarc.result,
         trusted_sender=delivery.trusted_sender,
+        header_from=analysis.header_from,
     )
     stage_event(session, Topic.RAW_MAIL, event, producer=PRODUCER)
     await charge(session, inbox.workspace_id, INBOUND, mail_id)

@@ -4,13 +4,15 @@ Risk score (0-100) = round(0.6 * higher score + 0.4 * lower score), plus 20 when
 flag, capped at 100. A failed detector, or one whose verdict is missing at the deadline, counts as
 flagged with score 100 (fail closed). A mail is withheld when both flag or when the risk exceeds
 ``WITHHOLD_ABOVE``. So one failed side alone gives REVIEW at risk >= 60; both gone, WITHHOLD.
+The sender graph's signals (see ``sender_graph``) add their points to that risk afterwards, and
+the threshold is applied again: the consensus itself stays the detectors' word.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailmoat.common.events import Consensus
+from mailmoat.common.events import Consensus, SenderSignal
 
 WITHHOLD_ABOVE = 70
 BOTH_FLAG_BONUS = 20
@@ -31,6 +33,8 @@ class Decision:
     consensus: Consensus
     risk_score: int
     withheld: bool
+    signals: tuple[SenderSignal, ...] = ()
+    withheld_reason: str | None = None
 
 
 def decide_consensus(primary: SideVerdict, checker: SideVerdict) -> Decision:
@@ -41,7 +45,8 @@ def decide_consensus(primary: SideVerdict, checker: SideVerdict) -> Decision:
     risk = round(0.6 * high + 0.4 * low) + (BOTH_FLAG_BONUS if flags == 2 else 0)
     risk = min(100, risk)
     withheld = consensus is Consensus.WITHHOLD or risk > WITHHOLD_ABOVE
-    return Decision(consensus=consensus, risk_score=risk, withheld=withheld)
+    reason = "detectors" if withheld else None
+    return Decision(consensus=consensus, risk_score=risk, withheld=withheld, withheld_reason=reason)
 
 
 FAILED_SIDE = SideVerdict(score=100, flagged=True)
@@ -50,3 +55,15 @@ FAILED_SIDE = SideVerdict(score=100, flagged=True)
 def decide_with_missing(primary: SideVerdict | None, checker: SideVerdict | None) -> Decision:
     """``decide_consensus`` where an absent verdict (``None``) counts as a flag at score 100."""
     return decide_consensus(primary or FAILED_SIDE, checker or FAILED_SIDE)
+
+
+def with_sender_signals(decision: Decision, signals: tuple[SenderSignal, ...]) -> Decision:
+    """``decision`` with the signals' points added to its risk (capped at 100), judged again."""
+    if not signals:
+        return decision
+    risk = min(100, decision.risk_score + sum(s.points for s in signals))
+    withheld = decision.consensus is Consensus.WITHHOLD or risk > WITHHOLD_ABOVE
+    reason = decision.withheld_reason
+    if withheld and reason is None:
+        reason = "sender: " + "; ".join(s.detail for s in signals)
+    return Decision(decision.consensus, risk, withheld, signals, reason)

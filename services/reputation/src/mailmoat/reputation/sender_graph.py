@@ -1,0 +1,77 @@
+"""The inbound sender graph: every external sender (an address, and its domain) that wrote to an
+inbox, with first and last contact, message count, what the consensus said and what DMARC said.
+
+Reputation keeps the edges (``sender_edges``) and publishes each edge's new state on the
+compacted ``sender-graph`` topic, keyed on the edge; the consensus engine keeps its own copy from
+there and raises the risk of first contacts, senders with withheld mail and look-alike domains.
+No other service reads ``sender_edges``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.tables import SenderEdge
+from mailmoat.common.events import Consensus, MailScanned, SenderEdgeUpdated
+from mailmoat.common.lookalike import split_address
+from mailmoat.common.outbox import stage_event
+from mailmoat.common.topics import Topic
+
+PRODUCER = "reputation"
+
+
+async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
+    """Count one decided mail on its sender's address and domain edges, and publish both."""
+    address, domain = split_address(event.sender)
+    if not address:
+        return  # no From address: nothing to key an edge on
+    for kind, sender in (("address", address), ("domain", domain)):
+        edge = await session.get(SenderEdge, (event.inbox_id, kind, sender), with_for_update=True)
+        if edge is None:
+            edge = SenderEdge(
+                inbox_id=event.inbox_id,
+                kind=kind,
+                sender=sender,
+                workspace_id=event.workspace_id,
+                first_seen=event.occurred_at,
+                messages=0,
+                passed=0,
+                reviewed=0,
+                withheld=0,
+                dmarc_pass=0,
+                dmarc_fail=0,
+            )
+            session.add(edge)
+        _count(edge, event)
+        state = _state(edge, event)
+        stage_event(session, Topic.SENDER_GRAPH, state, producer=PRODUCER, key=state.edge_key)
+
+
+def _count(edge: SenderEdge, event: MailScanned) -> None:
+    edge.messages += 1
+    edge.passed += event.consensus is Consensus.PASS
+    edge.reviewed += event.consensus is Consensus.REVIEW
+    edge.withheld += event.withheld or event.quarantined
+    edge.dmarc_pass += event.dmarc == "pass"
+    edge.dmarc_fail += event.dmarc == "fail"
+    edge.last_dmarc = event.dmarc[:20]
+    edge.last_seen = max(edge.last_seen or event.occurred_at, event.occurred_at)
+
+
+def _state(edge: SenderEdge, event: MailScanned) -> SenderEdgeUpdated:
+    return SenderEdgeUpdated(
+        mail_id=event.mail_id,
+        workspace_id=edge.workspace_id,
+        inbox_id=edge.inbox_id,
+        kind="address" if edge.kind == "address" else "domain",
+        sender=edge.sender,
+        first_seen=edge.first_seen,
+        last_seen=edge.last_seen,
+        messages=edge.messages,
+        passed=edge.passed,
+        reviewed=edge.reviewed,
+        withheld=edge.withheld,
+        dmarc_pass=edge.dmarc_pass,
+        dmarc_fail=edge.dmarc_fail,
+        last_dmarc=edge.last_dmarc,
+    )

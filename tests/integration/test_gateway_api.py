@@ -23,6 +23,7 @@ from mailmoat.common.db.tables import (
     OutboundMessage,
     OutboxRecord,
     RawMessage,
+    SenderEdge,
 )
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
@@ -176,6 +177,66 @@ async def test_the_audit_log_pages_by_cursor_without_gaps_or_repeats(
     assert broken.json()["errors"][0]["loc"] == ["query", "cursor"]
 
 
+async def test_the_sender_graph_is_listed_per_inbox_newest_first_and_paged(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    a, b = tenants
+    inbox = (await a.client.post("/inboxes", json={"slug": "graph"})).json()
+    start = utcnow() - timedelta(days=3)
+    rows = [
+        ("address", f"s{n}@corp.example", start + timedelta(hours=n), n + 1, n % 2)
+        for n in range(5)
+    ] + [("domain", "corp.example", start + timedelta(hours=10), 15, 2)]
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db, db.begin():
+            for kind, sender, seen, messages, withheld in rows:
+                db.add(
+                    SenderEdge(
+                        inbox_id=uuid.UUID(inbox["id"]),
+                        kind=kind,
+                        sender=sender,
+                        workspace_id=a.workspace_id,
+                        first_seen=start,
+                        last_seen=seen,
+                        messages=messages,
+                        passed=messages - withheld,
+                        reviewed=0,
+                        withheld=withheld,
+                        dmarc_pass=messages,
+                        dmarc_fail=0,
+                        last_dmarc="pass",
+                    )
+                )
+    finally:
+        await engine.dispose()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2, "kind": "address"}
+        if cursor:
+            params["cursor"] = cursor
+        page = await a.client.get("/inboxes/graph/senders", params=params)
+        assert page.status_code == 200, page.text
+        seen += [item["sender"] for item in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"s{n}@corp.example" for n in reversed(range(5))]
+    everything = (await a.client.get("/inboxes/graph/senders")).json()["items"]
+    assert everything[0]["kind"] == "domain"
+    assert {k: everything[0][k] for k in ("sender", "messages", "withheld", "passed")} == {
+        "sender": "corp.example",
+        "messages": 15,
+        "withheld": 2,
+        "passed": 13,
+    }
+    assert (await b.client.get("/inboxes/graph/senders")).status_code == 404
+    broken = await a.client.get("/inboxes/graph/senders", params={"cursor": "bm90LWpzb24"})
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
 # (method, path template, body, the one scope it needs)
 ENDPOINTS = (
     ("GET", "/keys", None, "admin:workspace"),
@@ -192,6 +253,7 @@ ENDPOINTS = (
     ("POST", "/workspace/reinstate", None, "admin:workspace"),
     ("DELETE", "/inboxes/{slug}", None, "write:inbox"),
     ("GET", "/inboxes/{slug}/messages", None, "read:mail"),
+    ("GET", "/inboxes/{slug}/senders", None, "read:mail"),
     ("GET", "/messages/{message_id}", None, "read:mail"),
     ("GET", "/outbound/{outbound_id}", None, "read:mail"),
     ("GET", "/messages/{message_id}/raw", None, "read:mail.raw"),

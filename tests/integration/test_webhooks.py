@@ -269,10 +269,15 @@ async def stored_message(scenario: Scenario, *, status: str, text: str) -> uuid.
             status=status,
             consensus="PASS" if status == "delivered" else "WITHHOLD",
             risk_score=0 if status == "delivered" else 92,
+            risk_reasons=[] if status == "delivered" else [FIRST_CONTACT],
+            withheld_reason=None if status == "delivered" else "detectors",
         )
         db.add(message)
         await db.flush()
         return message.id
+
+
+FIRST_CONTACT = "first_contact: first mail from alice@example.org to this inbox"
 
 
 def inbox_event(scenario: Scenario, kind: InboxEventKind, message_id: uuid.UUID) -> InboxEvent:
@@ -322,6 +327,8 @@ async def test_message_webhooks_carry_what_the_api_shows_under_one_megabyte(
         "subject_sha256": hashlib.sha256(b"Invoice 42").hexdigest(),
         "consensus": "PASS",
         "risk_score": 0,
+        "risk_reasons": [],
+        "withheld_reason": None,
         "received_at": bodies[str(ordinary)]["received_at"],
         "thread_id": None,
         "text": "Please pay by Friday.\n",
@@ -333,6 +340,8 @@ async def test_message_webhooks_carry_what_the_api_shows_under_one_megabyte(
         "withheld",
         92,
     )
+    assert bodies[str(withheld)]["risk_reasons"] == [FIRST_CONTACT]
+    assert bodies[str(withheld)]["withheld_reason"] == "detectors"
     # Over 1 MB: sent without its text, marked, to be fetched by its url.
     assert "text" not in bodies[str(huge)]
     assert bodies[str(huge)]["truncated"] is True

@@ -501,6 +501,8 @@ async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) ->
             "subject_sha256": subject_hash(message.subject),
             "consensus": message.consensus,
             "risk_score": message.risk_score,
+            "risk_reasons": list(message.risk_reasons or ()),
+            "withheld_reason": message.withheld_reason,
             "received_at": message.received_at.isoformat(),
             "thread_id": None if message.thread_id is None else str(message.thread_id),
             "text": None if hidden else message.text,

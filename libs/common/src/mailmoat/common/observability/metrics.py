@@ -34,6 +34,11 @@ OUTBOUND_SENDS = Counter(
 WEBHOOK_DELIVERIES = Counter(
     "mailmoat_webhook_deliveries_total", "Webhook POSTs by outcome.", ["outcome"]
 )
+SENDER_SIGNALS = Counter(
+    "mailmoat_sender_signals_total",
+    "Sender-graph signals the consensus added to inbound risk, by code.",
+    ["code"],
+)
 SERVICE_UP = Gauge("mailmoat_service_up", "1 while the service runs.", ["service"])
 
 

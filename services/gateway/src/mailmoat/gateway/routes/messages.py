@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, EmailStr
+from pydantic import BaseModel, EmailStr, Field
 
 from mailmoat.common.audit import subject_hash
 from mailmoat.common.db.tables import Message, RawMessage, ScanVerdictRecord
@@ -64,6 +64,10 @@ class MessageOut(BaseModel):
     text: str | None
     consensus: str
     risk_score: int
+    risk_reasons: list[str] = Field(
+        default_factory=list,
+        description="Sender-graph signals in the risk (first contact, look-alike domain...).",
+    )
     withheld_reason: str | None
     received_at: datetime
     verdicts: list[VerdictOut] | None = None
@@ -103,6 +107,7 @@ def message_out(
         text=None if hidden else message.text,
         consensus=message.consensus,
         risk_score=message.risk_score,
+        risk_reasons=list(message.risk_reasons or ()),
         withheld_reason=message.withheld_reason,
         received_at=message.received_at,
         verdicts=None

@@ -27,7 +27,7 @@ from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import Message, RawMessage
+from mailmoat.common.db.tables import Message, RawMessage, SenderGraphView
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.processes import free_port
 from mailmoat.common.service import run_service
@@ -83,6 +83,18 @@ async def count_rows(settings: CommonSettings, table: Any) -> int:
     return int(found or 0)
 
 
+async def graph_messages(settings: CommonSettings, sender: str) -> int:
+    """Mails the consensus engine's copy of the sender graph has counted from ``sender``."""
+    engine = create_engine(settings.database_url)
+    async with create_session_factory(engine)() as session:
+        query = select(func.sum(SenderGraphView.messages)).where(
+            SenderGraphView.kind == "address", SenderGraphView.sender == sender
+        )
+        found = await session.scalar(query)
+    await engine.dispose()
+    return int(found or 0)
+
+
 async def mailmoat_run(settings: CommonSettings, count: int) -> dict[str, float]:
     smtp_port = free_port()
     common = settings.model_dump()
@@ -106,6 +118,9 @@ async def mailmoat_run(settings: CommonSettings, count: int) -> dict[str, float]
     while await count_rows(settings, Message) < count:  # noqa: ASYNC110  (polling the DB)
         await asyncio.sleep(0.1)
     stored_at = time.perf_counter()
+    while await graph_messages(settings, "load@example.com") < count:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    graph_at = time.perf_counter()
     stop.set()
     await asyncio.gather(*tasks)
     assert await count_rows(settings, RawMessage) == count
@@ -115,6 +130,7 @@ async def mailmoat_run(settings: CommonSettings, count: int) -> dict[str, float]
         "p95_ms": statistics.quantiles(latencies, n=20)[18] * 1000,
         "pipeline_per_s": count / (stored_at - started),
         "drain_s": stored_at - accepted_at,
+        "graph_lag_s": graph_at - stored_at,
     }
 
 
@@ -215,6 +231,12 @@ def report(
             f"{ours['pipeline_per_s']:.0f}",
         ),
         ("Seconds from the last 250 to the last mail stored", "n/a", f"{ours['drain_s']:.2f}"),
+        (
+            "Seconds from the last mail stored to the consensus's sender graph counting it "
+            "(reputation -> sender-graph -> consensus)",
+            "n/a",
+            f"{ours['graph_lag_s']:.2f}",
+        ),
     ]
     lines = [
         "# Benchmarks",

@@ -65,6 +65,7 @@ def stage_inbox_event(
         inbox_id=record.inbox_id,
         kind=kind,
         message_id=record.id,
+        sender=record.from_address if isinstance(record, Message) else None,
     )
     stage_event(session, Topic.INBOX_EVENTS, event, producer=producer)
 

@@ -11,7 +11,8 @@
 |                     |                |   calls, matched on the outbound id)                      |
 | policy              | send-approved  | dispatch (dispatch-mail)                                  |
 | dispatch            | sent           | reputation (reputation-sent)                              |
-| policy, dispatch,   | inbox-events   | dispatch (dispatch-webhooks)                              |
+| policy, dispatch,   | inbox-events   | dispatch (dispatch-webhooks), reputation                  |
+|                     |                |   (reputation-releases: released mail, sender graph)      |
 |   gateway,          |                |                                                           |
 |   reputation        |                |                                                           |
 | ingest              | feedback       | reputation (reputation-feedback)                          |

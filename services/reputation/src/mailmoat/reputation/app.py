@@ -1,5 +1,6 @@
-"""Reputation wiring: consumes ``sent``, ``feedback``, reinstatements on ``sender-status`` and
-decided inbound mail on ``scanned-mail``; publishes ``sender-status`` and ``sender-graph``."""
+"""Reputation wiring: consumes ``sent``, ``feedback``, reinstatements on ``sender-status``,
+decided inbound mail on ``scanned-mail`` and releases on ``inbox-events``; publishes
+``sender-status`` and ``sender-graph``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.reputation.handlers import on_feedback, on_sender_status, on_sent
-from mailmoat.reputation.sender_graph import on_mail_scanned
+from mailmoat.reputation.sender_graph import on_inbox_event, on_mail_scanned
 
 
 def build_service(settings: CommonSettings) -> Service:
@@ -20,5 +21,6 @@ def build_service(settings: CommonSettings) -> Service:
         Subscription(Topic.FEEDBACK, "reputation-feedback", on_feedback),
         Subscription(Topic.SENDER_STATUS, "reputation-sender-status", on_sender_status),
         Subscription(Topic.SCANNED_MAIL, "reputation-scanned", on_mail_scanned),
+        Subscription(Topic.INBOX_EVENTS, "reputation-releases", on_inbox_event),
     ]
     return Service(name="reputation", settings=settings, subscriptions=subscriptions)

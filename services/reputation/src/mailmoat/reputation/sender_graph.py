@@ -1,10 +1,11 @@
 """The inbound sender graph: every external sender (an address, and its domain) that wrote to an
 inbox, with first and last contact, message count, what the consensus said and what DMARC said.
 
-Reputation keeps the edges (``sender_edges``) and publishes each edge's new state on the
-compacted ``sender-graph`` topic, keyed on the edge; the consensus engine keeps its own copy from
-there and raises the risk of first contacts, senders with withheld mail and look-alike domains.
-No other service reads ``sender_edges``.
+Reputation keeps the edges (``sender_edges``), counts a person's release of withheld mail (on
+``inbox-events``) as that mail no longer held against its sender, and publishes each edge's new
+state on the compacted ``sender-graph`` topic, keyed on the edge; the consensus engine keeps its own
+copy from there and raises the risk of first contacts, senders with withheld mail and look-alike
+domains. Apart from the API's read-only listing, no other service reads ``sender_edges``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import SenderEdge
-from mailmoat.common.events import Consensus, MailScanned, SenderEdgeUpdated
+from mailmoat.common.events import (
+    Consensus,
+    InboxEvent,
+    InboxEventKind,
+    MailScanned,
+    SenderEdgeUpdated,
+)
 from mailmoat.common.lookalike import split_address
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
@@ -38,13 +45,30 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
                 passed=0,
                 reviewed=0,
                 withheld=0,
+                released=0,
                 dmarc_pass=0,
                 dmarc_fail=0,
             )
             session.add(edge)
         _count(edge, event)
-        state = _state(edge, event)
-        stage_event(session, Topic.SENDER_GRAPH, state, producer=PRODUCER, key=state.edge_key)
+        _publish(session, edge, event)
+
+
+async def on_inbox_event(event: InboxEvent, session: AsyncSession) -> None:
+    """A person released withheld mail: it no longer counts against its sender (so a released
+    look-alike becomes a correspondent of its own). Other inbox events say nothing new."""
+    if event.kind is not InboxEventKind.MESSAGE_RELEASED or not event.sender:
+        return
+    address, domain = split_address(event.sender)
+    if not address:
+        return
+    for kind, sender in (("address", address), ("domain", domain)):
+        edge = await session.get(SenderEdge, (event.inbox_id, kind, sender), with_for_update=True)
+        if edge is None or edge.withheld == 0:
+            continue  # decided before the graph existed, or released already
+        edge.withheld -= 1
+        edge.released += 1
+        _publish(session, edge, event)
 
 
 def _count(edge: SenderEdge, event: MailScanned) -> None:
@@ -58,7 +82,12 @@ def _count(edge: SenderEdge, event: MailScanned) -> None:
     edge.last_seen = max(edge.last_seen or event.occurred_at, event.occurred_at)
 
 
-def _state(edge: SenderEdge, event: MailScanned) -> SenderEdgeUpdated:
+def _publish(session: AsyncSession, edge: SenderEdge, cause: MailScanned | InboxEvent) -> None:
+    state = _state(edge, cause)
+    stage_event(session, Topic.SENDER_GRAPH, state, producer=PRODUCER, key=state.edge_key)
+
+
+def _state(edge: SenderEdge, event: MailScanned | InboxEvent) -> SenderEdgeUpdated:
     return SenderEdgeUpdated(
         mail_id=event.mail_id,
         workspace_id=edge.workspace_id,
@@ -71,6 +100,7 @@ def _state(edge: SenderEdge, event: MailScanned) -> SenderEdgeUpdated:
         passed=edge.passed,
         reviewed=edge.reviewed,
         withheld=edge.withheld,
+        released=edge.released,
         dmarc_pass=edge.dmarc_pass,
         dmarc_fail=edge.dmarc_fail,
         last_dmarc=edge.last_dmarc,

@@ -137,3 +137,6 @@ class InboxEvent(Event):
         description="Id of the message or outbound message (for sender.* events, the inbox)."
     )
     reason: str | None = Field(default=None, description="Why, for sender.* events.")
+    sender: str | None = Field(
+        default=None, description="The inbound message's From address, for message.* events."
+    )

@@ -41,7 +41,10 @@ class SenderEdgeUpdated(Event):
     messages: int = Field(ge=0, description="Mails from it to this inbox.")
     passed: int = Field(default=0, ge=0, description="Of those, consensus PASS.")
     reviewed: int = Field(default=0, ge=0, description="Of those, consensus REVIEW.")
-    withheld: int = Field(default=0, ge=0, description="Of those, withheld (any reason).")
+    withheld: int = Field(
+        default=0, ge=0, description="Of those, withheld (any reason) and not released since."
+    )
+    released: int = Field(default=0, ge=0, description="Withheld ones a person released.")
     dmarc_pass: int = Field(default=0, ge=0, description="Of those, DMARC pass.")
     dmarc_fail: int = Field(default=0, ge=0, description="Of those, DMARC fail.")
     last_dmarc: str = Field(default="none", description="DMARC result of the latest mail.")

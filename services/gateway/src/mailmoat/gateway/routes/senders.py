@@ -35,6 +35,7 @@ class SenderOut(BaseModel):
     passed: int
     reviewed: int
     withheld: int
+    released: int
     dmarc_pass: int
     dmarc_fail: int
     last_dmarc: str

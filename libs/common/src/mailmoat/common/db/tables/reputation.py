@@ -81,7 +81,9 @@ class SenderEdge(Base):
     messages: Mapped[int] = mapped_column(default=0)
     passed: Mapped[int] = mapped_column(default=0)
     reviewed: Mapped[int] = mapped_column(default=0)
+    # Withheld and not released since; a person's release moves one to ``released``.
     withheld: Mapped[int] = mapped_column(default=0)
+    released: Mapped[int] = mapped_column(default=0)
     dmarc_pass: Mapped[int] = mapped_column(default=0)
     dmarc_fail: Mapped[int] = mapped_column(default=0)
     last_dmarc: Mapped[str] = mapped_column(String(20), default="none")

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("passed", sa.Integer(), nullable=False),
         sa.Column("reviewed", sa.Integer(), nullable=False),
         sa.Column("withheld", sa.Integer(), nullable=False),
+        sa.Column("released", sa.Integer(), nullable=False),
         sa.Column("dmarc_pass", sa.Integer(), nullable=False),
         sa.Column("dmarc_fail", sa.Integer(), nullable=False),
         sa.Column("last_dmarc", sa.String(length=20), nullable=False),

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -21,6 +21,7 @@ from mailmoat.common.db.tables import (
     OutboundMessage,
     RawMessage,
     ScanVerdictRecord,
+    SenderEdge,
     WebhookEndpoint,
     Workspace,
 )
@@ -102,6 +103,27 @@ class WorkspaceRepository:
             query = query.where(Message.received_at >= since)
         query = _older_than(query, Message.received_at, Message.id, after)
         query = query.order_by(Message.received_at.desc(), Message.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
+    async def senders(
+        self,
+        inbox: Inbox,
+        *,
+        kind: str | None,
+        after: tuple[datetime, str, str] | None,
+        limit: int,
+    ) -> list[SenderEdge]:
+        """The inbox's sender-graph edges, most recently heard from first; ``after`` is the
+        (last_seen, kind, sender) of the previous page's last row."""
+        query = select(SenderEdge).where(
+            SenderEdge.workspace_id == self.workspace_id, SenderEdge.inbox_id == inbox.id
+        )
+        if kind is not None:
+            query = query.where(SenderEdge.kind == kind)
+        order = (SenderEdge.last_seen, SenderEdge.kind, SenderEdge.sender)
+        if after is not None:
+            query = query.where(tuple_(*order) < tuple_(*after))
+        query = query.order_by(*(column.desc() for column in order)).limit(limit)
         return list((await self.session.scalars(query)).all())
 
     async def thread(self, thread_id: uuid.UUID) -> list[Message]:

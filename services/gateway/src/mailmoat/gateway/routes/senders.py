@@ -4,19 +4,14 @@ its own copy from the ``sender-graph`` topic)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import select, tuple_
 
-from mailmoat.common.db.tables import SenderEdge
+from mailmoat.gateway.cursors import decode_sender_cursor, encode_sender_cursor
 from mailmoat.gateway.deps import Caller, SessionDep, require
-from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 
 router = APIRouter(prefix="/api/v1", tags=["reputation"])
@@ -58,44 +53,13 @@ async def list_senders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SenderPage:
     """The inbox's correspondents with their counts and past verdicts."""
-    after = _decode(cursor) if cursor else None
+    after = decode_sender_cursor(cursor) if cursor else None
     async with db.begin():
-        inbox = await WorkspaceRepository(db, who.workspace_id).inbox(slug)
-        query = select(SenderEdge).where(
-            SenderEdge.workspace_id == who.workspace_id, SenderEdge.inbox_id == inbox.id
-        )
-        if kind is not None:
-            query = query.where(SenderEdge.kind == kind)
-        order = (SenderEdge.last_seen, SenderEdge.kind, SenderEdge.sender)
-        if after is not None:
-            query = query.where(tuple_(*order) < tuple_(*after))
-        query = query.order_by(*(column.desc() for column in order)).limit(limit + 1)
-        rows = list(await db.scalars(query))
+        repo = WorkspaceRepository(db, who.workspace_id)
+        rows = await repo.senders(await repo.inbox(slug), kind=kind, after=after, limit=limit + 1)
     page = rows[:limit]
     last = page[-1] if len(rows) > limit else None
     return SenderPage(
         items=[SenderOut.model_validate(row, from_attributes=True) for row in page],
-        next_cursor=_encode(last) if last is not None else None,
+        next_cursor=encode_sender_cursor(last.last_seen, last.kind, last.sender) if last else None,
     )
-
-
-def _encode(edge: SenderEdge) -> str:
-    key = json.dumps([edge.last_seen.isoformat(), edge.kind, edge.sender])
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, kind, sender = json.loads(raw)
-        parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None or not isinstance(kind, str) or not isinstance(sender, str):
-            raise ValueError("not a sender cursor")
-        return parsed, kind, sender
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Problem(
-            422,
-            "invalid_request",
-            "cursor: not a cursor this API returned",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
-        ) from exc

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import smtplib
 from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from mailmoat.common.db.tables import Inbox, Message, ScanDecision, ScanVerdictRecord
-from mailmoat.common.processes import wait_for_port
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.ingest.app import build_service as build_ingest
@@ -41,20 +39,7 @@ def _ingest(settings: CommonSettings, scenario: Scenario) -> Service:
 
 
 async def _deliver(scenario: Scenario, subject: str, body: str) -> Message:
-    raw = f"From: bob@example.com\r\nSubject: {subject}\r\n\r\n{body}".encode()
-    await asyncio.to_thread(wait_for_port, "127.0.0.1", scenario.smtp_port)
-
-    def send() -> None:
-        with smtplib.SMTP("127.0.0.1", scenario.smtp_port, timeout=10) as client:
-            client.sendmail("bob@example.com", [scenario.address], raw)
-
-    await asyncio.to_thread(send)
-
-    async def stored() -> Message | None:
-        async with scenario.sessions() as session:
-            return await session.scalar(select(Message).where(Message.subject == subject))
-
-    return await eventually(stored, timeout=90, what=f"{subject!r} to be stored")
+    return await scenario.deliver_and_wait(subject, sender="bob@example.com", body=body, timeout=90)
 
 
 async def _decision(scenario: Scenario, message: Message) -> ScanDecision:

@@ -7,7 +7,6 @@ contacts, senders with withheld mail and look-alike domains."""
 from __future__ import annotations
 
 import asyncio
-import smtplib
 import uuid
 
 from aiokafka import AIOKafkaConsumer
@@ -16,7 +15,6 @@ from sqlalchemy import select
 from mailmoat.common.db.tables import Message, SenderEdge, SenderGraphView
 from mailmoat.common.events import InboxEventKind, SenderEdgeUpdated
 from mailmoat.common.outbox import stage_inbox_event
-from mailmoat.common.processes import wait_for_port
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
@@ -52,20 +50,7 @@ def _services(settings: CommonSettings, scenario: Scenario) -> list[Service]:
 
 async def _deliver(scenario: Scenario, sender: str, body: str) -> Message:
     subject = f"note {uuid.uuid4().hex[:8]}"
-    raw = f"From: {sender}\r\nSubject: {subject}\r\n\r\n{body}".encode()
-    await asyncio.to_thread(wait_for_port, "127.0.0.1", scenario.smtp_port)
-
-    def send() -> None:
-        with smtplib.SMTP("127.0.0.1", scenario.smtp_port, timeout=10) as client:
-            client.sendmail(sender, [scenario.address], raw)
-
-    await asyncio.to_thread(send)
-
-    async def stored() -> Message | None:
-        async with scenario.sessions() as session:
-            return await session.scalar(select(Message).where(Message.subject == subject))
-
-    return await eventually(stored, timeout=90, what=f"mail from {sender} to be stored")
+    return await scenario.deliver_and_wait(subject, sender=sender, body=body, timeout=90)
 
 
 async def _consensus_knows(

@@ -6,13 +6,14 @@ import asyncio
 import smtplib
 import uuid
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mailmoat.common.db.session import SessionFactory, create_engine, create_session_factory
 from mailmoat.common.db.tables import Inbox, Message, Workspace
-from mailmoat.common.processes import free_port
+from mailmoat.common.processes import free_port, wait_for_port
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.dispatch.app import build_service as build_dispatch
@@ -59,20 +60,29 @@ class Scenario:
     async def close(self) -> None:
         await self.engine.dispose()
 
-    async def deliver_and_wait(self, subject: str) -> Message:
-        """Send a mail over SMTP and wait until policy has stored it."""
-        body = f"From: a@example.com\r\nSubject: {subject}\r\n\r\nhello\r\n".encode()
-        await asyncio.to_thread(self._send, body)
+    async def deliver_and_wait(
+        self,
+        subject: str,
+        *,
+        sender: str = "a@example.com",
+        body: str = "hello\r\n",
+        timeout: float = 60.0,
+    ) -> Message:
+        """Send a mail over SMTP (``sender`` is its From header; the envelope sender is its
+        address) and wait until policy has stored it."""
+        raw = f"From: {sender}\r\nSubject: {subject}\r\n\r\n{body}".encode()
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", self.smtp_port)
+        await asyncio.to_thread(self._send, parseaddr(sender)[1], raw)
 
         async def stored() -> Message | None:
             async with self.sessions() as session:
                 return await session.scalar(select(Message).where(Message.subject == subject))
 
-        return await eventually(stored, what=f"mail {subject!r} to be stored")
+        return await eventually(stored, timeout=timeout, what=f"mail {subject!r} to be stored")
 
-    def _send(self, body: bytes) -> None:
+    def _send(self, envelope_sender: str, raw: bytes) -> None:
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as client:
-            client.sendmail("a@example.com", [self.address], body)
+            client.sendmail(envelope_sender, [self.address], raw)
 
 
 def all_consumer_services(settings: CommonSettings, scenario: Scenario) -> list[Service]:

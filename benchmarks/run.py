@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from benchmarks import dispatch_bench, ingest_bench, policy_bench
 from benchmarks.discard import Discard
@@ -75,24 +75,24 @@ def baseline(count: int) -> list[float]:
         controller.stop()
 
 
-async def count_rows(settings: CommonSettings, table: Any) -> int:
+async def read_count(settings: CommonSettings, query: Select[Any]) -> int:
+    """The one number ``query`` selects (0 for none)."""
     engine = create_engine(settings.database_url)
     async with create_session_factory(engine)() as session:
-        found = await session.scalar(select(func.count()).select_from(table))
-    await engine.dispose()
-    return int(found or 0)
-
-
-async def graph_messages(settings: CommonSettings, sender: str) -> int:
-    """Mails the consensus engine's copy of the sender graph has counted from ``sender``."""
-    engine = create_engine(settings.database_url)
-    async with create_session_factory(engine)() as session:
-        query = select(func.sum(SenderGraphView.messages)).where(
-            SenderGraphView.kind == "address", SenderGraphView.sender == sender
-        )
         found = await session.scalar(query)
     await engine.dispose()
     return int(found or 0)
+
+
+def count_rows(table: Any) -> Select[Any]:
+    return select(func.count()).select_from(table)
+
+
+def graph_messages(sender: str) -> Select[Any]:
+    """Mails the consensus engine's copy of the sender graph has counted from ``sender``."""
+    return select(func.sum(SenderGraphView.messages)).where(
+        SenderGraphView.kind == "address", SenderGraphView.sender == sender
+    )
 
 
 async def mailmoat_run(settings: CommonSettings, count: int) -> dict[str, float]:
@@ -115,15 +115,15 @@ async def mailmoat_run(settings: CommonSettings, count: int) -> dict[str, float]
     started = time.perf_counter()
     latencies = await asyncio.to_thread(send_all, smtp_port, count)
     accepted_at = time.perf_counter()
-    while await count_rows(settings, Message) < count:  # noqa: ASYNC110  (polling the DB)
+    while await read_count(settings, count_rows(Message)) < count:  # noqa: ASYNC110  (polling the DB)
         await asyncio.sleep(0.1)
     stored_at = time.perf_counter()
-    while await graph_messages(settings, "load@example.com") < count:  # noqa: ASYNC110
+    while await read_count(settings, graph_messages("load@example.com")) < count:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     graph_at = time.perf_counter()
     stop.set()
     await asyncio.gather(*tasks)
-    assert await count_rows(settings, RawMessage) == count
+    assert await read_count(settings, count_rows(RawMessage)) == count
     return {
         "accept_per_s": count / (accepted_at - started),
         "p50_ms": statistics.median(latencies) * 1000,

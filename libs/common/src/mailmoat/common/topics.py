@@ -12,15 +12,14 @@
 | policy              | send-approved  | dispatch (dispatch-mail)                                  |
 | dispatch            | sent           | reputation (reputation-sent)                              |
 | policy, dispatch,   | inbox-events   | dispatch (dispatch-webhooks), reputation                  |
-|                     |                |   (reputation-releases: released mail, sender graph)      |
-|   gateway,          |                |                                                           |
+|   gateway,          |                |   (reputation-releases: released mail, sender graph)      |
 |   reputation        |                |                                                           |
 | ingest              | feedback       | reputation (reputation-feedback)                          |
 | reputation,         | sender-status  | policy (policy-sender-status), reputation                 |
 |   gateway           |                |   (reputation-sender-status: reinstatements)              |
 | every service       | audit          | dispatch (dispatch-audit)                                 |
 | reputation          | sender-graph   | scanner (scanner-consensus-graph); compacted, keyed on    |
-|                     |                |   the edge (inbox:kind:sender)                            |
+|                     |                |   the edge (inbox:kind:sha256 of the sender)              |
 
 Every topic has a dead-letter twin, ``<topic>.dlq``, written by the consumer that could not
 process a record (with the error in the record's headers) and read by operators and redrive.

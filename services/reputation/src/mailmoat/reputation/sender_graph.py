@@ -29,10 +29,7 @@ PRODUCER = "reputation"
 
 async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     """Count one decided mail on its sender's address and domain edges, and publish both."""
-    address, domain = split_address(event.sender)
-    if not address:
-        return  # no From address: nothing to key an edge on
-    for kind, sender in (("address", address), ("domain", domain)):
+    for kind, sender in _edge_keys(event.sender):
         edge = await session.get(SenderEdge, (event.inbox_id, kind, sender), with_for_update=True)
         if edge is None:
             edge = SenderEdge(
@@ -41,6 +38,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
                 sender=sender,
                 workspace_id=event.workspace_id,
                 first_seen=event.occurred_at,
+                last_seen=event.occurred_at,
                 messages=0,
                 passed=0,
                 reviewed=0,
@@ -57,18 +55,21 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
 async def on_inbox_event(event: InboxEvent, session: AsyncSession) -> None:
     """A person released withheld mail: it no longer counts against its sender (so a released
     look-alike becomes a correspondent of its own). Other inbox events say nothing new."""
-    if event.kind is not InboxEventKind.MESSAGE_RELEASED or not event.sender:
+    if event.kind is not InboxEventKind.MESSAGE_RELEASED:
         return
-    address, domain = split_address(event.sender)
-    if not address:
-        return
-    for kind, sender in (("address", address), ("domain", domain)):
+    for kind, sender in _edge_keys(event.sender or ""):
         edge = await session.get(SenderEdge, (event.inbox_id, kind, sender), with_for_update=True)
         if edge is None or edge.withheld == 0:
             continue  # decided before the graph existed, or released already
         edge.withheld -= 1
         edge.released += 1
         _publish(session, edge, event)
+
+
+def _edge_keys(sender: str) -> tuple[tuple[str, str], ...]:
+    """The edges a From address moves: its own and its domain's (none without an address)."""
+    address, domain = split_address(sender)
+    return (("address", address), ("domain", domain)) if address else ()
 
 
 def _count(edge: SenderEdge, event: MailScanned) -> None:
@@ -79,7 +80,7 @@ def _count(edge: SenderEdge, event: MailScanned) -> None:
     edge.dmarc_pass += event.dmarc == "pass"
     edge.dmarc_fail += event.dmarc == "fail"
     edge.last_dmarc = event.dmarc[:20]
-    edge.last_seen = max(edge.last_seen or event.occurred_at, event.occurred_at)
+    edge.last_seen = max(edge.last_seen, event.occurred_at)
 
 
 def _publish(session: AsyncSession, edge: SenderEdge, cause: MailScanned | InboxEvent) -> None:

@@ -6,20 +6,15 @@ a tansu broker and a throwaway PostgreSQL cluster are started once per session.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from mailmoat.common.bus import create_topics
-from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.settings import CommonSettings
+from tests.support.databases import fresh_database, isolated_settings
 from tests.support.external import SUITE_REPORTS
 from tests.support.ingest import ingest, ingest_factory  # noqa: F401  (fixtures)
 from tests.support.postgres import ThrowawayPostgres
@@ -64,43 +59,15 @@ async def database_url(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[str]:
     """A fresh, migrated database for one test."""
-    if database == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'mailmoat.db'}"
-        await asyncio.to_thread(upgrade, url)
+    admin_url = request.getfixturevalue("postgres_admin_url") if database != "sqlite" else ""
+    async with fresh_database(database, tmp_path, admin_url) as url:
         yield url
-        return
-    admin_url = request.getfixturevalue("postgres_admin_url")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    await asyncio.to_thread(upgrade, url)
-    try:
-        yield url
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 @pytest.fixture
 async def settings(database_url: str, kafka_bootstrap: str) -> CommonSettings:
     """Settings for one test: its own database, topics and consumer groups."""
-    prefix = f"t{uuid.uuid4().hex[:10]}."
-    result = CommonSettings(
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        kafka_idempotence=False,
-        topic_prefix=prefix,
-        group_prefix=prefix,
-        kafka_session_timeout_ms=6000,
-        kafka_fetch_max_wait_ms=10,
-        outbox_poll_seconds=0.05,
-        log_json=False,
-    )
-    await create_topics(result, partitions=2)
-    return result
+    return await isolated_settings(database_url, kafka_bootstrap)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

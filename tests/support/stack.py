@@ -37,6 +37,8 @@ class ProcessStack:
     api_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Settings for one service only (its metrics port, say), by service name."""
 
     @property
     def api(self) -> str:
@@ -81,7 +83,7 @@ class ProcessStack:
         with open(self.log_dir / f"{key}.log", "ab") as log:  # the child keeps its copy
             self.processes[key] = subprocess.Popen(
                 [sys.executable, "-m", "mailmoat.cli", "run", name],
-                env=self.environment(),
+                env={**self.environment(), **self.service_env.get(name, {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,

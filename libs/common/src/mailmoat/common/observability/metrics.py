@@ -22,6 +22,16 @@ OUTBOX_DELAY = Histogram(
     "Time from an outbox row's commit to its publication.",
     ["producer"],
 )
+OUTBOX_FAILED = Counter(
+    "mailmoat_outbox_failed_total",
+    "Outbox rows the broker refused for good, set aside so the rows behind them go on.",
+    ["producer", "topic"],
+)
+EVENTS_TRIMMED = Counter(
+    "mailmoat_events_trimmed_total",
+    "Events cut to their topic's size budget (lists dropped and counted) before staging.",
+    ["topic"],
+)
 SMTP_TRANSACTIONS = Counter(
     "mailmoat_smtp_transactions_total",
     "SMTP transactions by outcome (accepted, rejected, failed).",

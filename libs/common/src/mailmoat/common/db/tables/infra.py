@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailmoat.common.db.base import Base
@@ -31,6 +31,10 @@ class OutboxRecord(Base):
     headers: Mapped[dict[str, str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A row the broker refused for good (too large, say) is set aside rather than retried, so
+    # the rows behind it are not held up; the relay records when and why.
+    failed_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ProcessedEvent(Base):

@@ -57,6 +57,9 @@ class ScanVerdictRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     coverage: Mapped[list[str]] = mapped_column(JSON, default=list)
     shadow: Mapped[bool] = mapped_column(default=False)
+    # Findings the detector found beyond the event's budget: the sanitiser cannot know their
+    # spans, so a verdict that dropped any never lets the mail through unread.
+    findings_dropped: Mapped[int] = mapped_column(default=0)
 
 
 class ScanDecision(Base):

@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from aiokafka import AIOKafkaConsumer
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from mailmoat.common.bus import create_broker
+from mailmoat.common.bus import create_broker, create_topics
 from mailmoat.common.db.tables import OutboxRecord
-from mailmoat.common.events import SenderStatusChanged
+from mailmoat.common.embedded_broker import EmbeddedBroker
+from mailmoat.common.events import (
+    Event,
+    Finding,
+    InboxEvent,
+    InboxEventKind,
+    RawMailReceived,
+    SenderStatusChanged,
+)
 from mailmoat.common.outbox import OutboxRelay, stage_event, take_staged
+from mailmoat.common.outbox_failures import ERROR_LIMIT, SLIMMED_HEADER, OutboxFailureNotice
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from tests.support.scenario import Scenario
+from tests.support.waiting import eventually
+
+TOO_LARGE = 1_200_000  # over the producer's 1 MiB max_request_size
 
 
 def status_event(scenario: Scenario, reason: str) -> SenderStatusChanged:
@@ -112,3 +130,222 @@ async def test_the_fast_path_publishes_what_was_committed_and_the_poll_does_not_
     assert row.published_at is not None
     published = await read_all(settings, Topic.SENDER_STATUS)
     assert [SenderStatusChanged.model_validate_json(v).reason for v in published] == ["committed"]
+
+
+async def test_a_row_the_broker_refuses_is_set_aside_and_the_rows_behind_it_go_out(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    producer = f"poll-{uuid.uuid4().hex[:8]}"
+    huge, normal = oversized(scenario), inbox_event(scenario)
+    await add_rows(scenario, producer, (Topic.INBOX_EVENTS, huge), (Topic.INBOX_EVENTS, normal))
+    async with started_broker(settings) as broker:
+        relay = OutboxRelay(scenario.sessions, broker, settings, producer=producer)
+        assert await relay.publish_pending() == 2
+        assert await relay.publish_pending() == 0  # the row set aside is not tried again
+    await assert_set_aside_and_normal_delivered(settings, scenario, producer, huge, normal)
+
+
+async def test_the_fast_path_sets_a_refused_row_aside_and_publishes_the_rows_behind_it(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    producer = f"fast-{uuid.uuid4().hex[:8]}"
+    huge, normal = oversized(scenario), inbox_event(scenario)
+    rows = await add_rows(
+        scenario, producer, (Topic.INBOX_EVENTS, huge), (Topic.INBOX_EVENTS, normal)
+    )
+    async with started_broker(settings) as broker:
+        relay = OutboxRelay(scenario.sessions, broker, settings, producer=producer)
+        relay.hand_over(rows)
+
+        async def settled() -> bool:
+            huge_row, normal_row = await outbox_rows(scenario, producer)
+            return huge_row.failed_at is not None and normal_row.published_at is not None
+
+        await eventually(settled, timeout=30, what="both rows settled by the fast path")
+        assert await relay.publish_pending() == 0
+    await assert_set_aside_and_normal_delivered(settings, scenario, producer, huge, normal)
+
+
+async def test_a_broker_outage_sets_nothing_aside_and_the_next_poll_publishes_in_order(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    producer, mail_id = f"outage-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+    events = [inbox_event(scenario, f"#{n}", mail_id=mail_id) for n in range(3)]
+    await add_rows(scenario, producer, *((Topic.INBOX_EVENTS, event) for event in events))
+    outage = EmbeddedBroker()
+    outage.start()
+    try:
+        await publish_through_outage(outage, settings, scenario, producer)
+    finally:
+        outage.stop()
+    rows = await outbox_rows(scenario, producer)
+    assert len(rows) == 3
+    assert all(row.published_at is None and row.failed_at is None for row in rows)
+    assert failed_count(producer, Topic.INBOX_EVENTS) is None
+    async with started_broker(settings) as broker:  # the broker is back: the next poll
+        relay = OutboxRelay(scenario.sessions, broker, settings, producer=producer)
+        assert await relay.publish_pending() == 3
+    published = await read_records(settings, Topic.INBOX_EVENTS, 3)
+    assert [InboxEvent.model_validate_json(r.value).reason for r in published] == ["#0", "#1", "#2"]
+
+
+async def test_a_refused_raw_mail_row_goes_out_as_its_slimmed_stand_in(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    producer, raw = f"slim-{uuid.uuid4().hex[:8]}", raw_mail_with_findings(scenario, 4000)
+    assert len(raw.to_bytes()) > TOO_LARGE
+    await add_rows(scenario, producer, (Topic.RAW_MAIL, raw))
+    async with started_broker(settings) as broker:
+        relay = OutboxRelay(scenario.sessions, broker, settings, producer=producer)
+        assert await relay.publish_pending() == 1
+    [record] = await read_records(settings, Topic.RAW_MAIL, 1)
+    assert (SLIMMED_HEADER, b"true") in record.headers
+    stand_in = RawMailReceived.model_validate_json(record.value)
+    assert stand_in.event_id == raw.event_id
+    assert (stand_in.l1_findings, stand_in.l1_findings_dropped) == ((), 4000)
+    [row] = await outbox_rows(scenario, producer)
+    assert row.published_at is not None
+    assert row.failed_at is None
+    assert row.error is not None
+    assert row.error.startswith("slimmed stand-in published")
+    assert failed_count(producer, Topic.RAW_MAIL) is None
+
+
+async def publish_through_outage(
+    outage: EmbeddedBroker, settings: CommonSettings, scenario: Scenario, producer: str
+) -> None:
+    """A relay whose broker goes away under it: the poll fails, and marks nothing."""
+    elsewhere = settings.model_copy(update={"kafka_bootstrap": outage.bootstrap})
+    await create_topics(elsewhere, partitions=2)
+    broker = KafkaBroker(outage.bootstrap, request_timeout_ms=2000, enable_idempotence=False)
+    await broker.start()
+    try:
+        outage.stop()
+        relay = OutboxRelay(scenario.sessions, broker, elsewhere, producer=producer)
+        with pytest.raises(KafkaError):
+            await relay.publish_pending()
+    finally:
+        await broker.stop()
+
+
+async def assert_set_aside_and_normal_delivered(
+    settings: CommonSettings, scenario: Scenario, producer: str, huge: Event, normal: Event
+) -> None:
+    [delivered] = await read_records(settings, Topic.INBOX_EVENTS, 1)
+    assert InboxEvent.model_validate_json(delivered.value).event_id == normal.event_id
+    huge_row, normal_row = await outbox_rows(scenario, producer)
+    assert normal_row.published_at is not None
+    assert (huge_row.published_at, huge_row.failed_at is not None) == (None, True)
+    assert huge_row.error is not None
+    assert huge_row.error.startswith("MessageSizeTooLargeError")
+    assert len(huge_row.error) <= ERROR_LIMIT
+    assert failed_count(producer, Topic.INBOX_EVENTS) == 1
+    [record] = await read_records(settings, Topic.INBOX_EVENTS.dlq, 1)
+    notice = OutboxFailureNotice.model_validate_json(record.value)
+    assert (notice.outbox_id, notice.event_id) == (huge_row.id, huge.event_id)
+    assert (notice.event_type, notice.payload_bytes) == ("InboxEvent", len(huge_row.payload))
+    assert notice.key == str(huge.mail_id)
+    headers = {name: value.decode() for name, value in record.headers}
+    assert headers["x-outbox-id"] == str(huge_row.id)
+    assert headers["x-error-type"] == "MessageSizeTooLargeError"
+    assert headers["x-original-topic"] == settings.topic(Topic.INBOX_EVENTS.value)
+
+
+def inbox_event(
+    scenario: Scenario, reason: str = "normal", *, mail_id: uuid.UUID | None = None
+) -> InboxEvent:
+    return InboxEvent(
+        mail_id=mail_id or uuid.uuid4(),
+        workspace_id=scenario.workspace_id,
+        inbox_id=scenario.inbox_id,
+        kind=InboxEventKind.SENDER_WARNED,
+        message_id=scenario.inbox_id,
+        reason=reason,
+    )
+
+
+def oversized(scenario: Scenario) -> InboxEvent:
+    """A valid event with no list to drop: slimming cannot help it."""
+    return inbox_event(scenario, "x" * TOO_LARGE)
+
+
+def raw_mail_with_findings(scenario: Scenario, findings: int) -> RawMailReceived:
+    finding = Finding(code="L1_ARCHIVE_MEMBER", reason="m" * 300, part="attachment")
+    return RawMailReceived(
+        mail_id=uuid.uuid4(),
+        workspace_id=scenario.workspace_id,
+        inbox_id=scenario.inbox_id,
+        raw_ref=uuid.uuid4(),
+        sha256="0" * 64,
+        size=1000,
+        mail_from="a@example.com",
+        rcpt_to=scenario.address,
+        security_level="L2",
+        l1_findings=(finding,) * findings,
+    )
+
+
+async def add_rows(
+    scenario: Scenario, producer: str, *staged: tuple[Topic, Event]
+) -> list[OutboxRecord]:
+    """Outbox rows written as they are, past the staging budget: what an older producer left."""
+    rows = [
+        OutboxRecord(
+            event_id=event.event_id,
+            workspace_id=event.workspace_id,
+            producer=producer,
+            topic=topic.value,
+            key=str(event.mail_id),
+            payload=event.to_bytes(),
+            headers={"event-type": type(event).__name__, "schema-version": "1"},
+        )
+        for topic, event in staged
+    ]
+    async with scenario.sessions() as session, session.begin():
+        session.add_all(rows)
+    return rows
+
+
+async def outbox_rows(scenario: Scenario, producer: str) -> list[OutboxRecord]:
+    async with scenario.sessions() as session:
+        query = select(OutboxRecord).where(OutboxRecord.producer == producer)
+        return list(await session.scalars(query.order_by(OutboxRecord.id)))
+
+
+def failed_count(producer: str, topic: Topic) -> float | None:
+    labels = {"producer": producer, "topic": topic.value}
+    return REGISTRY.get_sample_value("mailmoat_outbox_failed_total", labels)
+
+
+@asynccontextmanager
+async def started_broker(settings: CommonSettings) -> AsyncIterator[KafkaBroker]:
+    broker = create_broker(settings, client_id="outbox-test")
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
+async def read_records(
+    settings: CommonSettings, name: str, count: int
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first ``count`` records of topic ``name``, waiting for them up to a deadline."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(name),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",  # no group: nothing to join, every record from the start
+    )
+    records: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def enough() -> bool:
+        for batch in (await consumer.getmany(timeout_ms=200)).values():
+            records.extend(batch)
+        return len(records) >= count
+
+    await consumer.start()
+    try:
+        await eventually(enough, timeout=30, what=f"{count} records on {name}")
+    finally:
+        await consumer.stop()
+    return records

@@ -7,15 +7,17 @@ import contextlib
 import logging
 
 from faststream.kafka import KafkaBroker
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import SessionFactory, is_sqlite, reading
 from mailmoat.common.db.tables import Message, OutboundMessage, OutboxRecord
 from mailmoat.common.events import InboxEvent, InboxEventKind
 from mailmoat.common.events.base import Event, utcnow
+from mailmoat.common.events.budget import within_budget
 from mailmoat.common.observability.metrics import OUTBOX_DELAY, OUTBOX_PUBLISHED
 from mailmoat.common.observability.tracing import current_trace_headers
+from mailmoat.common.outbox_failures import PERMANENT_ERRORS, Refusals, Settled, mark
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 
@@ -29,8 +31,10 @@ def stage_event(
     session: AsyncSession, topic: Topic, event: Event, *, producer: str, key: str | None = None
 ) -> None:
     """Add ``event`` to the outbox inside the caller's transaction; published after commit.
-    The record key is the mail's id (its journey stays in one partition) unless ``key`` says
-    otherwise (a compacted topic keys on what the record is the state of)."""
+    The event is cut to its topic's budget first (``within_budget``). The record key is the
+    mail's id (its journey stays in one partition) unless ``key`` says otherwise (a compacted
+    topic keys on what the record is the state of)."""
+    event, payload = within_budget(topic, event)
     headers = {
         "event-type": type(event).__name__,
         "schema-version": str(event.schema_version),
@@ -42,7 +46,7 @@ def stage_event(
         producer=producer,
         topic=topic.value,
         key=key if key is not None else str(event.mail_id),
-        payload=event.to_bytes(),
+        payload=payload,
         headers=headers,
     )
     session.add(record)
@@ -89,6 +93,8 @@ class OutboxRelay:
 
     At-least-once: a crash between publish and mark republishes, and consumers deduplicate on
     ``event_id``. Several replicas of one producer share the work through ``SKIP LOCKED`` rows.
+    A row the broker refuses for good goes out as a slimmed stand-in or is set aside
+    (``failed_at``), never holding up the rows behind it; a passing error stops the batch.
     """
 
     def __init__(
@@ -107,9 +113,14 @@ class OutboxRelay:
         self._handovers: set[asyncio.Task[None]] = set()
         self._in_flight: set[int] = set()  # rows the fast path is publishing: the poll skips them
         self._row_locking = not is_sqlite(settings.database_url)
+        self._refusals = Refusals(self._publish, broker, settings, producer=producer)
         self._pending = (
             select(OutboxRecord)
-            .where(OutboxRecord.producer == producer, OutboxRecord.published_at.is_(None))
+            .where(
+                OutboxRecord.producer == producer,
+                OutboxRecord.published_at.is_(None),
+                OutboxRecord.failed_at.is_(None),
+            )
             .order_by(OutboxRecord.id)
             .limit(BATCH_SIZE)
         )
@@ -130,21 +141,18 @@ class OutboxRelay:
         task.add_done_callback(self._handovers.discard)
 
     async def _publish_now(self, rows: list[OutboxRecord]) -> None:
+        stopped: Exception | None
         try:
-            for row in rows:
-                await self._publish(row)
+            settled, stopped = await self._publish_each(rows)
             async with self._sessions() as session, session.begin():
-                await session.execute(
-                    update(OutboxRecord)
-                    .where(OutboxRecord.id.in_([row.id for row in rows]))
-                    .where(OutboxRecord.published_at.is_(None))
-                    .values(published_at=utcnow())
-                )
-        except Exception:
-            log.warning("fast-path publish failed; the relay's poll will publish", exc_info=True)
-            self.wake()
+                await mark(session, settled)
+        except Exception as exc:
+            stopped = exc
         finally:
             self._in_flight.difference_update(row.id for row in rows)
+        if stopped is not None:
+            log.warning("fast-path publish stopped; the relay's poll will go on", exc_info=stopped)
+            self.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Publish until ``stopping`` is set (then once more, for what was staged last);
@@ -163,7 +171,8 @@ class OutboxRelay:
             await self._sleep()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many were published."""
+        """Publish one batch of pending rows; returns how many were published or set aside.
+        A passing error is raised once the rows before it are marked."""
         if self._row_locking:
             return await self._publish_locked()
         return await self._publish_then_mark()
@@ -173,10 +182,9 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             locked = await session.scalars(self._pending.with_for_update(skip_locked=True))
             rows = [row for row in locked if row.id not in self._in_flight]
-            for row in rows:
-                await self._publish(row)
-                row.published_at = utcnow()
-        return len(rows)
+            settled, stopped = await self._publish_each(rows)
+            await mark(session, settled)
+        return _count_or_raise(settled, stopped)
 
     async def _publish_then_mark(self) -> int:
         # SQLite: one relay per producer; holding its database-wide write lock while talking to
@@ -187,23 +195,35 @@ class OutboxRelay:
             async with self._sessions() as session, session.begin():
                 pending = await session.scalars(self._pending)
                 rows = [row for row in pending if row.id not in self._in_flight]
-        for row in rows:
-            await self._publish(row)
-        if rows:
+        settled, stopped = await self._publish_each(rows)
+        if settled:
             async with self._sessions() as session, session.begin():
-                await session.execute(
-                    update(OutboxRecord)
-                    .where(OutboxRecord.id.in_([row.id for row in rows]))
-                    .values(published_at=utcnow())
-                )
-        return len(rows)
+                await mark(session, settled)
+        return _count_or_raise(settled, stopped)
 
-    async def _publish(self, row: OutboxRecord) -> None:
+    async def _publish_each(
+        self, rows: list[OutboxRecord]
+    ) -> tuple[list[Settled], Exception | None]:
+        """Publish ``rows`` in order. A passing error stops there and is returned beside the rows
+        settled before it, for the caller to mark; a row refused for good does not stop it."""
+        settled: list[Settled] = []
+        for row in rows:
+            try:
+                settled.append(await self._deliver(row))
+            except Exception as exc:
+                return settled, exc
+        return settled, None
+
+    async def _deliver(self, row: OutboxRecord) -> Settled:
+        try:
+            await self._publish(row, row.payload, row.headers)
+        except PERMANENT_ERRORS as exc:
+            return await self._refusals.settle(row, exc)
+        return Settled(row.id)
+
+    async def _publish(self, row: OutboxRecord, payload: bytes, headers: dict[str, str]) -> None:
         await self._broker.publish(
-            row.payload,
-            self._settings.topic(row.topic),
-            key=row.key.encode(),
-            headers=row.headers,
+            payload, self._settings.topic(row.topic), key=row.key.encode(), headers=headers
         )
         OUTBOX_PUBLISHED.labels(self._producer, row.topic).inc()
         OUTBOX_DELAY.labels(self._producer).observe((utcnow() - row.created_at).total_seconds())
@@ -212,3 +232,9 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.outbox_poll_seconds)
         self._wakeup.clear()
+
+
+def _count_or_raise(settled: list[Settled], stopped: Exception | None) -> int:
+    if stopped is not None:
+        raise stopped
+    return len(settled)

@@ -54,6 +54,12 @@ class Topic(StrEnum):
 
 COMPACTED = frozenset({Topic.SENDER_GRAPH})
 
+EVENT_BUDGET_BYTES = 256 * 1024
+"""Largest record any producer stages, a quarter of Kafka's default 1 MiB (room for headers
+and a broker's own overhead): an event that would be larger is staged in its slimmed form
+(``Event.slimmed``), lists dropped and counted. A verdict's most (200 findings of bounded
+strings and a coverage list of up to 1,000 parts) fits."""
+
 
 def topic_config(name: str) -> dict[str, str]:
     """Broker settings a topic is created with: the state topics are compacted."""

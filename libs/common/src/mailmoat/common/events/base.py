@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -34,6 +34,12 @@ class Event(BaseModel):
         default_factory=utcnow, description="When the fact happened (aware UTC)."
     )
     schema_version: Literal[1] = Field(default=1, description="Version of this event's schema.")
+
+    def slimmed(self) -> Self:
+        """The event cut down to fit its topic's size budget: variable-length lists dropped and
+        counted in the event itself. An event with nothing to drop returns itself; it must then
+        be small by construction."""
+        return self
 
     def to_bytes(self) -> bytes:
         """Serialise as UTF-8 JSON for the bus."""

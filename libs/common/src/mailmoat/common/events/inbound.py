@@ -4,22 +4,45 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mailmoat.common.events.base import Event
 
+MAX_CODE_CHARS = 64
+MAX_REASON_CHARS = 300
+MAX_PART_CHARS = 100
+MAX_FINDINGS = 200
+"""Findings one event carries; a detector or an L1 scan that found more counts the rest."""
+
 
 class Finding(BaseModel):
-    """One reason a detector gave, pointing at the text that caused it."""
+    """One reason a detector gave, pointing at the text that caused it.
+
+    ``code``, ``part`` and the span are what an agent may see; ``reason`` is for people only
+    (it may quote what matched). Every string is cut to its bound, so a finding has a size
+    an event budget can count on, whatever the mail held."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str = Field(description="Stable machine-readable code of the rule or signal.")
-    reason: str = Field(description="Human-readable reason.")
-    part: str = Field(default="body", description="Part of the message: subject, text, html.")
+    reason: str = Field(description="Human-readable reason (people only: it may quote the mail).")
+    part: str = Field(default="body", description="Part of the message: subject, visible, 2.1...")
     start: int = Field(default=0, ge=0, description="Start of the character span in the part.")
     end: int = Field(default=0, ge=0, description="End of the character span in the part.")
+
+    @field_validator("code", "reason", "part", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: Any) -> Any:
+        limit = {"code": MAX_CODE_CHARS, "part": MAX_PART_CHARS}.get(info.field_name)
+        limit = limit or MAX_REASON_CHARS
+        return value[:limit] if isinstance(value, str) else value
+
+
+def capped(findings: tuple[Finding, ...]) -> tuple[tuple[Finding, ...], int]:
+    """At most ``MAX_FINDINGS`` findings, and how many were left out."""
+    return findings[:MAX_FINDINGS], max(0, len(findings) - MAX_FINDINGS)
 
 
 class RawMailReceived(Event):
@@ -46,6 +69,14 @@ class RawMailReceived(Event):
     header_from: str = Field(
         default="", description="The header From addr-spec, lowercased ('' when there is none)."
     )
+    l1_findings_dropped: int = Field(
+        default=0, ge=0, description="L1 findings left out of this event (all are stored)."
+    )
+
+    def slimmed(self) -> RawMailReceived:
+        """Without the L1 findings (they stay in the store); the count says how many."""
+        dropped = self.l1_findings_dropped + len(self.l1_findings)
+        return self.model_copy(update={"l1_findings": (), "l1_findings_dropped": dropped})
 
 
 class DetectorVerdict(Event):
@@ -66,6 +97,24 @@ class DetectorVerdict(Event):
         default=False,
         description="A shadow detector's verdict: recorded, never part of a decision.",
     )
+    findings_dropped: int = Field(
+        default=0,
+        ge=0,
+        description="Findings left out of the verdict; its spans are then not all known, so the "
+        "mail cannot be sanitised and is withheld.",
+    )
+
+    def slimmed(self) -> DetectorVerdict:
+        """Without findings or coverage list: a flag at 100 that says how much it dropped."""
+        return self.model_copy(
+            update={
+                "findings": (),
+                "findings_dropped": self.findings_dropped + len(self.findings),
+                "coverage": (),
+                "score": 100,
+                "flagged": True,
+            }
+        )
 
 
 class Consensus(StrEnum):

@@ -1,13 +1,18 @@
-"""Through real SMTP: authentication results, the stamped header, sender rules, L1 quarantine."""
+"""Through real SMTP: authentication results, the stamped header, sender rules, L1 quarantine,
+and analysis that fails closed when DNS never answers."""
 
 from __future__ import annotations
 
+import base64
+import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from mailmoat.common.db.tables import InboxSenderRule
-from tests.support.ingest import Ingest
+from tests.support.dns_server import dns_server
+from tests.support.ingest import Ingest, IngestFactory
 from tests.unit.ingest.checks.samples import eicar
 
 SIGNED_BODY = (
@@ -18,6 +23,19 @@ SIGNED_BODY = (
     b"\r\n"
     b"Numbers attached in the next mail.\r\n"
 )
+
+
+BLACK_HOLE = "unresponsive.example"
+
+
+def _eicar_mail(extra: bytes = b"") -> bytes:
+    return (
+        extra + b"From: alice@sender.example\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b"--b\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="a.com"\r\n\r\n' + eicar() + b"\r\n--b--\r\n"
+    )
 
 
 def _mail(sender: str, subject: str = "hello", extra: bytes = b"") -> bytes:
@@ -108,17 +126,74 @@ async def test_allowlisted_sender_is_trusted_only_when_aligned(ingest: Ingest) -
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_eicar_attachment_is_stored_and_quarantined(ingest: Ingest) -> None:
-    raw = (
-        b"From: alice@sender.example\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n"
-        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
-        b"--b\r\nContent-Type: application/octet-stream\r\n"
-        b'Content-Disposition: attachment; filename="a.com"\r\n\r\n' + eicar() + b"\r\n--b--\r\n"
-    )
-    code, _ = await ingest.send(raw)
+    code, _ = await ingest.send(_eicar_mail())
     assert code == 250
     [row] = await ingest.stored()
     codes = {f["code"] for f in row.findings}
     assert "malware.eicar" in codes
     assert row.quarantine_reason is not None
     assert "malware.eicar" in row.quarantine_reason
+
+
+def _unverifiable_signatures(count: int, domain: str) -> bytes:
+    """Well-formed DKIM-Signature fields whose keys would be at ``domain``."""
+    bh, b = base64.b64encode(b"\0" * 32).decode(), base64.b64encode(b"\1" * 256).decode()
+    return b"".join(
+        f"DKIM-Signature: v=1; a=rsa-sha256; d={domain}; s=s{i}; h=from:subject;"
+        f" bh={bh}; b={b}\r\n".encode()
+        for i in range(count)
+    )
+
+
+@pytest.fixture
+def dns() -> Iterator[tuple[str, int]]:
+    """A real DNS server: SPF for sender.example, silence for the black-holed domain."""
+    records = {"sender.example": {"TXT": ["v=spf1 ip4:127.0.0.1 -all"]}}
+    with dns_server(records=records, black_holes=[BLACK_HOLE]) as address:
+        yield address
+
+
+def _live_dns(dns: tuple[str, int]) -> dict[str, object]:
+    host, port = dns
+    return {
+        "dns_zone_file": None,
+        "dns_nameservers": (host,),
+        "dns_port": port,
+        "analysis_timeout_seconds": 2.0,
+    }
+
+
+async def test_eicar_with_unanswered_dkim_keys_is_quarantined_in_time(
+    ingest_factory: IngestFactory, dns: tuple[str, int]
+) -> None:
+    async with ingest_factory(**_live_dns(dns)) as ingest:
+        started = time.monotonic()
+        code, reply = await ingest.send(_eicar_mail(_unverifiable_signatures(10, BLACK_HOLE)))
+        elapsed = time.monotonic() - started
+        assert (code, reply[:5]) == (250, "2.0.0")
+        [row] = await ingest.stored()
+        [event] = await ingest.raw_mail_events()
+    assert elapsed < 4.0  # the DNS budget (2/3 of 2 s), not ten 3 s query timeouts
+    assert row.quarantine_reason is not None
+    assert "analysis_failed" in row.quarantine_reason
+    assert "malware.eicar" in row.quarantine_reason
+    assert "malware.eicar" in {f["code"] for f in row.findings}
+    assert row.structured is not None
+    assert "analysis_failed" in row.structured["defects"]
+    assert "see attached" in row.structured["visible_text"]
+    assert event.quarantine_reason == row.quarantine_reason
+
+
+async def test_ordinary_mail_through_the_same_dns_is_stored_normally(
+    ingest_factory: IngestFactory, dns: tuple[str, int]
+) -> None:
+    async with ingest_factory(**_live_dns(dns)) as ingest:
+        code, _ = await ingest.send(_mail("alice@sender.example"))
+        assert code == 250
+        [row] = await ingest.stored()
+    assert row.authentication is not None
+    assert row.authentication["spf"]["result"] == "pass"  # answered by the server above
+    assert row.authentication["dmarc"]["result"] == "none"
+    assert row.quarantine_reason is None
+    assert row.structured is not None
+    assert "analysis_failed" not in row.structured["defects"]

@@ -56,6 +56,16 @@ async def test_unknown_recipient_and_foreign_domain(ingest: Ingest) -> None:
     assert "Relaying denied" in reply
 
 
+async def test_a_sender_address_no_mailbox_could_have_is_refused_at_mail(ingest: Ingest) -> None:
+    overlong = "a" * 250 + "@sender.example"  # fits the command line, not a stored column
+    code, reply = await ingest.send(MAIL, mail_from=overlong)
+    assert (code, reply[:5]) == (553, "5.1.7")
+    assert await ingest.stored() == []
+    bounce = MAIL.replace(b"alice@sender.example", b"mailer-daemon@relay.example")
+    code, reply = await ingest.send(bounce, mail_from="")  # a bounce's null sender is fine
+    assert code == 250, reply
+
+
 async def test_overlong_line_is_refused(ingest_factory: IngestFactory) -> None:
     async with ingest_factory(max_line_bytes=1001) as ingest:
         code, reply = await ingest.send(MAIL + b"y" * 1500 + b"\r\n")

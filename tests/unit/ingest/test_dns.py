@@ -1,18 +1,22 @@
-"""DNS adapters: the in-memory resolver (dict and zone files), timeouts, and the live resolver."""
+"""DNS adapters: the in-memory resolver (dict and zone files), timeouts, the live resolver over a
+real local DNS server, and the per-mail budget."""
 
 from __future__ import annotations
 
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from mailmoat.ingest.adapters.dns import DnsTempError
+from mailmoat.ingest.adapters.dns.budget import BudgetedResolver, DnsAllowance, DnsBudget
 from mailmoat.ingest.adapters.dns.factory import build_resolver
 from mailmoat.ingest.adapters.dns.live import LiveResolver
 from mailmoat.ingest.adapters.dns.static import StaticResolver
+from tests.support.dns_server import Records, dns_server
 
 ZONE = """\
 $TTL 300
@@ -114,3 +118,110 @@ def test_live_resolver_times_out_quickly(silent_udp_port: int) -> None:
 def test_live_resolver_refuses_unrepresentable_names() -> None:
     resolver = LiveResolver(timeout_seconds=0.2, nameservers=["127.0.0.1"])
     assert resolver.lookup("a..b.test", "TXT") == ()
+
+
+def test_live_resolver_gives_a_query_no_more_than_its_lifetime(silent_udp_port: int) -> None:
+    resolver = LiveResolver(timeout_seconds=5.0, nameservers=["127.0.0.1"], port=silent_udp_port)
+    started = time.monotonic()
+    with pytest.raises(DnsTempError):
+        resolver.lookup("example.com", "TXT", lifetime=0.2)
+    with pytest.raises(DnsTempError):
+        resolver.exists("example.com", lifetime=0.0)
+    assert time.monotonic() - started < 1.5
+
+
+def test_live_resolver_over_a_real_server_on_another_port() -> None:
+    records: Records = {
+        "a.test": {"TXT": ["v=spf1 -all"], "A": ["192.0.2.1"]},
+        "x.deep.test": {"A": []},
+    }
+    with dns_server(records=records, black_holes=["hole.test"]) as (host, port):
+        resolver = build_resolver(None, 2.0, [host], port)
+        assert resolver.lookup("a.test", "TXT") == ("v=spf1 -all",)
+        assert resolver.lookup("A.test.", "a") == ("192.0.2.1",)
+        assert resolver.lookup("a.test", "MX") == ()
+        assert resolver.lookup("absent.test", "TXT") == ()
+        assert resolver.exists("deep.test")
+        assert not resolver.exists("absent.test")
+        started = time.monotonic()
+        with pytest.raises(DnsTempError):
+            resolver.lookup("s1._domainkey.hole.test", "TXT", lifetime=0.3)
+        assert time.monotonic() - started < 1.5
+
+
+@dataclass
+class FakeClock:
+    now: float = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class RecordingDns:
+    """Answers every TXT with one record; remembers each query's lifetime; can stall or fail."""
+
+    clock: FakeClock
+    stall: float = 0.0
+    fail: bool = False
+    lifetimes: list[float | None] = field(default_factory=list)
+
+    def lookup(self, name: str, rdtype: str, *, lifetime: float | None = None) -> tuple[str, ...]:
+        self.lifetimes.append(lifetime)
+        self.clock.now += self.stall if lifetime is None else min(self.stall, lifetime)
+        if self.fail:
+            raise DnsTempError("no answer")
+        return ("v=spf1 -all",)
+
+    def exists(self, name: str, *, lifetime: float | None = None) -> bool:
+        return bool(self.lookup(name, "A", lifetime=lifetime))
+
+
+def budgeted(
+    dns: RecordingDns, seconds: float = 10.0, queries: int = 5
+) -> tuple[BudgetedResolver, DnsBudget]:
+    budget = DnsAllowance(seconds=seconds, max_queries=queries).start(dns.clock)
+    return BudgetedResolver(dns, budget), budget
+
+
+def test_each_query_gets_what_is_left_of_the_budget() -> None:
+    dns = RecordingDns(FakeClock(), stall=3.0)
+    resolver, budget = budgeted(dns, seconds=10.0)
+    for _ in range(3):
+        assert resolver.lookup("a.test", "TXT") == ("v=spf1 -all",)
+    assert resolver.exists("a.test")
+    assert dns.lifetimes == [10.0, 7.0, 4.0, 1.0]
+    with pytest.raises(DnsTempError):
+        resolver.lookup("b.test", "TXT")
+    assert len(dns.lifetimes) == 4  # refused without asking
+    assert budget.exhausted
+
+
+def test_the_query_count_is_capped() -> None:
+    dns = RecordingDns(FakeClock())
+    resolver, budget = budgeted(dns, queries=2)
+    resolver.lookup("a.test", "TXT")
+    resolver.lookup("b.test", "TXT")
+    assert not budget.exhausted
+    with pytest.raises(DnsTempError, match="2 queries"):
+        resolver.lookup("c.test", "TXT")
+    assert budget.exhausted
+    assert budget.spent()
+
+
+def test_a_timeout_within_the_budget_is_not_exhaustion() -> None:
+    dns = RecordingDns(FakeClock(), stall=3.0, fail=True)
+    resolver, budget = budgeted(dns, seconds=10.0)
+    with pytest.raises(DnsTempError):
+        resolver.lookup("slow.test", "TXT")
+    assert not budget.exhausted
+    assert budget.remaining() == pytest.approx(7.0)
+
+
+def test_a_timeout_cut_short_by_the_deadline_is_exhaustion() -> None:
+    dns = RecordingDns(FakeClock(), stall=30.0, fail=True)
+    resolver, budget = budgeted(dns, seconds=10.0)
+    with pytest.raises(DnsTempError):
+        resolver.lookup("slow.test", "TXT")
+    assert dns.lifetimes == [10.0]
+    assert budget.exhausted

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 
 from mailmoat.common.service import Runtime, Service
 from mailmoat.ingest.adapters.commits import GroupCommitter
+from mailmoat.ingest.adapters.dns.budget import DnsAllowance
 from mailmoat.ingest.adapters.dns.factory import build_resolver
 from mailmoat.ingest.analysis import Analyser
 from mailmoat.ingest.domain.mime import MimeLimits
@@ -22,18 +24,29 @@ from mailmoat.ingest.smtp.tls import server_context
 log = logging.getLogger(__name__)
 
 
-def build_handler(
-    settings: IngestSettings, runtime: Runtime, commits: GroupCommitter
-) -> IngestHandler:
-    """The SMTP handler with its analyser, acceptance rules and feedback intake."""
-    analyser = Analyser(
+def build_analyser(settings: IngestSettings) -> Analyser:
+    """The analyser with its resolver, per-mail DNS budget and its own pool of workers."""
+    return Analyser(
         resolver=build_resolver(
-            settings.dns_zone_file, settings.dns_timeout_seconds, settings.dns_nameservers
+            settings.dns_zone_file,
+            settings.dns_timeout_seconds,
+            settings.dns_nameservers,
+            settings.dns_port,
         ),
         authserv_id=settings.our_authserv_id,
         limits=MimeLimits(max_depth=settings.max_mime_depth),
         timeout=settings.analysis_timeout_seconds,
+        dns=DnsAllowance(
+            seconds=settings.our_dns_budget_seconds, max_queries=settings.dns_max_queries
+        ),
+        pool=ThreadPoolExecutor(settings.analysis_workers, thread_name_prefix="analysis"),
     )
+
+
+def build_handler(
+    settings: IngestSettings, runtime: Runtime, commits: GroupCommitter, analyser: Analyser
+) -> IngestHandler:
+    """The SMTP handler with its analyser, acceptance rules and feedback intake."""
     acceptance = Acceptance(
         domains=settings.our_domains,
         max_recipients=settings.max_recipients,
@@ -65,10 +78,11 @@ def tls_context(settings: IngestSettings) -> ssl.SSLContext | None:
 
 def build_service(settings: IngestSettings) -> Service:
     """The ingest service: an SMTP listener, no consumers."""
+    analyser = build_analyser(settings)
 
     async def serve_smtp(runtime: Runtime) -> None:
         async with GroupCommitter(runtime.sessions).running() as commits:
-            await _serve(build_handler(settings, runtime, commits))
+            await _serve(build_handler(settings, runtime, commits, analyser))
 
     async def _serve(handler: IngestHandler) -> None:
         limits, context = server_limits(settings), tls_context(settings)
@@ -93,4 +107,4 @@ def build_service(settings: IngestSettings) -> Service:
         async with server:
             await server.serve_forever()
 
-    return Service(name="ingest", settings=settings, tasks=[serve_smtp])
+    return Service(name="ingest", settings=settings, tasks=[serve_smtp], on_stop=[analyser.close])

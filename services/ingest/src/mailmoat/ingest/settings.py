@@ -47,6 +47,12 @@ class IngestSettings(CommonSettings):
     analysis_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Parsing, authentication and checks of one message."
     )
+    analysis_workers: int = Field(
+        default=16,
+        gt=0,
+        description="Threads analysing mail; more than max_connections_per_ip, so that one "
+        "client cannot hold them all.",
+    )
 
     tls_cert_file: Path | None = Field(default=None, description="PEM certificate for STARTTLS.")
     tls_key_file: Path | None = Field(default=None, description="PEM private key for STARTTLS.")
@@ -62,7 +68,19 @@ class IngestSettings(CommonSettings):
     dns_nameservers: tuple[str, ...] = Field(
         default=(), description="Resolvers to ask; empty means the system's."
     )
+    dns_port: int = Field(default=53, gt=0, lt=65536, description="Port of dns_nameservers.")
     dns_timeout_seconds: float = Field(default=3.0, gt=0, description="Per DNS query.")
+    dns_budget_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="All DNS of one message, under analysis_timeout_seconds; default two thirds "
+        "of it. A message that runs out is quarantined (analysis_failed).",
+    )
+    dns_max_queries: int = Field(
+        default=200,
+        gt=0,
+        description="DNS queries one message may cause (SPF within RFC 7208's limits: about 110).",
+    )
 
     @model_validator(mode="after")
     def _tls_pair(self) -> IngestSettings:
@@ -74,9 +92,24 @@ class IngestSettings(CommonSettings):
             raise ValueError("require_tls needs tls_cert_file and tls_key_file")
         return self
 
+    @model_validator(mode="after")
+    def _analysis_bounds(self) -> IngestSettings:
+        if self.our_dns_budget_seconds >= self.analysis_timeout_seconds:
+            raise ValueError("dns_budget_seconds must be less than analysis_timeout_seconds")
+        if self.analysis_workers <= self.max_connections_per_ip:
+            raise ValueError("analysis_workers must be more than max_connections_per_ip")
+        return self
+
     @property
     def our_authserv_id(self) -> str:
         return self.authserv_id or self.smtp_hostname
+
+    @property
+    def our_dns_budget_seconds(self) -> float:
+        # Two thirds leaves the rest of the deadline to parsing, checks and signature crypto.
+        if self.dns_budget_seconds is not None:
+            return self.dns_budget_seconds
+        return self.analysis_timeout_seconds * 2 / 3
 
     @property
     def our_domains(self) -> tuple[str, ...]:

@@ -21,6 +21,11 @@ HiddenKind = Literal[
 ]
 
 
+SENDER_HEADERS = frozenset({"from", "sender", "reply-to"})
+ANALYSIS_FAILED = "analysis_failed"
+"""The defect of every message whose analysis did not complete (ingest quarantines it)."""
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -31,6 +36,11 @@ class Address(_Frozen):
     display_name: str = Field(description="Decoded display name, control characters stripped.")
     address: str = Field(description="The addr-spec as written (never decoded from encoded words).")
     domain: str = Field(description="Lower-cased domain of the addr-spec, empty when none.")
+    unparsed: str = Field(
+        default="",
+        description="What was written where the addr-spec should be, when it is no address "
+        "(too long, not an address): shown to nobody, read by the detectors.",
+    )
 
     def formatted(self) -> str:
         """How the mailbox is shown to a person: the real addr-spec always in angle brackets."""
@@ -115,3 +125,18 @@ class StructuredMessage(_Frozen):
     )
     max_depth: int = Field(default=0, ge=0, description="Deepest nesting level reached.")
     part_count: int = Field(default=0, ge=0, description="Number of MIME entities walked.")
+
+    @property
+    def stands_in(self) -> bool:
+        """Whether this is the stand-in ingest stores when its analysis failed before the parse
+        was done: it holds none of the content, which must then be read from the raw MIME."""
+        return self.part_count == 0 and ANALYSIS_FAILED in self.defects
+
+    def sender_text(self) -> str:
+        """The sender as written, for the detectors: each From, Reply-To and Sender mailbox as
+        shown, then those headers' values (a mailbox that did not parse is shown to nobody,
+        but its text is still read)."""
+        boxes = [*self.from_, *self.reply_to, *(() if self.sender is None else (self.sender,))]
+        lines = [line for box in boxes for line in (box.formatted(), box.unparsed) if line]
+        lines += [value for name, value in self.headers if name.lower() in SENDER_HEADERS]
+        return "\n".join(lines)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import Inbox
+from mailmoat.common.mail.addr import is_plausible_address
 from mailmoat.common.observability.metrics import SMTP_BYTES, SMTP_TRANSACTIONS
 from mailmoat.ingest.adapters import store
 from mailmoat.ingest.adapters.commits import GroupCommitter
@@ -21,6 +22,9 @@ from mailmoat.ingest.feedback_intake import FeedbackIntake
 from mailmoat.ingest.smtp import replies
 
 log = logging.getLogger(__name__)
+
+NULL_SENDERS = frozenset({"", "<>"})
+"""The null reverse-path of bounces and reports (aiosmtpd hands ``MAIL FROM:<>`` on as '<>')."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class IngestHandler:
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if address not in NULL_SENDERS and not is_plausible_address(address):
+            SMTP_TRANSACTIONS.labels("rejected").inc()
+            return replies.BAD_SENDER
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return replies.SENDER_OK

@@ -17,6 +17,10 @@ TRY_LATER_LOOKUP = "451 4.3.0 Temporary failure looking up the recipient; try ag
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections from your address; try again later"
 TIMEOUT = "421 4.4.2 Connection timed out; closing"
 SENDER_OK = "250 2.1.0 Sender ok"
+BAD_SENDER = (
+    "553 5.1.7 Sender address rejected: not a mailbox address of at most 254 octets "
+    "(RFC 5321 4.5.3.1)"
+)
 RECIPIENT_OK = "250 2.1.5 Recipient ok"
 
 

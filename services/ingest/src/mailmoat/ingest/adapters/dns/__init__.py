@@ -22,3 +22,17 @@ class Resolver(Protocol):
     def exists(self, name: str) -> bool:
         """Whether the name exists in DNS at all (for DMARC ``np=``); raises DnsTempError."""
         ...
+
+
+class TimedResolver(Resolver, Protocol):
+    """A Resolver whose single query can be given less time than its own per-query limit.
+
+    ``lifetime`` caps one query's total time, retries included; ``None`` keeps the resolver's
+    own limit. A per-mail DNS budget passes its remaining time here, so no query outlives it.
+    """
+
+    def lookup(
+        self, name: str, rdtype: str, *, lifetime: float | None = None
+    ) -> tuple[str, ...]: ...
+
+    def exists(self, name: str, *, lifetime: float | None = None) -> bool: ...

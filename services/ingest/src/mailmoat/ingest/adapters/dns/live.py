@@ -1,4 +1,4 @@
-"""Production DNS: a dnspython stub resolver with a per-query time limit."""
+"""Production DNS: a dnspython stub resolver with a per-query time limit, shortened on request."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from mailmoat.ingest.adapters.dns.static import presentation
 
 
 class LiveResolver:
-    """A Resolver backed by dnspython; every query gives up after ``timeout_seconds``.
+    """A TimedResolver backed by dnspython; every query gives up after ``timeout_seconds``.
 
-    With ``nameservers`` empty the system configuration (``/etc/resolv.conf``) is used.
+    With ``nameservers`` empty the system configuration (``/etc/resolv.conf``) is used; ``port``
+    applies to every nameserver (a local resolver on another port, tests).
     """
 
     def __init__(
@@ -24,28 +25,32 @@ class LiveResolver:
         self._resolver = dns.resolver.Resolver(configure=not nameservers)
         if nameservers:
             self._resolver.nameservers = list(nameservers)
-            self._resolver.port = port
+        self._resolver.port = port
         self._resolver.timeout = timeout_seconds
         self._resolver.lifetime = timeout_seconds
+        self._timeout = timeout_seconds
 
-    def lookup(self, name: str, rdtype: str) -> tuple[str, ...]:
+    def lookup(self, name: str, rdtype: str, *, lifetime: float | None = None) -> tuple[str, ...]:
         """Answers in presentation form; () for NXDOMAIN, no data or a name DNS cannot carry."""
-        answer = self._query(name, rdtype)
+        answer = self._query(name, rdtype, lifetime)
         if answer is None or answer.rrset is None:
             return ()
         return tuple(presentation(rdata) for rdata in answer.rrset)
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, *, lifetime: float | None = None) -> bool:
         """False only on NXDOMAIN: NODATA still means the name exists."""
-        return self._query(name, "A") is not None
+        return self._query(name, "A", lifetime) is not None
 
-    def _query(self, name: str, rdtype: str) -> dns.resolver.Answer | None:
+    def _query(self, name: str, rdtype: str, lifetime: float | None) -> dns.resolver.Answer | None:
         try:
             qname = dns.name.from_text(name)
         except dns.exception.DNSException:
             return None  # not a representable name (empty label, too long): nothing can exist
+        limit = self._timeout if lifetime is None else max(0.0, min(lifetime, self._timeout))
         try:
-            return self._resolver.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
+            return self._resolver.resolve(
+                qname, rdtype, search=False, raise_on_no_answer=False, lifetime=limit
+            )
         except dns.resolver.NXDOMAIN:
             return None
         except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:

@@ -25,7 +25,7 @@ def normalise(name: str) -> str:
 
 
 class StaticResolver:
-    """A Resolver over fixed records: ``{name: {rdtype: (answer, ...)}}`` in presentation form.
+    """A TimedResolver over fixed records: ``{name: {rdtype: (answer, ...)}}``, presentation form.
 
     A name mapped to an empty dict exists without data (NODATA rather than NXDOMAIN). CNAMEs are
     followed and ``*.`` wildcards answer below their closest encloser, as a recursive resolver
@@ -51,8 +51,11 @@ class StaticResolver:
             _merge_zone_text(records, file.read_text(encoding="utf-8"), str(file))
         return cls(records, timeouts=timeouts)
 
-    def lookup(self, name: str, rdtype: str) -> tuple[str, ...]:
-        """Answers of type ``rdtype`` for ``name``, following CNAMEs; raises on timeouts."""
+    def lookup(self, name: str, rdtype: str, *, lifetime: float | None = None) -> tuple[str, ...]:
+        """Answers of type ``rdtype`` for ``name``, following CNAMEs; raises on timeouts.
+
+        ``lifetime`` is accepted as a TimedResolver and ignored: nothing here waits on a network.
+        """
         current, wanted = normalise(name), rdtype.upper()
         for _ in range(MAX_CNAME_HOPS):
             if (current, wanted) in self._timeouts:
@@ -65,7 +68,7 @@ class StaticResolver:
             current = normalise(node["CNAME"][0])
         raise DnsTempError(f"CNAME chain too long at {name}")
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, *, lifetime: float | None = None) -> bool:
         """Whether ``name`` or anything below it is in the data (empty non-terminals exist)."""
         return self._node(normalise(name)) is not None
 

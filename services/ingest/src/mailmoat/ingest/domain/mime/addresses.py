@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from email.utils import getaddresses, parsedate_to_datetime
 
+from mailmoat.common.mail.addr import is_plausible_address, is_plausible_domain
 from mailmoat.common.mail.structured import Address
 from mailmoat.ingest.domain.mime import limits as defects
 from mailmoat.ingest.domain.mime.headers import display_value
@@ -24,7 +25,8 @@ def parse_mailboxes(raw: str, limits: MimeLimits) -> tuple[tuple[Address, ...], 
     """Mailboxes of an address header, and defect codes.
 
     The addr-spec comes from the raw value, so an encoded word can never become the address:
-    RFC 2047 decoding applies to display names only.
+    RFC 2047 decoding applies to display names only. One that is not an address at all, or
+    longer than RFC 5321 allows, is kept as an empty address with ``bad_address``.
     """
     value = raw[: limits.max_header_bytes]
     found: set[str] = set()
@@ -52,8 +54,13 @@ def _mailbox(name: str, spec: str, limits: MimeLimits) -> tuple[Address, set[str
     # appear there to make a decoder show another address.
     if address != spec.strip() or "@" not in address or _ENCODED_WORD.search(address):
         problems.add(defects.BAD_ADDRESS)
-    domain = address.rpartition("@")[2].lower() if "@" in address else ""
-    return Address(display_name=display, address=address, domain=domain), problems
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    domain = domain.lower() if is_plausible_domain(domain) else ""
+    if is_plausible_address(address):
+        return Address(display_name=display, address=address, domain=domain), problems
+    # Too long, or no address at all: shown to nobody, its text kept for the detectors.
+    problems.add(defects.BAD_ADDRESS)
+    return Address(display_name=display, address="", domain=domain, unparsed=address), problems
 
 
 def shows_other_address(display: str, address: str) -> bool:

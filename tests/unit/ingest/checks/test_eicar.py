@@ -12,9 +12,7 @@ from tests.unit.ingest.checks.samples import make_zip, part
 @pytest.mark.parametrize("trailer", [b"", b"\r\n", b"  \t\n\x1a", b" " * 60])
 def test_eicar_file_with_allowed_trailer_is_found(trailer: bytes) -> None:
     findings = eicar.check(part(eicar_file() + trailer, "eicar.com"))
-    assert [(f.code, f.part, f.start, f.end) for f in findings] == [
-        ("malware.eicar", "2 (eicar.com)", 0, 68)
-    ]
+    assert [(f.code, f.part, f.start, f.end) for f in findings] == [("malware.eicar", "2", 0, 68)]
 
 
 @pytest.mark.parametrize(
@@ -35,4 +33,4 @@ def test_eicar_inside_a_zip_is_found_through_the_archive_rule() -> None:
     archive = make_zip({"docs/readme.txt": b"hello", "docs/eicar.com": eicar_file()})
     findings = run_checks([part(archive, "bundle.zip")])
     eicars = [f for f in findings if f.code == "malware.eicar"]
-    assert [f.part for f in eicars] == ["2/bundle.zip (docs/eicar.com)"]
+    assert [f.part for f in eicars] == ["2/2"]

@@ -15,7 +15,7 @@ def test_docm_with_auto_open_macro_names_the_trigger() -> None:
     assert [f.code for f in findings] == ["attachment.macro"]
     assert "run automatically (AutoOpen)" in findings[0].reason
     assert "word/vbaProject.bin" in findings[0].reason
-    assert findings[0].part == "2 (report.docm)"
+    assert findings[0].part == "2"
 
 
 def test_word97_document_with_macro_is_found() -> None:

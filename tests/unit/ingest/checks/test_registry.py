@@ -35,8 +35,8 @@ def test_findings_come_in_part_order() -> None:
     ]
     assert [(f.code, f.part) for f in run_checks(parts)] == [
         ("malware.eicar", "1"),
-        ("attachment.executable", "2 (invoice.pdf.exe)"),
-        ("attachment.double_extension", "2 (invoice.pdf.exe)"),
+        ("attachment.executable", "2"),
+        ("attachment.double_extension", "2"),
     ]
 
 

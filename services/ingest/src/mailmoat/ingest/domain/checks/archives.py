@@ -47,8 +47,8 @@ def _check_archive(part: PartPayload, depth: int) -> list[Finding]:
     findings = _container_findings(part, scan)
     if _is_ooxml(scan.names):
         return findings
-    for member in scan.members:
-        findings += _check_member(part, member, depth)
+    for number, member in enumerate(scan.members, start=1):
+        findings += _check_member(part, member, number, depth)
     return findings
 
 
@@ -76,9 +76,11 @@ def _container_findings(part: PartPayload, scan: zipscan.ZipScan) -> list[Findin
     return findings
 
 
-def _check_member(part: PartPayload, member: zipscan.Member, depth: int) -> list[Finding]:
+def _check_member(
+    part: PartPayload, member: zipscan.Member, number: int, depth: int
+) -> list[Finding]:
     inner = PartPayload(
-        path=f"{part.path}/{base_name(part) or 'archive'}",
+        path=f"{part.path}/{number}",
         filename=member.name,
         declared_type="application/octet-stream",
         data=member.data,

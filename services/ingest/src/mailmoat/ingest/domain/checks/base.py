@@ -26,8 +26,9 @@ class Rule:
 
 
 def part_label(part: PartPayload) -> str:
-    """How a finding names its part: the MIME path plus the file name when there is one."""
-    return f"{part.path} ({part.filename})" if part.filename else part.path
+    """How a finding names its part: the MIME path (``2``, ``2/3`` for an archive's third
+    member), never the file name, which is the sender's text and is shown to no agent."""
+    return part.path
 
 
 def finding(code: str, reason: str, part: PartPayload, start: int = 0, end: int = 0) -> Finding:

@@ -109,8 +109,19 @@ def payloads(parts: list[DecodedLeaf]) -> tuple[PartPayload, ...]:
 def attachments(
     parts: list[DecodedLeaf], bodies: Bodies, limits: MimeLimits
 ) -> tuple[Attachment, ...]:
-    """Every leaf that is not a body, with the type its bytes show and the text inside it."""
-    return tuple(_attachment(part, limits) for part in parts if part.leaf.path not in bodies.paths)
+    """Every leaf that is not a body, with the type its bytes show and the text inside it
+    (within the message's attachment-text budget)."""
+    budget = limits.max_attachment_text_chars
+    found = []
+    for part in parts:
+        if part.leaf.path in bodies.paths:
+            continue
+        attachment = _attachment(part, limits)
+        if len(attachment.text) > budget:
+            attachment = attachment.model_copy(update={"text": "", "text_status": "too_large"})
+        budget -= len(attachment.text)
+        found.append(attachment)
+    return tuple(found)
 
 
 def _attachment(part: DecodedLeaf, limits: MimeLimits) -> Attachment:

@@ -37,6 +37,9 @@ class MimeLimits:
     """Hidden fragments kept per message."""
     max_addresses: int = 200
     """Mailboxes kept per address header."""
+    max_attachment_text_chars: int = 2_000_000
+    """Characters of text kept from all attachments together; an attachment whose text does not
+    fit is ``too_large`` (a coverage gap the detectors flag), so the scan stays bounded."""
 
 
 DEFAULT_LIMITS = MimeLimits()

@@ -113,8 +113,8 @@ async def test_first_contact_lookalike_and_past_withholds_raise_the_risk(
         assert (lookalike.consensus, lookalike.status) == ("PASS", "withheld"), lookalike.text
         assert _codes(lookalike) == ["lookalike_domain", "first_contact"]
         assert lookalike.risk_score > 70
-        assert lookalike.withheld_reason is not None
-        assert "looks like corp.example" in lookalike.withheld_reason
+        assert lookalike.withheld_reason == "lookalike_domain, first_contact"
+        assert "looks like corp.example" in lookalike.risk_reasons[0]
     assert attack.status == "withheld"
     assert attack.withheld_reason == "detectors"
     assert (back.status, _codes(back)) == ("delivered", ["past_withheld"])

@@ -98,8 +98,7 @@ def test_a_lookalike_of_a_correspondent_is_withheld_though_the_detectors_pass() 
     assert decision.consensus is Consensus.PASS  # the detectors' word is kept
     assert decision.risk_score == 5 + 70 + 5
     assert decision.withheld
-    assert decision.withheld_reason is not None
-    assert decision.withheld_reason.startswith("sender: c0rp.example looks like corp.example")
+    assert decision.withheld_reason == "lookalike_domain, first_contact"
 
 
 def test_a_lookalike_domain_that_has_had_mail_delivered_is_a_correspondent_itself() -> None:
@@ -133,8 +132,7 @@ def test_signals_add_to_the_risk_and_may_cross_the_line() -> None:
     assert (stranger.risk_score, stranger.withheld) == (63, False)
     repeat = with_sender_signals(review, sender_signals(ALICE, Edge(2, 1, 2), None, ()))
     assert (repeat.risk_score, repeat.withheld) == (83, True)
-    assert repeat.withheld_reason is not None
-    assert "withheld" in repeat.withheld_reason
+    assert repeat.withheld_reason == "past_withheld"
     flagged = with_sender_signals(
         decide_consensus(SideVerdict(90, True), SideVerdict(90, True)), ()
     )

@@ -10,22 +10,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.db.tables import RawMessage
 from mailmoat.common.events import DetectorVerdict, Finding, RawMailReceived
+from mailmoat.common.events.inbound import capped
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
+from mailmoat.common.observability.metrics import EVENTS_TRIMMED
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.domain.assessment import Assessment, Detector
-from mailmoat.scanner.domain.content import ScanContent
+from mailmoat.scanner.domain.content import (
+    SCAN_BUDGET_CHARS,
+    ScanContent,
+    Segment,
+    unanalysed_gap,
+    within_budget,
+)
+from mailmoat.scanner.domain.coverage import enforce_coverage
 
 NO_AI_LEVELS = frozenset({"L1"})
 
 
 def scan_content(raw: RawMessage) -> ScanContent:
-    """What the detectors read: ingest's parse when it has one, else the raw text."""
-    if raw.structured is not None:
-        return ScanContent.from_structured(StructuredMessage.model_validate(raw.structured))
+    """What the detectors read: ingest's parse when it has one, else the raw text (and a gap
+    saying so, since the raw text is a rougher reading than the parse)."""
+    parsed = None if raw.structured is None else StructuredMessage.model_validate(raw.structured)
+    if parsed is not None and not parsed.stands_in:
+        return ScanContent.from_structured(parsed)
     text = read_mail_text(raw.raw)
-    return ScanContent.from_text(text.subject, text.text or html_to_text(text.html))
+    plain = ScanContent.from_text(
+        text.subject, text.text or html_to_text(text.html), text.from_address
+    )
+    segments = [*plain.segments, Segment("html", text.html)]
+    kept, over = within_budget([s for s in segments if s.text], SCAN_BUDGET_CHARS)
+    return ScanContent(tuple(kept), (unanalysed_gap(), *over))
 
 
 class DetectorHandler:
@@ -46,6 +62,10 @@ class DetectorHandler:
         started = time.perf_counter()
         content = scan_content(raw)
         assessment, error = await self._assess(content)
+        assessment = enforce_coverage(content, assessment)
+        findings, dropped = capped(assessment.findings)
+        if dropped:
+            EVENTS_TRIMMED.labels(Topic.SCAN_VERDICTS.value).inc()
         verdict = DetectorVerdict(
             mail_id=event.mail_id,
             workspace_id=event.workspace_id,
@@ -54,7 +74,8 @@ class DetectorHandler:
             detector_version=self.detector.version,
             score=assessment.score,
             flagged=assessment.flagged,
-            findings=assessment.findings + content.unscannable,
+            findings=findings,
+            findings_dropped=dropped,
             error=error,
             latency_ms=(time.perf_counter() - started) * 1000,
             coverage=assessment.coverage,

@@ -176,7 +176,7 @@ class AnthropicDetector:
         flagged = (
             bool(truncated) or score >= self.config.flag_at or any(v.flagged for _, v in results)
         )
-        findings = tuple(dict.fromkeys([*found, *truncated, *content.unscannable]))
+        findings = tuple(dict.fromkeys([*found, *truncated]))
         return Assessment(score=score, flagged=flagged, findings=findings, coverage=coverage)
 
 

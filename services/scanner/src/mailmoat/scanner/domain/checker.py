@@ -1,13 +1,14 @@
 """The checker detector: a rule engine with no learned weights, so it fails unlike the model.
 
-Every segment is read whole, in overlapping windows so that no single regular-expression pass
-sees more than ``WINDOW`` characters; concealed text (tag characters, bidi overrides, zero-width
-splitting, base64/hex/rot13) is decoded and read by the same rules. Scoring is in
-``rules/scoring.py``.
+Every segment is read whole (``ScanContent`` keeps the total within the scan budget), in
+overlapping windows so that no single regular-expression pass sees more than ``WINDOW``
+characters; concealed text (tag characters, bidi overrides, zero-width splitting,
+base64/hex/rot13) is decoded and read by the same rules. Scoring is in ``rules/scoring.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 
@@ -28,8 +29,6 @@ from mailmoat.scanner.domain.rules.views import View, base_views, decoded_views
 WINDOW = 20_000
 OVERLAP = 1_000
 """Longer than any rule's match, so a phrase cut by one window lies whole in the next."""
-MAX_SCAN_CHARS = 2_000_000
-"""Characters read per message; a segment past this budget is left out of the coverage."""
 MAX_DECODED_VIEWS = 40
 _SPAN_SUFFIX = re.compile(r" at \d+-\d+$")
 
@@ -47,20 +46,15 @@ class RuleChecker:
     version = "1"
 
     async def assess(self, content: ScanContent) -> Assessment:
-        return self.judge(content)
+        # A worker thread: a long mail takes seconds, and the consumer must keep heartbeating.
+        return await asyncio.to_thread(self.judge, content)
 
     def judge(self, content: ScanContent) -> Assessment:
-        """Run every rule over every segment within the budget and score what they found."""
+        """Run every rule over every segment and score what they found."""
         found: dict[tuple[str, str, int, int], Finding] = {}
         concealed: list[Finding] = []
-        covered: list[str] = []
-        budget = MAX_SCAN_CHARS
         memo: dict[tuple[str, str], list[tuple[Finding, bool]]] = {}
-        for segment in content.segments:
-            if len(segment.text) > budget:
-                continue
-            budget -= len(segment.text)
-            covered.append(segment.part)
+        for segment in content.segments:  # the content is within the scan budget already
             for finding, hidden in _scan_once(segment, memo):
                 key = (finding.code, finding.part, finding.start, finding.end)
                 if key not in found:
@@ -70,7 +64,8 @@ class RuleChecker:
             found.update({(f.code, f.part, f.start, f.end): f for f in rule.check(content)})
         findings = tuple(found.values()) + _concealment(concealed)
         score = score_findings(findings, WEIGHTS)
-        return Assessment(score, score >= FLAG_AT, findings, tuple(covered))
+        covered = tuple(segment.part for segment in content.segments)
+        return Assessment(score, score >= FLAG_AT, findings, covered)
 
 
 def _scan_once(

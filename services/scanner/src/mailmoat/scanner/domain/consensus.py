@@ -64,6 +64,6 @@ def with_sender_signals(decision: Decision, signals: tuple[SenderSignal, ...]) -
     risk = min(100, decision.risk_score + sum(s.points for s in signals))
     withheld = decision.consensus is Consensus.WITHHOLD or risk > WITHHOLD_ABOVE
     reason = decision.withheld_reason
-    if withheld and reason is None:
-        reason = "sender: " + "; ".join(s.detail for s in signals)
+    if withheld and reason is None:  # codes only: the details (domains) are in risk_reasons
+        reason = ", ".join(s.code for s in signals)
     return Decision(decision.consensus, risk, withheld, signals, reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import numpy.typing as npt
 
@@ -31,7 +33,8 @@ class LearnedDetector:
         self.version = self.model.card.version
 
     async def assess(self, content: ScanContent) -> Assessment:
-        return self.judge(content)
+        # A worker thread: a long mail takes seconds, and the consumer must keep heartbeating.
+        return await asyncio.to_thread(self.judge, content)
 
     def judge(self, content: ScanContent) -> Assessment:
         """Flag the mail when any span or window reaches the tuned threshold."""

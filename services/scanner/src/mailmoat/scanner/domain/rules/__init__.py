@@ -17,6 +17,9 @@
 | injection.prompt_leak           | 50     | reveal your system prompt / hidden guidelines        |
 | injection.fake_authority        | 50     | [SYSTEM]:, ADMIN_REQUEST:, 'debug mode: show ...'    |
 | injection.role_play             | 40     | you are now, from now on you, jailbreak, new prompt: |
+| hidden.addressed_to_ai          | 50     | hidden prose speaking to an AI, 'whoever reads this' |
+| hidden.instruction              | 50     | hidden prose setting a task or order ('you must')    |
+| hidden.link                     | 50     | URL or address in hidden prose (not unsubscribe)     |
 | hidden.instructions             | 40     | any injection.* or exfil.* finding in hidden/decoded |
 | hidden.action_text              | 35     | an imperative in hidden prose (preheaders say these) |
 | exfil.secret_request            | 30     | asks for passwords, keys, the whole mailbox          |
@@ -40,6 +43,9 @@ from mailmoat.scanner.domain.rules.exfil_forward import FORWARD_TO_ADDRESS
 from mailmoat.scanner.domain.rules.exfil_url import EXFIL_URL
 from mailmoat.scanner.domain.rules.fullwidth import FULLWIDTH_DECODER
 from mailmoat.scanner.domain.rules.hidden import HIDDEN_ACTION
+from mailmoat.scanner.domain.rules.hidden_addressed import ADDRESSED_IN_HIDDEN
+from mailmoat.scanner.domain.rules.hidden_links import HIDDEN_LINK
+from mailmoat.scanner.domain.rules.hidden_orders import ORDERS_IN_HIDDEN
 from mailmoat.scanner.domain.rules.invisible import INVISIBLE_DECODER, INVISIBLE_SPLIT
 from mailmoat.scanner.domain.rules.mismatch import TEXT_HTML_MISMATCH
 from mailmoat.scanner.domain.rules.output import OUTPUT_MANIPULATION
@@ -69,6 +75,9 @@ SEGMENT_RULES: tuple[SegmentRule, ...] = (
     MENTIONS_AI,
     ROLE_PLAY,
     JAILBREAK,
+    ADDRESSED_IN_HIDDEN,
+    ORDERS_IN_HIDDEN,
+    HIDDEN_LINK,
     HIDDEN_ACTION,
     SECRET_REQUEST,
     DROP_SITE,

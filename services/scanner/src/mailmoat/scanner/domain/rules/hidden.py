@@ -1,4 +1,8 @@
-"""Hidden text that gives orders: a person cannot see it, so only a model would obey it."""
+"""Hidden text that gives orders: a person cannot see it, so only a model would obey it.
+
+This rule weighs the imperatives preheaders also use ('shop now'); the hidden_addressed,
+hidden_orders and hidden_links rules flag what newsletters never hide.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,9 @@ import re
 from mailmoat.common.events import Finding
 from mailmoat.scanner.domain.content import Segment
 from mailmoat.scanner.domain.rules.base import MAX_HITS, hidden_kind, hit
+from mailmoat.scanner.domain.rules.hidden_prose import NOT_PROSE
 from mailmoat.scanner.domain.rules.lexicon import AGENT_ACTIONS, CLAUSE_START
 
-# Style and script sources are code, and invisible-character runs carry no words of their own
-# (the tag-block and bidi rules decode those); the other hidden kinds hold prose.
-_NOT_PROSE = frozenset({"style", "script", "invisible_chars"})
 _ORDER = re.compile(CLAUSE_START + AGENT_ACTIONS + r"\b", re.IGNORECASE | re.MULTILINE)
 
 
@@ -26,7 +28,7 @@ class HiddenActionRule:
 
     def check(self, segment: Segment) -> list[Finding]:
         kind = hidden_kind(segment.part)
-        if kind is None or kind in _NOT_PROSE:
+        if kind is None or kind in NOT_PROSE:
             return []
         orders = list(_ORDER.finditer(segment.text))[:MAX_HITS]
         return [hit(self.code, self.description, segment, *m.span()) for m in orders]

@@ -257,6 +257,7 @@ ENDPOINTS = (
     ("GET", "/messages/{message_id}", None, "read:mail"),
     ("GET", "/outbound/{outbound_id}", None, "read:mail"),
     ("GET", "/messages/{message_id}/raw", None, "read:mail.raw"),
+    ("GET", "/messages/{message_id}/analysis", None, "read:mail.raw"),
     ("POST", "/messages/{message_id}/release", None, "approve:mail"),
     ("GET", "/threads/{thread_id}", None, "read:mail"),
     ("GET", "/allowlist", None, "read:mail"),
@@ -606,7 +607,7 @@ async def test_messages_filter_and_page_by_cursor(
     assert bad.json()["errors"][0]["loc"] == ["query", "from"]
 
 
-async def test_raw_reads_and_releases_are_audited(
+async def test_raw_and_analysis_reads_and_releases_are_audited(
     tenants: tuple[Tenant, Tenant], settings: CommonSettings
 ) -> None:
     a, _ = tenants
@@ -622,6 +623,9 @@ async def test_raw_reads_and_releases_are_audited(
         assert raw.status_code == 200
         assert raw.headers["content-type"] == "message/rfc822"
         assert raw.content == b"Subject: secret\r\n\r\nsecret body\r\n"
+        analysis = await human.get(f"/messages/{withheld}/analysis")
+        assert analysis.status_code == 200, analysis.text
+        assert (analysis.json()["status"], analysis.json()["verdicts"]) == ("withheld", [])
         released = await human.post(f"/messages/{withheld}/release")
         assert released.status_code == 200
         assert (released.json()["status"], released.json()["text"]) == ("delivered", "secret body")
@@ -631,7 +635,11 @@ async def test_raw_reads_and_releases_are_audited(
         threaded = (await human.get(f"/threads/{thread}")).json()
         assert [m["id"] for m in threaded["messages"]] == [str(withheld)]
     audit = (await a.client.get("/audit")).json()["items"]
-    assert [e["action"] for e in audit[:2]] == ["message.released", "message.raw_read"]
+    assert [e["action"] for e in audit[:3]] == [
+        "message.released",
+        "message.analysis_read",
+        "message.raw_read",
+    ]
     assert audit[0]["target"] == f"message:{withheld}"
     engine = create_engine(settings.database_url)
     try:

@@ -340,7 +340,7 @@ async def test_message_webhooks_carry_what_the_api_shows_under_one_megabyte(
         "withheld",
         92,
     )
-    assert bodies[str(withheld)]["risk_reasons"] == [FIRST_CONTACT]
+    assert bodies[str(withheld)]["risk_reasons"] == ["first_contact"]  # codes only, withheld
     assert bodies[str(withheld)]["withheld_reason"] == "detectors"
     # Over 1 MB: sent without its text, marked, to be fetched by its url.
     assert "text" not in bodies[str(huge)]

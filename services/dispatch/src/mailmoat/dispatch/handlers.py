@@ -37,6 +37,7 @@ from mailmoat.common.events import (
     SendApproved,
 )
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.mail.exposure import shown
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.observability.metrics import OUTBOUND_SENDS, WEBHOOK_DELIVERIES
 from mailmoat.common.outbox import stage_event, stage_inbox_event
@@ -477,9 +478,9 @@ async def _endpoints(
 
 
 async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) -> dict[str, Any]:
-    """What a message webhook says: the message or send it concerns, as the API shows it (a
-    withheld message without its subject or text). ``url`` fetches it whole; one deleted
-    since is named by id alone."""
+    """What a message webhook says: the message or send it concerns, as the API shows it to an
+    agent (``exposure.shown``: a withheld message without its subject or text). ``url`` fetches
+    it whole; one deleted since is named by id alone."""
     if event.kind.value.startswith("sender."):  # reputation's word on the inbox as a sender
         return {
             "inbox": inbox.address,
@@ -492,20 +493,20 @@ async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) ->
         message = await session.get(Message, event.message_id)
         if message is None or message.workspace_id != event.workspace_id:
             return data
-        hidden = message.status == "withheld"
+        view = shown(message)
         data |= {
             "url": f"/api/v1/messages/{message.id}",
             "status": message.status,
-            "from": message.from_address,
-            "subject": None if hidden else message.subject,
+            "from": view.from_address,
+            "subject": view.subject,
             "subject_sha256": subject_hash(message.subject),
             "consensus": message.consensus,
             "risk_score": message.risk_score,
-            "risk_reasons": list(message.risk_reasons or ()),
-            "withheld_reason": message.withheld_reason,
+            "risk_reasons": view.risk_reasons,
+            "withheld_reason": view.withheld_reason,
             "received_at": message.received_at.isoformat(),
             "thread_id": None if message.thread_id is None else str(message.thread_id),
-            "text": None if hidden else message.text,
+            "text": view.text,
         }
         return data
     outbound = await session.get(OutboundMessage, event.message_id)

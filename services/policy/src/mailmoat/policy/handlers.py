@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, case, func, select, update
@@ -29,6 +30,7 @@ from mailmoat.common.events import (
     MailScanned,
     SendApproved,
     SendDecided,
+    SenderSignal,
     SenderStatusChanged,
     SendRequested,
 )
@@ -39,9 +41,9 @@ from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
 from mailmoat.policy.domain.html import sanitise_html
+from mailmoat.policy.domain.inbound import agent_fields, located, withheld_reason
 from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
-from mailmoat.policy.domain.sanitise import sanitise
 from mailmoat.policy.domain.scrub import scrub
 
 PRODUCER = "policy"
@@ -55,44 +57,42 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     raw = await session.get(RawMessage, event.raw_ref)
     if raw is None or raw.workspace_id != event.workspace_id:
         raise PoisonEvent(f"raw message {event.raw_ref} not found")
-    from_address, subject, text = _agent_view(raw)
-    text = sanitise(text, await _visible_spans(session, event))
-    header_id, thread_id = await _thread(session, raw, event.inbox_id)
-    withheld_reason = raw.quarantine_reason or (
-        (event.withheld_reason or "detectors") if event.withheld else None
+    verdicts = list(
+        await session.scalars(
+            select(ScanVerdictRecord).where(ScanVerdictRecord.id.in_(event.verdict_ids))
+        )
     )
+    shown = agent_fields(*_agent_view(raw), located(f for v in verdicts for f in v.findings))
+    dropped = any(v.findings_dropped for v in verdicts)
+    quarantined = raw.quarantine_reason is not None
+    header_id, thread_id = await _thread(session, raw, event.inbox_id)
+    withheld = event.withheld or quarantined or dropped
     message = Message(
         workspace_id=event.workspace_id,
         inbox_id=event.inbox_id,
         mail_id=event.mail_id,
         raw_id=raw.id,
-        from_address=from_address,
-        subject=subject,
-        text=text,
-        status=_inbound_status(event, quarantined=raw.quarantine_reason is not None),
+        from_address=shown.from_address,
+        subject=shown.subject,
+        text=shown.text,
+        status="withheld" if withheld else _inbound_status(event),
         consensus=event.consensus.value,
         risk_score=event.risk_score,
         received_at=raw.received_at,
-        withheld_reason=withheld_reason,
+        withheld_reason=withheld_reason(
+            raw.quarantine_reason,
+            event.withheld_reason or "detectors",
+            withheld=event.withheld,
+            dropped=dropped,
+        ),
         message_id_header=header_id,
         thread_id=thread_id,
-        risk_reasons=[f"{signal.code}: {signal.detail}" for signal in event.sender_signals],
+        risk_reasons=[_reason(signal, shown.from_address) for signal in event.sender_signals],
     )
     session.add(message)
     await session.flush()
-    withheld = message.status == "withheld"
     kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
     stage_inbox_event(session, kind, message, producer=PRODUCER)
-
-
-async def _visible_spans(session: AsyncSession, event: MailScanned) -> list[tuple[int, int]]:
-    """Spans of the visible text that the deciding detectors located as instructions."""
-    rows = await session.scalars(
-        select(ScanVerdictRecord).where(ScanVerdictRecord.id.in_(event.verdict_ids))
-    )
-    return [
-        (f["start"], f["end"]) for row in rows for f in row.findings if f.get("part") == "visible"
-    ]
 
 
 async def _thread(
@@ -129,20 +129,24 @@ def _header(msg_id: str | None) -> str | None:
     return msg_id if msg_id and _storable(msg_id) else None
 
 
-def _agent_view(raw: RawMessage) -> tuple[str, str, str]:
-    """Sender, subject and visible text: from ingest's parse when it has one."""
-    if raw.structured is not None:
-        parsed = StructuredMessage.model_validate(raw.structured)
+def _agent_view(raw: RawMessage) -> tuple[str, str, str, str]:
+    """Sender address, sender text (as the detectors read it), subject and visible text: from
+    ingest's parse, or from the raw text when ingest could not analyse the mail."""
+    parsed = None if raw.structured is None else StructuredMessage.model_validate(raw.structured)
+    if parsed is not None and not parsed.stands_in:
         sender = parsed.from_[0].address if parsed.from_ else ""
-        return sender, parsed.subject, parsed.visible_text
+        return sender, parsed.sender_text(), parsed.subject, parsed.visible_text
     text = read_mail_text(raw.raw)
-    return text.from_address, text.subject, text.text or html_to_text(text.html)
+    body = text.text or html_to_text(text.html)
+    return parseaddr(text.from_address)[1], text.from_address, text.subject, body
 
 
-def _inbound_status(event: MailScanned, *, quarantined: bool) -> str:
-    # Ingest's quarantine (L1 finding, blocked sender, DMARC) withholds whatever the detectors say.
-    if event.withheld or quarantined:
-        return "withheld"
+def _reason(signal: SenderSignal, shown_address: str) -> str:
+    # A signal's detail names the sender: once its address is kept from the agent, so is that.
+    return f"{signal.code}: {signal.detail}" if shown_address else signal.code
+
+
+def _inbound_status(event: MailScanned) -> str:
     return "review" if event.consensus is Consensus.REVIEW else "delivered"
 
 

@@ -1,5 +1,6 @@
 """Inbound messages: list an inbox's mail, read one with its verdicts and consensus, read the
-original (audited), release withheld mail (audited), and read a thread."""
+original or the full analysis (a person's, audited), release withheld mail (audited), and read
+a thread. What an agent sees is ``mailmoat.common.mail.exposure``'s to say."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, EmailStr, Field
 from mailmoat.common.audit import subject_hash
 from mailmoat.common.db.tables import Message, RawMessage, ScanVerdictRecord
 from mailmoat.common.events import InboxEventKind
+from mailmoat.common.mail.exposure import agent_authentication, agent_findings, shown
 from mailmoat.common.outbox import stage_inbox_event
 from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.deps import Caller, SessionDep, require
@@ -27,16 +29,26 @@ VISIBLE_BY_DEFAULT = ("delivered", "review")
 Reader = Annotated[Caller, Depends(require("read:mail"))]
 
 
+class FindingOut(BaseModel):
+    """A finding as an agent may read it: what fired, and where; never the text it matched."""
+
+    code: str
+    part: str
+    start: int
+    end: int
+
+
 class VerdictOut(BaseModel):
-    """One detector's verdict."""
+    """One detector's verdict, its findings as codes and spans."""
 
     detector: str
     detector_name: str
     detector_version: str
     score: int
     flagged: bool
-    findings: list[dict[str, Any]]
-    error: str | None
+    findings: list[FindingOut]
+    findings_dropped: int = 0
+    error: str | None = Field(description="The kind of failure when the detector failed.")
     latency_ms: float
     coverage: list[str]
     shadow: bool
@@ -51,8 +63,9 @@ class SpotlightOut(BaseModel):
 
 
 class MessageOut(BaseModel):
-    """A message; a withheld one shows who sent it and why, never its content. The detail view
-    adds the verdicts, ingest's findings and the authentication results."""
+    """A message as an agent may read it (``mailmoat.common.mail.exposure``): a withheld one
+    shows who sent it and why, never its content or what the detectors found in it. The detail
+    view of other mail adds the verdicts, ingest's findings and the authentication results."""
 
     id: uuid.UUID
     inbox_id: uuid.UUID
@@ -66,14 +79,31 @@ class MessageOut(BaseModel):
     risk_score: int
     risk_reasons: list[str] = Field(
         default_factory=list,
-        description="Sender-graph signals in the risk (first contact, look-alike domain...).",
+        description="Sender-graph signals in the risk (first contact, look-alike domain...); "
+        "codes only while the message is withheld.",
     )
-    withheld_reason: str | None
+    withheld_reason: str | None = Field(
+        description="Why it is withheld: codes such as detectors, malware.eicar, "
+        "blocked_sender, analysis_failed, lookalike_domain."
+    )
     received_at: datetime
     verdicts: list[VerdictOut] | None = None
-    findings: list[dict[str, Any]] | None = None
+    findings: list[FindingOut] | None = None
     authentication: dict[str, Any] | None = None
     spotlight: SpotlightOut | None = None
+
+
+class AnalysisOut(BaseModel):
+    """Everything the pipeline found, for a person: the detectors' reasons may quote the mail."""
+
+    id: uuid.UUID
+    status: str
+    quarantine_reason: str | None
+    defects: list[str]
+    attachments: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    verdicts: list[dict[str, Any]]
+    authentication: dict[str, Any] | None
 
 
 class MessagePage(BaseModel):
@@ -95,27 +125,50 @@ def message_out(
     verdicts: list[ScanVerdictRecord] | None = None,
     raw: RawMessage | None = None,
 ) -> MessageOut:
-    hidden = message.status == "withheld"
+    view = shown(message)
+    detailed = not view.withheld
     return MessageOut(
         id=message.id,
         inbox_id=message.inbox_id,
         thread_id=message.thread_id,
         status=message.status,
-        from_address=message.from_address,
-        subject=None if hidden else message.subject,
+        from_address=view.from_address,
+        subject=view.subject,
         subject_sha256=subject_hash(message.subject),
-        text=None if hidden else message.text,
+        text=view.text,
         consensus=message.consensus,
         risk_score=message.risk_score,
-        risk_reasons=list(message.risk_reasons or ()),
-        withheld_reason=message.withheld_reason,
+        risk_reasons=view.risk_reasons,
+        withheld_reason=view.withheld_reason,
         received_at=message.received_at,
-        verdicts=None
-        if verdicts is None
-        else [VerdictOut.model_validate(v, from_attributes=True) for v in verdicts],
-        findings=None if raw is None else list(raw.findings),
-        authentication=None if raw is None else raw.authentication,
+        verdicts=None if verdicts is None or not detailed else [_verdict(v) for v in verdicts],
+        findings=None if raw is None or not detailed else _findings(raw.findings),
+        authentication=None if raw is None or not detailed else _authentication(raw),
     )
+
+
+def _verdict(record: ScanVerdictRecord) -> VerdictOut:
+    return VerdictOut(
+        detector=record.detector,
+        detector_name=record.detector_name,
+        detector_version=record.detector_version,
+        score=record.score,
+        flagged=record.flagged,
+        findings=_findings(record.findings),
+        findings_dropped=record.findings_dropped,
+        error=None if record.error is None else record.error.split(":", 1)[0],
+        latency_ms=record.latency_ms,
+        coverage=list(record.coverage),
+        shadow=record.shadow,
+    )
+
+
+def _findings(findings: list[dict[str, Any]]) -> list[FindingOut]:
+    return [FindingOut.model_validate(f) for f in agent_findings(findings)]
+
+
+def _authentication(raw: RawMessage) -> dict[str, Any] | None:
+    return agent_authentication(raw.authentication)
 
 
 @router.get("/inboxes/{slug}/messages")
@@ -188,6 +241,53 @@ async def get_raw_message(
         raw = await repo.raw(message)
         who.audit(db, action="message.raw_read", ref=message.id, target=f"message:{message.id}")
     return Response(raw.raw, media_type="message/rfc822")
+
+
+@router.get("/messages/{message_id}/analysis")
+async def get_message_analysis(
+    message_id: uuid.UUID,
+    db: SessionDep,
+    who: Annotated[Caller, Depends(require("read:mail.raw"))],
+) -> AnalysisOut:
+    """What ingest and both detectors found, with their reasons, which may quote the mail
+    (attachment names, matched text): a person's view, audited like the original."""
+    async with db.begin():
+        repo = WorkspaceRepository(db, who.workspace_id)
+        message = await repo.message(message_id)
+        raw = await repo.raw(message)
+        verdicts = await repo.verdicts(message.mail_id)
+        who.audit(
+            db, action="message.analysis_read", ref=message.id, target=f"message:{message.id}"
+        )
+    structured = raw.structured or {}
+    return AnalysisOut(
+        id=message.id,
+        status=message.status,
+        quarantine_reason=raw.quarantine_reason,
+        defects=list(structured.get("defects", ())),
+        attachments=[_attachment(a) for a in structured.get("attachments", ())],
+        findings=list(raw.findings),
+        verdicts=[_full_verdict(v) for v in verdicts],
+        authentication=raw.authentication,
+    )
+
+
+def _attachment(attachment: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attachment.items() if k != "text"}
+
+
+def _full_verdict(record: ScanVerdictRecord) -> dict[str, Any]:
+    return {
+        "detector": record.detector,
+        "detector_name": record.detector_name,
+        "score": record.score,
+        "flagged": record.flagged,
+        "findings": list(record.findings),
+        "findings_dropped": record.findings_dropped,
+        "error": record.error,
+        "coverage": list(record.coverage),
+        "shadow": record.shadow,
+    }
 
 
 @router.post("/messages/{message_id}/release")

@@ -19,5 +19,5 @@ async def test_eicar_is_quarantined_when_its_analysis_runs_out_of_time(
     assert message["status"] == "withheld"
     assert message["text"] is None
     assert "analysis_failed" in message["withheld_reason"]
-    detail = await adversary.detail(message["id"])
-    assert "malware.eicar" in {f["code"] for f in detail["findings"]}
+    analysis = await adversary.analysis(message["id"])
+    assert "malware.eicar" in {f["code"] for f in analysis["findings"]}

@@ -28,7 +28,6 @@ async def test_an_instruction_in_the_display_name_is_read_by_both_detectors(
 
     [message] = await adversary.stored(slug)
     assert message["consensus"] != "PASS"
-    detail = await adversary.detail(message["id"])
-    for verdict in detail["verdicts"]:
+    for verdict in (await adversary.analysis(message["id"]))["verdicts"]:
         assert "from" in verdict["coverage"], verdict
     assert not reachable(INSTRUCTION, await adversary.agent_sees(slug, message["id"]))

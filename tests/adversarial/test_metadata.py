@@ -29,8 +29,10 @@ async def test_attachment_file_names_never_reach_the_agent(adversary: Adversary)
 
     [message] = await adversary.stored(slug)
     assert message["status"] == "withheld"
+    assert not reachable(INSTRUCTION, await adversary.agent_sees(slug, message["id"]))
+    await adversary.release(message["id"])  # a person's release shows the findings too
     detail = await adversary.detail(message["id"])
-    assert {f["part"] for f in detail["findings"]} <= {"2"}  # the MIME path, not the name
+    assert {f["part"] for f in detail["findings"]} == {"2"}  # the MIME path, not the name
     assert not reachable(INSTRUCTION, await adversary.agent_sees(slug, message["id"]))
 
 

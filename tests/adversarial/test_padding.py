@@ -17,14 +17,13 @@ async def test_a_padded_three_megabyte_mail_with_one_instruction_is_not_passed(
     [message] = await adversary.stored(slug, timeout=180)
 
     assert message["consensus"] != "PASS"
-    detail = await adversary.detail(message["id"])
-    codes = {f["code"] for verdict in detail["verdicts"] for f in verdict["findings"]}
+    analysis = await adversary.analysis(message["id"])
+    codes = {f["code"] for verdict in analysis["verdicts"] for f in verdict["findings"]}
     assert any(code.startswith(("coverage.", "injection.", "exfil.")) for code in codes), codes
     assert not reachable(INSTRUCTION, await adversary.agent_sees(slug, message["id"]))
 
     if message["status"] == "withheld":  # what a person's release hands over is sanitised too
-        released = await adversary.person.post(f"/messages/{message['id']}/release")
-        assert released.status_code == 200, released.text
+        await adversary.release(message["id"])
     shown = await adversary.detail(message["id"])
     assert REMOVED in shown["text"]
     assert not reachable(INSTRUCTION, await adversary.agent_sees(slug, message["id"]))

@@ -130,6 +130,18 @@ class Adversary:
         found: dict[str, Any] = response.json()
         return found
 
+    async def analysis(self, message_id: str) -> dict[str, Any]:
+        """Everything the detectors found, as a person (``read:mail.raw``) reads it."""
+        response = await self.person.get(f"/messages/{message_id}/analysis")
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def release(self, message_id: str) -> None:
+        """A person releases withheld mail to the agent."""
+        released = await self.person.post(f"/messages/{message_id}/release")
+        assert released.status_code == 200, released.text
+
     def metrics(self, service: str) -> str:
         """The service's Prometheus exposition."""
         port = self.stack.service_env[service]["MAILMOAT_METRICS_PORT"]

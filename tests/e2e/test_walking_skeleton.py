@@ -78,7 +78,9 @@ async def test_inbound_mail_is_scanned_stored_and_announced(
     assert message["from_address"] == "mallory@example.net"  # the addr-spec, never a display name
     assert message["status"] == "withheld"
     assert message["text"] is None  # withheld: its existence is visible, its content is not
-    verdicts = {v["detector"]: v for v in message["verdicts"]}
+    assert message["verdicts"] is None  # nor what the detectors found in it
+    analysis = (await api.get(f"/messages/{items[0]['id']}/analysis")).json()  # a person's view
+    verdicts = {v["detector"]: v for v in analysis["verdicts"]}
     assert set(verdicts) == {"primary", "checker"}
     assert verdicts["checker"]["flagged"]
     # Withheld either because both flag, or because one flags and the risk is above 70.

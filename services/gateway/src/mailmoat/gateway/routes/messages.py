@@ -143,7 +143,9 @@ def message_out(
         received_at=message.received_at,
         verdicts=None if verdicts is None or not detailed else [_verdict(v) for v in verdicts],
         findings=None if raw is None or not detailed else _findings(raw.findings),
-        authentication=None if raw is None or not detailed else _authentication(raw),
+        authentication=None
+        if raw is None or not detailed
+        else agent_authentication(raw.authentication),
     )
 
 
@@ -165,10 +167,6 @@ def _verdict(record: ScanVerdictRecord) -> VerdictOut:
 
 def _findings(findings: list[dict[str, Any]]) -> list[FindingOut]:
     return [FindingOut.model_validate(f) for f in agent_findings(findings)]
-
-
-def _authentication(raw: RawMessage) -> dict[str, Any] | None:
-    return agent_authentication(raw.authentication)
 
 
 @router.get("/inboxes/{slug}/messages")

@@ -1,6 +1,7 @@
 """``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline, the
-Send API's policy decision latency beside no-op endpoints, and dispatch beside Postfix's
-smtp-source (with webhook delivery latency).
+detectors' cost by mail size beside one regular-expression pass, the Send API's policy decision
+latency beside no-op endpoints, and dispatch beside Postfix's smtp-source (with webhook
+delivery latency).
 
 Writes a Markdown report (BENCHMARKS.md). Numbers are for comparing runs on one machine.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import Select, func, select
 
-from benchmarks import dispatch_bench, ingest_bench, policy_bench
+from benchmarks import dispatch_bench, ingest_bench, policy_bench, scan_bench
 from benchmarks.discard import Discard
 from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
@@ -153,7 +154,10 @@ async def main(count: int, output: Path) -> None:
             sends = await dispatch_bench.run(broker, dispatch_dir, DISPATCH_BURST, DISPATCH_PACED)
     finally:
         broker.stop()
+    scans = await asyncio.to_thread(scan_bench.run)
     sections = [
+        *scan_bench.section(scans),
+        "",
         *policy_bench.section(decisions, POLICY_CALLS),
         "",
         *dispatch_bench.section(sends, DISPATCH_BURST, DISPATCH_PACED),

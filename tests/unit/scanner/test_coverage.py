@@ -7,7 +7,6 @@ import pytest
 
 from mailmoat.common.mail.structured import Address, Attachment, StructuredMessage
 from mailmoat.ingest.domain.mime import parse_message
-from mailmoat.scanner.domain import content as content_module
 from mailmoat.scanner.domain.assessment import Assessment
 from mailmoat.scanner.domain.checker import RuleChecker
 from mailmoat.scanner.domain.content import ScanContent, Segment, within_budget
@@ -101,10 +100,7 @@ def test_text_read_once_is_not_charged_twice() -> None:
 
 
 def test_a_gap_makes_any_detectors_verdict_a_flag() -> None:
-    content = ScanContent(
-        (Segment("subject", "hi"), Segment("visible", "hello")),
-        (content_module.unanalysed_gap(),),
-    )
+    content = ScanContent.unanalysed("hi", "", "hello", "")
     clean = Assessment(score=3, flagged=False, findings=(), coverage=("subject",))
     enforced = enforce_coverage(content, clean)
     assert (enforced.flagged, enforced.score) == (True, COVERAGE_SCORE)

@@ -17,13 +17,7 @@ from mailmoat.common.observability.metrics import EVENTS_TRIMMED
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.domain.assessment import Assessment, Detector
-from mailmoat.scanner.domain.content import (
-    SCAN_BUDGET_CHARS,
-    ScanContent,
-    Segment,
-    unanalysed_gap,
-    within_budget,
-)
+from mailmoat.scanner.domain.content import ScanContent
 from mailmoat.scanner.domain.coverage import enforce_coverage
 
 NO_AI_LEVELS = frozenset({"L1"})
@@ -36,12 +30,8 @@ def scan_content(raw: RawMessage) -> ScanContent:
     if parsed is not None and not parsed.stands_in:
         return ScanContent.from_structured(parsed)
     text = read_mail_text(raw.raw)
-    plain = ScanContent.from_text(
-        text.subject, text.text or html_to_text(text.html), text.from_address
-    )
-    segments = [*plain.segments, Segment("html", text.html)]
-    kept, over = within_budget([s for s in segments if s.text], SCAN_BUDGET_CHARS)
-    return ScanContent(tuple(kept), (unanalysed_gap(), *over))
+    visible = text.text or html_to_text(text.html)
+    return ScanContent.unanalysed(text.subject, text.from_address, visible, text.html)
 
 
 class DetectorHandler:

@@ -71,6 +71,19 @@ class ScanContent:
         return cls(tuple(s for s in segments if s.text))
 
     @classmethod
+    def unanalysed(cls, subject: str, sender: str, visible: str, html: str) -> ScanContent:
+        """What could be read of a message ingest could not analyse (the stdlib's reading of
+        the raw MIME), with the gap that makes it a flag."""
+        segments = [
+            Segment("subject", subject),
+            Segment("from", sender),
+            Segment("visible", visible),
+            Segment("html", html),
+        ]
+        kept, over = within_budget([s for s in segments if s.text], SCAN_BUDGET_CHARS)
+        return cls(tuple(kept), (_unanalysed_gap(), *over))
+
+    @classmethod
     def from_structured(cls, message: StructuredMessage) -> ScanContent:
         """Every segment of ingest's parse, the ones an agent sees first, within the budget."""
         segments = [
@@ -112,7 +125,7 @@ def within_budget(segments: list[Segment], budget: int) -> tuple[list[Segment], 
     return kept, gaps
 
 
-def unanalysed_gap() -> Finding:
+def _unanalysed_gap() -> Finding:
     return Finding(
         code="coverage.analysis_failed",
         reason="ingest could not analyse the message; only its raw text was read",

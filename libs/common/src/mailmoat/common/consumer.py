@@ -157,7 +157,10 @@ class _Consumer(Generic[E]):
                     _mark_processed(session, consumer, event)
             else:
                 await self._sub.handler(event, session)
-        self._after_commit(take_staged(session))
+            # Handed over before anything else is awaited (closing the session is): the relay's
+            # poll, reading the rows just committed, must find them already in flight, or it
+            # publishes them too, and a compacted topic could end on an older state.
+            self._after_commit(take_staged(session))
         HANDLER_DURATION.labels(*self._labels).observe(time.perf_counter() - started)
         EVENTS_CONSUMED.labels(*self._labels, "processed").inc()
 

@@ -259,3 +259,8 @@ def test_dns_budget_defaults_to_two_thirds_of_the_deadline() -> None:
 def test_settings_refuse_bounds_that_do_not_fit(values: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         IngestSettings(**values)
+
+
+def test_the_pool_grows_past_the_connections_one_client_may_hold() -> None:
+    assert IngestSettings().our_analysis_workers == 16
+    assert IngestSettings(max_connections_per_ip=64).our_analysis_workers == 65

@@ -39,7 +39,7 @@ def build_analyser(settings: IngestSettings) -> Analyser:
         dns=DnsAllowance(
             seconds=settings.our_dns_budget_seconds, max_queries=settings.dns_max_queries
         ),
-        pool=ThreadPoolExecutor(settings.analysis_workers, thread_name_prefix="analysis"),
+        pool=ThreadPoolExecutor(settings.our_analysis_workers, thread_name_prefix="analysis"),
     )
 
 

@@ -47,11 +47,11 @@ class IngestSettings(CommonSettings):
     analysis_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Parsing, authentication and checks of one message."
     )
-    analysis_workers: int = Field(
-        default=16,
+    analysis_workers: int | None = Field(
+        default=None,
         gt=0,
         description="Threads analysing mail; more than max_connections_per_ip, so that one "
-        "client cannot hold them all.",
+        "client cannot hold them all. Default: 16, or one more than max_connections_per_ip.",
     )
 
     tls_cert_file: Path | None = Field(default=None, description="PEM certificate for STARTTLS.")
@@ -96,13 +96,19 @@ class IngestSettings(CommonSettings):
     def _analysis_bounds(self) -> IngestSettings:
         if self.our_dns_budget_seconds >= self.analysis_timeout_seconds:
             raise ValueError("dns_budget_seconds must be less than analysis_timeout_seconds")
-        if self.analysis_workers <= self.max_connections_per_ip:
+        if self.our_analysis_workers <= self.max_connections_per_ip:
             raise ValueError("analysis_workers must be more than max_connections_per_ip")
         return self
 
     @property
     def our_authserv_id(self) -> str:
         return self.authserv_id or self.smtp_hostname
+
+    @property
+    def our_analysis_workers(self) -> int:
+        if self.analysis_workers is not None:
+            return self.analysis_workers
+        return max(16, self.max_connections_per_ip + 1)
 
     @property
     def our_dns_budget_seconds(self) -> float:

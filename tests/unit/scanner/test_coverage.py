@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from mailmoat.common.mail.structured import Address, Attachment, StructuredMessage
+from mailmoat.ingest.domain.mime import limits as mime_limits
 from mailmoat.ingest.domain.mime import parse_message
+from mailmoat.scanner.domain import content as content_module
 from mailmoat.scanner.domain.assessment import Assessment
 from mailmoat.scanner.domain.checker import RuleChecker
-from mailmoat.scanner.domain.content import ScanContent, Segment, within_budget
+from mailmoat.scanner.domain.content import ScanContent, Segment, within_scan_budget
 from mailmoat.scanner.domain.coverage import COVERAGE_SCORE, enforce_coverage
 from mailmoat.scanner.domain.primary import LearnedDetector
 from tests.support.attack_mails import INSTRUCTION, padded
@@ -84,7 +86,7 @@ def test_the_budget_cuts_and_reports_rather_than_skips() -> None:
         Segment("visible", "v" * 50),
         Segment("html", "h" * 50),
     ]
-    kept, gaps = within_budget(segments, 40)
+    kept, gaps = within_scan_budget(segments, 40)
     assert [(s.part, len(s.text)) for s in kept] == [("subject", 10), ("visible", 30)]
     assert [(g.code, g.part, g.start, g.end) for g in gaps] == [
         ("coverage.budget", "visible", 30, 50),
@@ -94,7 +96,7 @@ def test_the_budget_cuts_and_reports_rather_than_skips() -> None:
 
 def test_text_read_once_is_not_charged_twice() -> None:
     same = "x" * 30
-    kept, gaps = within_budget([Segment("visible", same), Segment("text", same)], 40)
+    kept, gaps = within_scan_budget([Segment("visible", same), Segment("text", same)], 40)
     assert [s.part for s in kept] == ["visible", "text"]
     assert gaps == []
 
@@ -127,3 +129,9 @@ async def test_a_padded_mail_cannot_pass_either_detector() -> None:
     checker = RuleChecker().judge(content)
     located = [f for f in checker.findings if f.part == "visible" and f.start <= where < f.end]
     assert {f.code for f in located} >= {"injection.override"}
+
+
+def test_every_truncating_defect_is_one_ingest_records() -> None:
+    # The scanner cannot import ingest; this keeps the two vocabularies from drifting apart.
+    recorded = {value for name, value in vars(mime_limits).items() if name.isupper()}
+    assert recorded >= content_module.TRUNCATING_DEFECTS

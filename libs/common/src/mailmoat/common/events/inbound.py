@@ -6,7 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mailmoat.common.events.base import Event
 
@@ -34,8 +34,8 @@ class Finding(BaseModel):
 
     @field_validator("code", "reason", "part", mode="before")
     @classmethod
-    def _bounded(cls, value: Any, info: Any) -> Any:
-        limit = {"code": MAX_CODE_CHARS, "part": MAX_PART_CHARS}.get(info.field_name)
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        limit = {"code": MAX_CODE_CHARS, "part": MAX_PART_CHARS}.get(info.field_name or "")
         limit = limit or MAX_REASON_CHARS
         return value[:limit] if isinstance(value, str) else value
 

@@ -14,9 +14,10 @@ from mailmoat.common.events import Finding
 from mailmoat.common.mail.structured import Attachment, StructuredMessage
 
 SCAN_BUDGET_CHARS = 8_000_000
-"""Characters of distinct segment text a detector reads per mail (a CPU bound: a few seconds
-per side). Ingest keeps at most 2 M characters per body and per hidden or attachment total, so
-only a mail of many large parts reaches it; what lies past it is a ``coverage.budget`` gap."""
+"""Characters of distinct segment text a detector reads per mail (a CPU bound: about six
+seconds for the checker, three for the model, in ``make bench``). Ingest keeps at most 2 M
+characters per body and of all attachments' text, 4 M of hidden fragments, so only a mail of
+many large parts reaches it; what lies past it is a ``coverage.budget`` gap."""
 
 TRUNCATING_DEFECTS = frozenset(
     {
@@ -66,7 +67,7 @@ class ScanContent:
 
     @classmethod
     def from_text(cls, subject: str, body: str, sender: str = "") -> ScanContent:
-        """A plain message: subject, sender and visible body (tests and the raw fallback)."""
+        """A plain message: subject, sender and visible body (for tests and tools)."""
         segments = (Segment("subject", subject), Segment("from", sender), Segment("visible", body))
         return cls(tuple(s for s in segments if s.text))
 
@@ -80,7 +81,7 @@ class ScanContent:
             Segment("visible", visible),
             Segment("html", html),
         ]
-        kept, over = within_budget([s for s in segments if s.text], SCAN_BUDGET_CHARS)
+        kept, over = within_scan_budget([s for s in segments if s.text], SCAN_BUDGET_CHARS)
         return cls(tuple(kept), (_unanalysed_gap(), *over))
 
     @classmethod
@@ -102,11 +103,11 @@ class ScanContent:
         segments += [Segment(f"attachment:{a.path}", a.text) for a in message.attachments]
         gaps = [_truncated(d) for d in message.defects if d in TRUNCATING_DEFECTS]
         gaps += [_unextracted(a) for a in message.attachments if a.text_status in GAP_STATUSES]
-        kept, over = within_budget([s for s in segments if s.text.strip()], SCAN_BUDGET_CHARS)
+        kept, over = within_scan_budget([s for s in segments if s.text.strip()], SCAN_BUDGET_CHARS)
         return cls(tuple(kept), tuple(gaps + over))
 
 
-def within_budget(segments: list[Segment], budget: int) -> tuple[list[Segment], list[Finding]]:
+def within_scan_budget(segments: list[Segment], budget: int) -> tuple[list[Segment], list[Finding]]:
     """The segments a detector can read within ``budget`` characters of distinct text (the
     last one cut to fit), and a ``coverage.budget`` gap for each part not read whole."""
     kept: list[Segment] = []

@@ -7,6 +7,7 @@ a tansu broker and a throwaway PostgreSQL cluster are started once per session.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from tests.support.ingest import ingest, ingest_factory  # noqa: F401  (fixtures
 from tests.support.postgres import ThrowawayPostgres
 
 DATABASES = ("sqlite", "postgresql")
+
+# The deployment secret has no usable default: the suite makes one, and every service process it
+# starts inherits it.
+os.environ.setdefault("MAILMOAT_WEBHOOK_SECRET_KEY", secrets.token_urlsafe(32))
 
 
 @pytest.fixture(scope="session")

@@ -62,8 +62,10 @@ async def adversary(
             )
             stack.start()
             try:
-                async with _clients(stack, url) as (person, agent):
-                    yield Adversary(stack, person, agent, webhooks, settings.mail_domain, url)
+                async with _clients(stack, url) as (person, agent, sender):
+                    yield Adversary(
+                        stack, person, agent, webhooks, settings.mail_domain, url, sender
+                    )
             finally:
                 stack.stop()
                 if request.session.testsfailed > failed_before:
@@ -83,14 +85,21 @@ def _dns_env(dns: tuple[str, int]) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def _clients(
     stack: ProcessStack, database_url: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    """A person's client (the bootstrap key) and an agent's (a key that may only read mail)."""
-    created = await bootstrap_workspace(database_url, name="adversarial", plan="developer")
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, httpx.AsyncClient]]:
+    """A person's client (the bootstrap key, which cannot send), a reading agent's (a key that
+    may only read mail) and a sending agent's (bootstrap's agent key)."""
+    created = await bootstrap_workspace(
+        database_url, name="adversarial", plan="startup", agent_key=True
+    )
+    assert created.agent_key is not None
     async with _client(stack, created.api_key) as person:
         minted = await person.post("/keys", json={"name": "agent", "scopes": ["read:mail"]})
         assert minted.status_code == 201, minted.text
-        async with _client(stack, minted.json()["token"]) as agent:
-            yield person, agent
+        async with (
+            _client(stack, minted.json()["token"]) as agent,
+            _client(stack, created.agent_key) as sender,
+        ):
+            yield person, agent, sender
 
 
 def _client(stack: ProcessStack, key: str) -> httpx.AsyncClient:

@@ -47,6 +47,7 @@ async def test_a_tenants_poison_mail_does_not_stall_another_tenants_mail(
             adversary.webhooks,
             adversary.domain,
             adversary.database_url,
+            bystander,
         )
         for n in range(20):
             body = f"Lunch number {n} is at noon.\r\n"

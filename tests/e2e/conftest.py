@@ -11,6 +11,7 @@ import pytest
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.settings import CommonSettings
+from tests.support.duties import both_keys
 from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.stack import ProcessStack
 
@@ -56,8 +57,10 @@ def stack(
 
 @pytest.fixture
 async def api(stack: ProcessStack, settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """An API client holding the bootstrap key of a fresh Developer workspace."""
-    created = await bootstrap_workspace(settings.database_url, name="e2e", plan="developer")
-    headers = {"authorization": f"Bearer {created.api_key}"}
-    async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=10) as client:
+    """An API client of a fresh Developer workspace: its person's key, and its agent's for sends."""
+    created = await bootstrap_workspace(
+        settings.database_url, name="e2e", plan="developer", agent_key=True
+    )
+    auth = both_keys(created.api_key, created.agent_key)
+    async with httpx.AsyncClient(base_url=stack.api, auth=auth, timeout=10) as client:
         yield client

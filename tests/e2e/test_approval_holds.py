@@ -18,6 +18,7 @@ from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.settings import CommonSettings
 from tests.support.allowlist import end_cooldowns
 from tests.support.approvals import age_held_send
+from tests.support.duties import both_keys
 from tests.support.peers import SmtpSink
 from tests.support.stack import ProcessStack
 from tests.support.waiting import eventually
@@ -32,9 +33,11 @@ SUSPICIOUS = (
 async def test_l4_and_tainted_sends_wait_for_a_person_or_are_refused(
     stack: ProcessStack, smtp_sink: SmtpSink, settings: CommonSettings
 ) -> None:
-    made = await bootstrap_workspace(settings.database_url, name="careful", plan="startup")
-    headers = {"authorization": f"Bearer {made.api_key}"}
-    async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=10) as api:
+    made = await bootstrap_workspace(
+        settings.database_url, name="careful", plan="startup", agent_key=True
+    )
+    auth = both_keys(made.api_key, made.agent_key)
+    async with httpx.AsyncClient(base_url=stack.api, auth=auth, timeout=10) as api:
         for slug, level in (("vault", "L4"), ("desk", "L3")):
             made_inbox = await api.post("/inboxes", json={"slug": slug, "security_level": level})
             assert made_inbox.status_code == 201

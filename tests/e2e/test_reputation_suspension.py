@@ -16,6 +16,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from tests.support.allowlist import end_cooldowns
+from tests.support.duties import both_keys
 from tests.support.feedback_events import complaints, delivered, publish_all
 from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.stack import ProcessStack
@@ -40,9 +41,11 @@ async def test_a_suspended_sender_sends_nothing_until_a_person_reinstates_it(
     webhooks: WebhookReceiver,
     settings: CommonSettings,
 ) -> None:
-    made = await bootstrap_workspace(settings.database_url, name="noisy", plan="startup")
-    headers = {"authorization": f"Bearer {made.api_key}"}
-    async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=10) as api:
+    made = await bootstrap_workspace(
+        settings.database_url, name="noisy", plan="startup", agent_key=True
+    )
+    auth = both_keys(made.api_key, made.agent_key)
+    async with httpx.AsyncClient(base_url=stack.api, auth=auth, timeout=10) as api:
         created = await api.post(
             "/inboxes", json={"slug": "desk", "security_level": "L3", "webhook_url": webhooks.url}
         )

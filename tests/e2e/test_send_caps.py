@@ -39,8 +39,10 @@ class Workspace:
 
     async def create(self, slug: str, recipients: list[str], *, already_sent: int) -> str:
         """An inbox whose workspace has ``already_sent`` messages in the last 24 h and every
-        recipient allowlisted (cooldown over); returns the API key."""
-        made = await bootstrap_workspace(self.settings.database_url, name=slug, plan="developer")
+        recipient allowlisted (cooldown over); returns the agent's API key."""
+        made = await bootstrap_workspace(
+            self.settings.database_url, name=slug, plan="developer", agent_key=True
+        )
         now = utcnow()
         async with self.sessions() as db, db.begin():
             inbox = Inbox(
@@ -83,7 +85,8 @@ class Workspace:
                         outcome="sent",
                     )
                 )
-        return made.api_key
+        assert made.agent_key is not None
+        return made.agent_key
 
     async def settled(self, ids: list[str]) -> list[OutboundMessage] | None:
         async with self.sessions() as db:

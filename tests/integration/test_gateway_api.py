@@ -29,6 +29,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
 from mailmoat.ingest.adapters.store import find_inbox
+from tests.support.duties import both_keys
 from tests.support.stack import ProcessStack, gateway_alone
 
 PROBLEM = "application/problem+json"
@@ -62,8 +63,10 @@ def gateway(settings: CommonSettings, tmp_path: Path) -> Iterator[ProcessStack]:
 async def _tenant(
     gateway: ProcessStack, settings: CommonSettings, name: str, plan: str = "startup"
 ) -> Tenant:
-    made = await bootstrap_workspace(settings.database_url, name=name, plan=plan)
-    return Tenant(made.workspace_id, _client(gateway.api, made.api_key))
+    made = await bootstrap_workspace(settings.database_url, name=name, plan=plan, agent_key=True)
+    auth = both_keys(made.api_key, made.agent_key)
+    client = httpx.AsyncClient(base_url=gateway.api, auth=auth, timeout=10)
+    return Tenant(made.workspace_id, client)
 
 
 @pytest.fixture
@@ -129,13 +132,46 @@ async def test_a_key_can_only_create_keys_with_scopes_it_holds(
     a, _ = tenants
     async with await a.key("admin:workspace", "read:mail") as admin:
         refused = await admin.post(
-            "/keys", json={"name": "escalate", "scopes": ["read:mail", SEND_SCOPE]}
+            "/keys", json={"name": "escalate", "scopes": ["read:mail", "approve:mail"]}
         )
         assert refused.status_code == 403
         assert refused.json()["code"] == "scope_escalation"
-        assert refused.json()["scopes"] == [SEND_SCOPE]
+        assert refused.json()["scopes"] == ["approve:mail"]
         allowed = await admin.post("/keys", json={"name": "ok", "scopes": ["read:mail"]})
         assert allowed.status_code == 201
+        # The send scope is the exception: only an admin mints an agent's key.
+        agent = await admin.post("/keys", json={"name": "agent", "scopes": [SEND_SCOPE]})
+        assert agent.status_code == 201, agent.text
+
+
+async def test_no_key_mixes_an_agents_duties_with_a_persons(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    for person_scope in ("approve:mail", "admin:workspace", "write:allowlist", "write:inbox"):
+        mixed = await a.client.post(
+            "/keys", json={"name": "both", "scopes": [SEND_SCOPE, person_scope]}
+        )
+        assert mixed.status_code == 422, person_scope
+        assert mixed.json()["code"] == "mixed_duties"
+        assert mixed.json()["scopes"] == [person_scope]
+    full = await a.client.post("/keys", json={"name": "f", "scopes": ["full-access", SEND_SCOPE]})
+    assert full.json()["code"] == "mixed_duties"
+
+
+async def test_a_replayed_key_creation_never_shows_the_token_again(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, _ = tenants
+    body = {"name": "once", "scopes": ["read:mail"]}
+    headers = {"Idempotency-Key": "key-once"}
+    first = await a.client.post("/keys", json=body, headers=headers)
+    again = await a.client.post("/keys", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["token"].startswith("mm_")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert "token" not in again.json()
 
 
 async def test_the_kill_switch_is_patched_and_audited(tenants: tuple[Tenant, Tenant]) -> None:

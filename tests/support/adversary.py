@@ -41,8 +41,9 @@ def reachable(attack: str, seen: str) -> list[str]:
 
 @dataclass
 class Adversary:
-    """Drives one running stack: ``person`` holds the bootstrap key (a person's powers),
-    ``agent`` a key that may only read mail, as an agent's would."""
+    """Drives one running stack: ``person`` holds the bootstrap key (a person's powers, never
+    sending), ``agent`` a key that may only read mail, and ``sender`` an agent's key that may
+    read, hear webhooks and ask to send."""
 
     stack: ProcessStack
     person: httpx.AsyncClient
@@ -50,6 +51,7 @@ class Adversary:
     webhooks: WebhookReceiver
     domain: str
     database_url: str
+    sender: httpx.AsyncClient
 
     async def inbox(self, level: str = "L2") -> str:
         """A new inbox whose webhooks go to ``/hook/<slug>``; returns its slug."""

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.processes import die_with_parent, terminate_all, wait_for_port
-from mailmoat.common.settings import CommonSettings
+from mailmoat.common.settings import SECRET_ENV, CommonSettings
 
 METRICS_BASE_PORT = 9101
 
@@ -59,6 +60,7 @@ class DevStack:
             "MAILMOAT_API_PORT": str(self.api_port),
             "MAILMOAT_RELAY_PORT": str(self.relay_port),
             "MAILMOAT_RELAY_STARTTLS": os.environ.get("MAILMOAT_RELAY_STARTTLS", "false"),
+            SECRET_ENV: os.environ.get(SECRET_ENV) or deployment_secret(self.data_dir),
         }
 
     def start_services(self, env: dict[str, str]) -> None:
@@ -74,9 +76,27 @@ class DevStack:
         terminate_all(self.processes.values(), timeout=10)
 
 
+def deployment_secret(data_dir: Path) -> str:
+    """The embedded deployment's secret, made on first start and kept (private) beside its data,
+    so webhook secrets and bounce addresses stay valid across restarts."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        write_private(path, secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only, from the first byte (never chmod later)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
 def run_dev(data_dir: Path, *, smtp_port: int, api_port: int) -> int:
-    """Run the embedded gateway until Ctrl-C; returns the exit code."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Run the embedded gateway until Ctrl-C; returns the exit code. Everything it creates
+    (the database, keys, logs) is private to the user who runs it."""
+    os.umask(0o077)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     stack = DevStack(data_dir=data_dir, smtp_port=smtp_port, api_port=api_port)
     broker = EmbeddedBroker()
     with open(data_dir / "broker.log", "ab") as broker_log:
@@ -96,17 +116,20 @@ def run_dev(data_dir: Path, *, smtp_port: int, api_port: int) -> int:
 
 def _prepare(env: dict[str, str], data_dir: Path) -> None:
     settings = CommonSettings(
-        database_url=env["MAILMOAT_DATABASE_URL"], kafka_bootstrap=env["MAILMOAT_KAFKA_BOOTSTRAP"]
+        database_url=env["MAILMOAT_DATABASE_URL"],
+        kafka_bootstrap=env["MAILMOAT_KAFKA_BOOTSTRAP"],
+        webhook_secret_key=env[SECRET_ENV],
     )
     upgrade(settings.database_url)
     asyncio.run(create_topics(settings))
     key_file = data_dir / "bootstrap-key.json"
     if not key_file.exists():
         created = asyncio.run(
-            bootstrap_workspace(settings.database_url, name="default", plan="enterprise")
+            bootstrap_workspace(
+                settings.database_url, name="default", plan="enterprise", agent_key=True
+            )
         )
-        key_file.write_text(json.dumps(dataclasses.asdict(created), default=str, indent=2))
-        key_file.chmod(0o600)
+        write_private(key_file, json.dumps(dataclasses.asdict(created), default=str, indent=2))
 
 
 def _announce(stack: DevStack, data_dir: Path) -> None:
@@ -115,7 +138,7 @@ def _announce(stack: DevStack, data_dir: Path) -> None:
         f"  SMTP  127.0.0.1:{stack.smtp_port}\n"
         f"  API   http://127.0.0.1:{stack.api_port}/api/v1  (docs at /api/v1/docs)\n"
         f"  Relay outbound mail to 127.0.0.1:{stack.relay_port}\n"
-        f"  Bootstrap API key: {(data_dir / 'bootstrap-key.json').resolve()}\n"
+        f"  API keys (a person's, an agent's): {(data_dir / 'bootstrap-key.json').resolve()}\n"
         f"Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     boot = admin.add_parser("bootstrap", help="create a workspace and print its first API key")
     boot.add_argument("--workspace", required=True)
     boot.add_argument("--plan", default="free")
+    boot.add_argument(
+        "--agent-key", action="store_true", help="also mint an agent's key (it may send)"
+    )
+    admin.add_parser(
+        "split-keys",
+        help="split keys that hold both an agent's send scope and a person's scopes",
+    )
     return parser
 
 
@@ -66,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps({"created": created}))
         return 0
-    return _bootstrap(settings, args.workspace, args.plan)
+    if args.admin_command == "split-keys":
+        return _split_keys(settings)
+    return _bootstrap(settings, args.workspace, args.plan, agent_key=args.agent_key)
 
 
 def _run_service(name: str) -> int:
@@ -78,9 +87,19 @@ def _run_service(name: str) -> int:
     return 0
 
 
-def _bootstrap(settings: CommonSettings, workspace: str, plan: str) -> int:
+def _bootstrap(settings: CommonSettings, workspace: str, plan: str, *, agent_key: bool) -> int:
     from mailmoat.cli.bootstrap import bootstrap_workspace
 
-    created = asyncio.run(bootstrap_workspace(settings.database_url, name=workspace, plan=plan))
+    created = asyncio.run(
+        bootstrap_workspace(settings.database_url, name=workspace, plan=plan, agent_key=agent_key)
+    )
     print(json.dumps(dataclasses.asdict(created), default=str))
+    return 0
+
+
+def _split_keys(settings: CommonSettings) -> int:
+    from mailmoat.cli.bootstrap import split_mixed_keys
+
+    splits = asyncio.run(split_mixed_keys(settings.database_url))
+    print(json.dumps({"split": [dataclasses.asdict(s) for s in splits]}, default=str))
     return 0

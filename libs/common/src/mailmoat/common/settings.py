@@ -7,7 +7,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password"})
+DEVELOPMENT_SECRET = "mailmoat-development-only-key"  # noqa: S105  (a known, refused value)
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "password", DEVELOPMENT_SECRET}
+)
+SECRET_ENV = "MAILMOAT_WEBHOOK_SECRET_KEY"  # noqa: S105  (a variable name)
 
 
 class CommonSettings(BaseSettings):
@@ -50,15 +54,19 @@ class CommonSettings(BaseSettings):
     log_json: bool = Field(default=True)
     data_dir: Path = Field(default=Path(".mailmoat"), description="Local state (embedded mode).")
     webhook_secret_key: SecretStr = Field(
-        default=SecretStr("mailmoat-development-only-key"),
-        description="Key that derives per-inbox webhook signing secrets.",
+        default=SecretStr(DEVELOPMENT_SECRET),
+        validate_default=True,
+        description=(
+            "The deployment's secret: derives per-inbox webhook signing secrets and the bounce "
+            f"address MAC. Required ({SECRET_ENV}); `make run` makes one in its data directory."
+        ),
     )
 
     @field_validator("webhook_secret_key")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
         if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
-            raise ValueError("set a real secret, not a placeholder")
+            raise ValueError(f"set a real secret in {SECRET_ENV}, not a placeholder")
         return value
 
     def topic(self, name: str) -> str:

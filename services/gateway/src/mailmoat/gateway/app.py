@@ -9,9 +9,12 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from sqlalchemy import select
 
+from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.service import Runtime, Service
 from mailmoat.gateway.decisions import DecisionWaiter
+from mailmoat.gateway.keys import mixes_duties
 from mailmoat.gateway.limits import BodyLimit, RateLimiter
 from mailmoat.gateway.problems import document_problems, install_problem_handlers
 from mailmoat.gateway.routes import (
@@ -88,6 +91,21 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
     return app
 
 
+async def _warn_of_mixed_keys(runtime: Runtime) -> None:
+    """Keys of an earlier version may hold the send scope beside a person's: the API refuses
+    them; say so once at start-up, with the command that splits them."""
+    async with runtime.sessions() as db, db.begin():
+        keys = await db.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)))
+        mixed = [key.prefix for key in keys if mixes_duties(key.scopes)]
+    if mixed:
+        log.error(
+            "%d API key(s) hold both an agent's send scope and a person's scopes and are "
+            "refused (403 mixed_duties): %s. Run 'mailmoat admin split-keys' to split them.",
+            len(mixed),
+            ", ".join(mixed),
+        )
+
+
 def build_service(settings: GatewaySettings) -> Service:
     """The gateway service: uvicorn serving the API, and the reader of policy's replies."""
     decisions = DecisionWaiter(settings)
@@ -107,6 +125,7 @@ def build_service(settings: GatewaySettings) -> Service:
         server = uvicorn.Server(config)
         # The service runtime owns SIGTERM/SIGINT; uvicorn must not take them over.
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        await _warn_of_mixed_keys(runtime)
         log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
         await server.serve()
 

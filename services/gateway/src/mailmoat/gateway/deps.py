@@ -18,7 +18,7 @@ from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime
-from mailmoat.gateway.keys import grants, token_matches, token_prefix
+from mailmoat.gateway.keys import SEND_SCOPE, grants, mixes_duties, token_matches, token_prefix
 from mailmoat.gateway.problems import Problem
 
 WORKSPACE_SETTING = "mailmoat.workspace_id"
@@ -107,6 +107,14 @@ async def caller(request: Request, db: SessionDep) -> Caller:
             key = (await db.scalars(select(ApiKey).where(ApiKey.prefix == prefix))).first()
     if key is None or key.revoked_at is not None or not token_matches(token, key.secret_hash):
         raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
+    if mixed := mixes_duties(key.scopes):
+        raise Problem(
+            403,
+            "mixed_duties",
+            f"This key can send and also holds {', '.join(mixed)}; an agent's key and a "
+            "person's are kept apart: run 'mailmoat admin split-keys' to split it",
+            scopes=mixed,
+        )
     now = utcnow()
     # To the minute: writing it on every call would make every call a durable write.
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
@@ -119,6 +127,19 @@ async def caller(request: Request, db: SessionDep) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def reviewer(who: CallerDep) -> Caller:
+    """A person deciding on mail (approve, reject, release): ``approve:mail``, and never a key
+    that can send, so an agent never approves its own sends or releases its own mail."""
+    if SEND_SCOPE in who.scopes:
+        raise Problem(
+            403, "self_approval", "A key that can send never approves, rejects or releases mail"
+        )
+    return require("approve:mail")(who)
+
+
+ReviewerDep = Annotated[Caller, Depends(reviewer)]
 
 
 def require(scope: str) -> Callable[[Caller], Caller]:

@@ -31,10 +31,12 @@ class Claim:
 
     row: IdempotentResponse | None
 
-    def finish(self, status: int, body: BaseModel) -> None:
+    def finish(self, status: int, body: BaseModel, *, conceal: tuple[str, ...] = ()) -> None:
+        """Store the answer; the fields named in ``conceal`` (secrets shown once) are left out,
+        so a replay shows the object without them and the table never holds them."""
         if self.row is not None:
             self.row.status = status
-            self.row.body = body.model_dump(mode="json")
+            self.row.body = body.model_dump(mode="json", exclude=set(conceal))
 
 
 async def claim(

@@ -21,6 +21,11 @@ SCOPES = frozenset(
         SEND_SCOPE,
     }
 )
+PERSON_SCOPES = frozenset({"approve:mail", "admin:workspace", "write:allowlist", "write:inbox"})
+"""A person's powers: approve and release mail, reinstate senders, the kill switch, keys, the
+allowlist, inboxes and their levels. A key holding any of them never holds the send scope, and a
+key holding the send scope (an agent's) never holds any of them: separation of duties."""
+
 # Presets never include the send scope: sending is a separate, literal opt-in.
 PRESETS = {
     "read-only": ("read:mail", "read:audit"),
@@ -74,6 +79,11 @@ def expand_scopes(requested: list[str]) -> list[str]:
         else:
             raise ValueError(f"unknown scope or preset {name!r}")
     return sorted(scopes)
+
+
+def mixes_duties(scopes: list[str] | tuple[str, ...]) -> list[str]:
+    """The person's scopes held beside the send scope (empty when the key keeps to one side)."""
+    return sorted(PERSON_SCOPES.intersection(scopes)) if SEND_SCOPE in scopes else []
 
 
 def grants(scopes: list[str], required: str) -> bool:

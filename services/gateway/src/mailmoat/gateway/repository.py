@@ -186,6 +186,20 @@ class WorkspaceRepository:
         query = query.order_by(OutboundMessage.created_at, OutboundMessage.id).limit(limit)
         return list((await self.session.scalars(query)).all())
 
+    async def held_send_ids(self, inbox: Inbox, limit: int) -> list[uuid.UUID]:
+        """The ids of an inbox's sends waiting for a person, at most ``limit``."""
+        query = (
+            select(OutboundMessage.id)
+            .where(
+                OutboundMessage.workspace_id == self.workspace_id,
+                OutboundMessage.inbox_id == inbox.id,
+                OutboundMessage.status == "pending_approval",
+            )
+            .order_by(OutboundMessage.created_at, OutboundMessage.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
     async def inboxes_by_id(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, Inbox]:
         query = select(Inbox).where(Inbox.workspace_id == self.workspace_id, Inbox.id.in_(ids))
         return {inbox.id: inbox for inbox in await self.session.scalars(query)}

@@ -1,7 +1,9 @@
 """The approval queue: sends held for a person (every L4 send, and sends drawing on suspicious
 inbound mail). A reviewer approves (optionally editing the draft, which policy then judges again
 by the same rules) or rejects with a reason; each decision is audited with who, when and the
-diff of any edit, and costs one review credit."""
+diff of any edit, and costs one review credit. Only a person decides: a key that can send (and
+above all the key that asked) is refused with ``self_approval``; an approval also re-checks that
+the inbox still sends and that the send has not expired."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.credits import REVIEW_EVENT, charge
@@ -23,20 +25,22 @@ from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.topics import Topic
 from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.decisions import DecisionWaiter
-from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.deps import Caller, ReviewerDep, SessionDep
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 from mailmoat.gateway.routes.outbound import (
+    SENDING_LEVELS,
     OutboundOut,
     answer,
     await_decision,
     decided_out,
     outbound_out,
+    single_line,
 )
 
 router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 
-Reviewer = Annotated[Caller, Depends(require("approve:mail"))]
+Reviewer = ReviewerDep
 
 
 class ApprovalOut(BaseModel):
@@ -80,6 +84,8 @@ class ApproveRequest(BaseModel):
     html: str | None = Field(default=None, max_length=1_000_000)
     note: str | None = Field(default=None, max_length=2000)
 
+    _one_line = field_validator("subject")(single_line)
+
 
 class RejectRequest(BaseModel):
     """Why the send may not leave; the agent is told."""
@@ -106,8 +112,13 @@ def approval_out(outbound: OutboundMessage, inbox: Inbox) -> ApprovalOut:
         policy_checks=list(outbound.policy_checks),
         held_reasons=list(outbound.held_reasons),
         requested_at=outbound.created_at,
-        expires_at=outbound.created_at + timedelta(seconds=inbox.approval_timeout_seconds),
+        expires_at=expires_at(outbound, inbox),
     )
+
+
+def expires_at(outbound: OutboundMessage, inbox: Inbox) -> datetime:
+    """When the sweep rejects the held send unless a person decides first."""
+    return outbound.created_at + timedelta(seconds=inbox.approval_timeout_seconds)
 
 
 @router.get("")
@@ -166,6 +177,7 @@ async def approve(
     try:
         async with db.begin():
             outbound = await _held(db, who, approval_id)
+            await _still_approvable(db, who, outbound)
             diff = _apply_edits(outbound, body)
             outbound.status = "requested"
             _review(outbound, who, body.note)
@@ -229,7 +241,27 @@ async def _held(db: AsyncSession, who: Caller, approval_id: uuid.UUID) -> Outbou
             "not_pending_approval",
             f"The send is no longer waiting for approval (it is {outbound.status})",
         )
+    if outbound.requested_by_key_id == who.key_id:
+        raise Problem(403, "self_approval", "The key that asked to send may not decide on it")
     return outbound
+
+
+async def _still_approvable(db: AsyncSession, who: Caller, outbound: OutboundMessage) -> None:
+    """The inbox may have been lowered below sending, or the window run out, since the send
+    was held: approving it then would send what the rules no longer allow."""
+    inbox = (await WorkspaceRepository(db, who.workspace_id).inboxes_by_id({outbound.inbox_id}))[
+        outbound.inbox_id
+    ]
+    if inbox.security_level not in SENDING_LEVELS:
+        raise Problem(
+            409,
+            "sending_not_allowed",
+            f"Inbox '{inbox.slug}' is now {inbox.security_level}; sending needs L3 or L4",
+        )
+    if utcnow() >= expires_at(outbound, inbox):
+        raise Problem(
+            409, "approval_expired", "The approval window has closed; the send will be rejected"
+        )
 
 
 def _review(outbound: OutboundMessage, who: Caller, note: str | None) -> None:

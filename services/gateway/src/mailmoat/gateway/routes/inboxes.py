@@ -30,6 +30,8 @@ DomainName = Annotated[str, Field(max_length=253, pattern=rf"^{_DOMAIN}$")]
 Keyword = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 MAX_RESTRICTIONS = 500
 Writer = Annotated[Caller, Depends(require("write:inbox"))]
+HELD_SENDS_AUDITED = 500
+"""How many held sends a level change out of L4 names in its audit row."""
 Reader = Annotated[Caller, Depends(require("read:mail"))]
 
 
@@ -195,7 +197,9 @@ async def get_inbox(slug: str, db: SessionDep, who: Reader) -> InboxOut:
 @router.patch("/{slug}")
 async def patch_inbox(slug: str, body: InboxPatch, db: SessionDep, who: Writer) -> InboxOut:
     """Changes take effect for the next mail and the next send. Lowering the level never
-    releases mail already withheld: only ``POST /messages/{id}/release`` does."""
+    releases mail already withheld: only ``POST /messages/{id}/release`` does. Lowering it from
+    L4 is audited with the held sends it affects (they stay held; below L3 none can be
+    approved)."""
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         inbox = await repo.inbox(slug)
@@ -204,8 +208,15 @@ async def patch_inbox(slug: str, body: InboxPatch, db: SessionDep, who: Writer) 
         if level is not None and level != inbox.security_level:
             check_plan((await repo.workspace()).plan, level)
             action = f"inbox.security_level.{inbox.security_level}_to_{level}"
+            detail = None
+            if inbox.security_level == "L4":
+                held = await repo.held_send_ids(inbox, limit=HELD_SENDS_AUDITED + 1)
+                detail = {
+                    "held_sends": [str(i) for i in held[:HELD_SENDS_AUDITED]],
+                    "held_sends_truncated": len(held) > HELD_SENDS_AUDITED,
+                }
             inbox.security_level = level
-            who.audit(db, action=action, ref=inbox.id, target=target)
+            who.audit(db, action=action, ref=inbox.id, target=target, detail=detail)
         await _apply(repo, inbox, body)
         for field in sorted(body.model_fields_set - {"security_level"}):
             who.audit(db, action=f"inbox.{field}.changed", ref=inbox.id, target=target)

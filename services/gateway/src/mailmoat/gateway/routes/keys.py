@@ -1,5 +1,6 @@
-"""API keys: create (the secret is shown once), list and revoke; a key can only hand out the
-scopes it holds itself."""
+"""API keys: create (the secret is shown once), list and revoke. A key can only hand out the
+scopes it holds itself, with one exception: a workspace admin mints agents' keys, which hold the
+send scope that no person's key may hold. No key mixes an agent's and a person's duties."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.idempotency import Claim, claim
-from mailmoat.gateway.keys import expand_scopes, generate_key
+from mailmoat.gateway.keys import SEND_SCOPE, expand_scopes, generate_key, mixes_duties
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 
@@ -25,7 +26,9 @@ Admin = Annotated[Caller, Depends(require("admin:workspace"))]
 
 class KeyCreate(BaseModel):
     """Request body of ``POST /api/v1/keys``: literal scopes and presets (``read-only``,
-    ``full-access``); no preset includes ``write:mail.send``, which must be named."""
+    ``full-access``); no preset includes ``write:mail.send``, which must be named, and a key
+    with it (an agent's) may not also approve, release, reinstate, administer, or change
+    inboxes or the allowlist (a person's)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,7 +61,16 @@ class KeyCreated(KeyOut):
 
 @router.post("", status_code=201, response_model=KeyCreated)
 async def create_key(body: KeyCreate, request: Request, db: SessionDep, who: Admin) -> Any:
-    beyond = sorted(set(body.scopes) - set(who.scopes))
+    """Mint a key; its token is in this answer only (a replay of the request omits it)."""
+    if mixed := mixes_duties(body.scopes):
+        raise Problem(
+            422,
+            "mixed_duties",
+            f"A key that can send is an agent's and may not also hold {', '.join(mixed)}: "
+            "mint one key for the agent and another for the person",
+            scopes=mixed,
+        )
+    beyond = sorted(set(body.scopes) - set(who.scopes) - {SEND_SCOPE})
     if beyond:
         raise Problem(
             403,
@@ -83,7 +95,7 @@ async def create_key(body: KeyCreate, request: Request, db: SessionDep, who: Adm
         await db.flush()
         who.audit(db, action="api_key.created", ref=key.id, target=f"api_key:{key.prefix}")
         out = KeyCreated(**_out(key).model_dump(), token=new.token)
-        held.finish(201, out)
+        held.finish(201, out, conceal=("token",))
     return out
 
 

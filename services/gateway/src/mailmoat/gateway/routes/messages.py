@@ -17,7 +17,7 @@ from mailmoat.common.events import InboxEventKind
 from mailmoat.common.mail.exposure import agent_authentication, agent_findings, shown
 from mailmoat.common.outbox import stage_inbox_event
 from mailmoat.gateway.cursors import decode_cursor, encode_cursor
-from mailmoat.gateway.deps import Caller, SessionDep, require
+from mailmoat.gateway.deps import Caller, ReviewerDep, SessionDep, require
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
 from mailmoat.gateway.spotlight import INSTRUCTIONS, MARKER, datamark
@@ -292,7 +292,7 @@ def _full_verdict(record: ScanVerdictRecord) -> dict[str, Any]:
 async def release_message(
     message_id: uuid.UUID,
     db: SessionDep,
-    who: Annotated[Caller, Depends(require("approve:mail"))],
+    who: ReviewerDep,
 ) -> MessageOut:
     """A person releases withheld mail: the agent then gets its sanitised text, and the
     inbox's listeners hear ``message.released``."""

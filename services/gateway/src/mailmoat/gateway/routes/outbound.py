@@ -35,6 +35,14 @@ _NOT_FOR_AGENTS = {
 }
 
 
+def single_line(value: str | None) -> str | None:
+    """A header field's value: CR, LF and NUL would end or split the header (refused, never
+    silently folded, so what the agent asked for is what a person and the recipient see)."""
+    if value is not None and any(c in value for c in "\r\n\x00"):
+        raise ValueError("must be one line: CR, LF and NUL are not allowed in a header field")
+    return value
+
+
 class SendMetadata(BaseModel):
     """What the agent tells the reviewer about a send."""
 
@@ -59,6 +67,8 @@ class SendRequest(BaseModel):
     cc: Any = Field(default=None, description="Not supported: always refused.")
     bcc: Any = Field(default=None, description="Not supported: always refused.")
     attachments: Any = Field(default=None, description="Not supported: always refused.")
+
+    _one_line = field_validator("subject")(single_line)
 
     @field_validator("cc", "bcc", "attachments")
     @classmethod
@@ -197,6 +207,7 @@ async def _request_send(
         reasoning=body.metadata.reasoning,
         source="api",
         status="requested",
+        requested_by_key_id=who.key_id,
     )
     db.add(outbound)
     event = SendRequested(

@@ -64,7 +64,7 @@ async def adversary(
             try:
                 async with _clients(stack, url) as (person, agent, sender):
                     yield Adversary(
-                        stack, person, agent, webhooks, settings.mail_domain, url, sender
+                        stack, person, agent, webhooks, settings.mail_domain, url, sender, sink
                     )
             finally:
                 stack.stop()

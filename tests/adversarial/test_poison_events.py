@@ -48,6 +48,7 @@ async def test_a_tenants_poison_mail_does_not_stall_another_tenants_mail(
             adversary.domain,
             adversary.database_url,
             bystander,
+            adversary.sink,
         )
         for n in range(20):
             body = f"Lunch number {n} is at noon.\r\n"

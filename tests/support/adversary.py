@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.peers import WebhookReceiver
+from tests.support.peers import SmtpSink, WebhookReceiver
 from tests.support.stack import ProcessStack
 from tests.support.waiting import eventually
 
@@ -52,6 +52,8 @@ class Adversary:
     domain: str
     database_url: str
     sender: httpx.AsyncClient
+    sink: SmtpSink
+    """Where the stack relays outbound mail: what recipients would receive."""
 
     async def inbox(self, level: str = "L2") -> str:
         """A new inbox whose webhooks go to ``/hook/<slug>``; returns its slug."""

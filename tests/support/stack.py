@@ -24,6 +24,9 @@ ALL_SERVICES = (
     "reputation",
     "gateway",
 )
+STARTUP_SECONDS = 180
+"""How long a stack may take to listen: eight processes importing and joining their consumer
+groups at once take seconds on an idle machine, and minutes on a busy one."""
 
 
 @dataclass
@@ -71,9 +74,9 @@ class ProcessStack:
         for name in names or ALL_SERVICES:
             self._spawn(name, name)
         if not names or "ingest" in names:
-            wait_for_port("127.0.0.1", self.smtp_port, timeout=60)
+            wait_for_port("127.0.0.1", self.smtp_port, timeout=STARTUP_SECONDS)
         if not names or "gateway" in names:
-            wait_for_port("127.0.0.1", self.api_port, timeout=60)
+            wait_for_port("127.0.0.1", self.api_port, timeout=STARTUP_SECONDS)
 
     def start_replica(self, name: str, replica: int) -> None:
         """Another process of service ``name`` (keyed ``name#replica``), sharing its groups."""

@@ -1,17 +1,17 @@
 """Rule 4, continued: an inbox's own restrictions, which can only tighten the workspace's. An
 inbox may limit the recipient domains it mails (an entry covers its subdomains) and name terms
-its mail may not contain (whole words or phrases, any case, in the subject, text or HTML)."""
+its mail may not contain (whole words or phrases, any case, in the subject, the text, or the
+HTML's text and attribute values, decoded and with invisible characters removed, so neither a
+character reference nor a zero-width character inside a term hides it)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from html import unescape
 
-from mailmoat.common.mailtext import html_to_text
+from mailmoat.common.mail.invisible import strip_invisible
+from mailmoat.policy.domain.html import read_html
 from mailmoat.policy.domain.outbound import OutboundFacts, Violation
-
-_TAG = re.compile(r"<[^>]*>")
 
 
 class InboxRestrictions:
@@ -47,10 +47,11 @@ class InboxRestrictions:
 
 def _html_texts(html: str | None) -> tuple[str, ...]:
     """The HTML's text read two ways, since a tag may or may not break a word (``pass<b></b>word``
-    is one word on screen), with character references decoded."""
+    is one word on screen), and its attribute values (link targets, titles)."""
     if not html:
         return ()
-    return tuple(unescape(text) for text in (html_to_text(html), _TAG.sub("", html)))
+    reading = read_html(html)
+    return (reading.joined, reading.spaced, *reading.values)
 
 
 def _within(domain: str, allowed: str) -> bool:
@@ -59,8 +60,10 @@ def _within(domain: str, allowed: str) -> bool:
 
 
 def _normalise(text: str) -> str:
-    # Compatibility forms (fullwidth letters, ligatures) and case must not hide a term.
-    return unicodedata.normalize("NFKC", text).casefold()
+    # Compatibility forms (fullwidth letters, ligatures), case and invisible characters (even a
+    # joiner the script may keep on screen) must not hide a term.
+    folded = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+    return strip_invisible(folded)
 
 
 def keyword_pattern(keyword: str) -> re.Pattern[str]:

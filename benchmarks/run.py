@@ -1,7 +1,7 @@
 """``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline, the
 detectors' cost by mail size beside one regular-expression pass, the Send API's policy decision
-latency beside no-op endpoints, and dispatch beside Postfix's smtp-source (with webhook
-delivery latency).
+latency beside no-op endpoints, dispatch beside Postfix's smtp-source (with webhook
+delivery latency), and one workspace's webhook latency beside another's tarpit.
 
 Writes a Markdown report (BENCHMARKS.md). Numbers are for comparing runs on one machine.
 """
@@ -23,7 +23,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import Select, func, select
 
-from benchmarks import dispatch_bench, ingest_bench, policy_bench, scan_bench
+from benchmarks import dispatch_bench, ingest_bench, policy_bench, scan_bench, webhook_bench
 from benchmarks.discard import Discard
 from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
@@ -153,6 +153,9 @@ async def main(count: int, output: Path) -> None:
             dispatch_dir = Path(tmp) / "dispatch"
             dispatch_dir.mkdir()
             sends = await dispatch_bench.run(broker, dispatch_dir, DISPATCH_BURST, DISPATCH_PACED)
+            webhook_dir = Path(tmp) / "webhooks"
+            webhook_dir.mkdir()
+            isolation = await webhook_bench.run(broker, webhook_dir)
     finally:
         broker.stop()
     scans = await asyncio.to_thread(scan_bench.run)
@@ -162,6 +165,8 @@ async def main(count: int, output: Path) -> None:
         *policy_bench.section(decisions, POLICY_CALLS),
         "",
         *dispatch_bench.section(sends, DISPATCH_BURST, DISPATCH_PACED),
+        "",
+        *webhook_bench.section(isolation),
     ]
     report(count, ingest_results, base, ours, output, sections)
 

@@ -29,7 +29,7 @@ async def _held_send(adversary: Adversary) -> tuple[str, str]:
     """An L4 inbox and a send of the agent's that waits for a person."""
     slug = await adversary.inbox(level="L4")
     added = await adversary.person.post("/allowlist", json={"address": RECIPIENT})
-    assert added.status_code in (200, 201), added.text
+    assert added.status_code in (201, 409), added.text  # 409: an earlier attack added it
     await end_cooldowns(CommonSettings(database_url=adversary.database_url), RECIPIENT)
     asked = await adversary.sender.post(
         f"/inboxes/{slug}/send", json={"to": [RECIPIENT], "subject": "Hi", "text": "Hello."}

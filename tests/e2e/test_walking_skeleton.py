@@ -168,7 +168,11 @@ async def test_api_send_reaches_the_relay_and_reputation(
     assert len(smtp_sink.envelopes) == 1
     envelope = smtp_sink.envelopes[0]
     assert envelope.rcpt_tos == ["bob@example.com"]
-    assert envelope.mail_from == "sender@agents.mailmoat.localhost"
+    # Bounces go to the send's own address (VERP with a MAC), not to the inbox.
+    bounces_to = str(envelope.mail_from)
+    assert bounces_to.startswith(f"bounces+{sent['id']}.")
+    assert bounces_to.endswith("@agents.mailmoat.localhost")
+    assert b"From: sender@agents.mailmoat.localhost" in (envelope.original_content or b"")
     assert b"Subject: Status" in envelope.original_content
     assert b"All systems nominal." in envelope.original_content  # hidden characters scrubbed
     assert b"Auto-Submitted: auto-generated" in envelope.original_content

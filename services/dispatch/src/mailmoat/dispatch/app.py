@@ -1,5 +1,6 @@
-"""Dispatch wiring: outbound mail, inbox webhooks and the audit stream, one group each, and the
-sweep that fails sends a stopped dispatcher left mid-exchange."""
+"""Dispatch wiring: outbound mail, inbox webhooks and the audit stream, one group each; the
+webhook delivery worker; and the sweep that fails sends a stopped dispatcher left
+mid-exchange."""
 
 from __future__ import annotations
 
@@ -15,24 +16,25 @@ from mailmoat.common.service import Runtime, Service
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.adapters.egress import SafeEgress
 from mailmoat.dispatch.adapters.relay import SmtpRelay
-from mailmoat.dispatch.handlers import MailDispatcher, WebhookDispatcher, fail_interrupted_sends
+from mailmoat.dispatch.attempts import WebhookAttempts
+from mailmoat.dispatch.delivery import DeliveryWorker
+from mailmoat.dispatch.domain.fairness import Limits
+from mailmoat.dispatch.handlers import MailDispatcher, fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
+from mailmoat.dispatch.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED_SWEEP_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 3.0
-WEBHOOK_RETRY_POLL_SECONDS = 1.0
 
 
 def build_service(settings: DispatchSettings) -> Service:
     """The dispatch service."""
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS)
-    client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
-    egress = SafeEgress(client, allowed=list(settings.egress_allowed_networks))
     relay = SmtpRelay(settings)
     dispatcher = MailDispatcher(relay, settings)
-    webhooks = WebhookDispatcher(egress, settings)
+    client, worker = _delivery_worker(settings)
+    webhooks = WebhookDispatcher(worker.offer)
     subscriptions: list[Subscription[Any]] = [
         Subscription(
             Topic.SEND_APPROVED, "dispatch-mail", dispatcher.on_send_approved, transactional=False
@@ -42,18 +44,6 @@ def build_service(settings: DispatchSettings) -> Service:
         ),
         Subscription(Topic.AUDIT, "dispatch-audit", webhooks.on_audit, transactional=False),
     ]
-
-    async def retry_webhooks(runtime: Runtime) -> None:
-        while True:
-            try:
-                async with runtime.sessions() as session:
-                    tried = await webhooks.retry_due(session, utcnow())
-                if tried:
-                    runtime.relay.wake()
-            except Exception:
-                log.exception("webhook retry loop failed; retrying")
-            if not await runtime.pause(WEBHOOK_RETRY_POLL_SECONDS):
-                return
 
     async def fail_interrupted(runtime: Runtime) -> None:
         while True:
@@ -75,6 +65,25 @@ def build_service(settings: DispatchSettings) -> Service:
         name="dispatch",
         settings=settings,
         subscriptions=subscriptions,
-        loops=[fail_interrupted, retry_webhooks],
+        loops=[fail_interrupted, worker.run],
         on_stop=[client.aclose, relay.close],
     )
+
+
+def _delivery_worker(settings: DispatchSettings) -> tuple[httpx.AsyncClient, DeliveryWorker]:
+    """The webhook delivery worker and the HTTP client it sends through (closed on stop)."""
+    timeout = httpx.Timeout(settings.webhook_timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS)
+    # Room for every attempt the worker may have in flight: none waits for a pooled connection.
+    pool = httpx.Limits(max_connections=settings.webhook_concurrency, max_keepalive_connections=20)
+    client = httpx.AsyncClient(
+        timeout=timeout, limits=pool, follow_redirects=False, trust_env=False
+    )
+    egress = SafeEgress(client, allowed=list(settings.egress_allowed_networks))
+    key = settings.webhook_secret_key.get_secret_value().encode()
+    attempts = WebhookAttempts(egress, key, settings.webhook_timeout_seconds)
+    limits = Limits(
+        total=settings.webhook_concurrency,
+        per_workspace=settings.webhook_per_workspace,
+        per_target=settings.webhook_per_target,
+    )
+    return client, DeliveryWorker(attempts, limits, settings.webhook_poll_seconds)

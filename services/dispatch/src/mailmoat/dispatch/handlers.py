@@ -1,62 +1,48 @@
-"""Dispatch subscribers: the single egress for outbound mail, webhooks and the audit stream."""
+"""Dispatch subscribers: the single egress for outbound mail (webhooks: ``dispatch.webhooks``)."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import time
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.policy import SMTP
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.audit import record_audit, subject_hash
+from mailmoat.common.audit import record_audit
 from mailmoat.common.caps import RECIPIENT_DAILY_CAP, WINDOW, WORKSPACE_DAILY_CAP
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.credits import OUTBOUND_SENT, charge
-from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import (
     Inbox,
     Message,
     OutboundMessage,
     RawMessage,
     SendReservation,
-    WebhookDelivery,
-    WebhookEndpoint,
     Workspace,
 )
 from mailmoat.common.events import (
-    AuditRecorded,
-    InboxEvent,
     InboxEventKind,
     MailSent,
     SendApproved,
 )
 from mailmoat.common.events.base import utcnow
-from mailmoat.common.mail.exposure import shown
 from mailmoat.common.mail.structured import StructuredMessage
-from mailmoat.common.observability.metrics import OUTBOUND_SENDS, WEBHOOK_DELIVERIES
+from mailmoat.common.observability.metrics import OUTBOUND_SENDS
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
-from mailmoat.dispatch.adapters.egress import EgressRefused, SafeEgress
+from mailmoat.common.verp import VerpKey
 from mailmoat.dispatch.adapters.relay import RelayResult, SmtpRelay
-from mailmoat.dispatch.adapters.webhooks import WebhookError, inbox_webhook_secret, post_webhook
 from mailmoat.dispatch.domain.compose import OutboundContent, compose_message
-from mailmoat.dispatch.domain.deliveries import delivery_id, next_attempt, render
 from mailmoat.dispatch.domain.signing import DkimKey, dkim_sign
 from mailmoat.dispatch.settings import DispatchSettings
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "dispatch"
-GONE = 410
-RETRY_BATCH = 100
-ATTEMPT_LEASE = timedelta(seconds=60)
 # A msg-id as it may go into a header we write: no spaces, controls or nested brackets.
 _MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]{1,900}>$")
 
@@ -66,10 +52,14 @@ class MailDispatcher:
     sending it checks the kill switch, the sender's standing and the cap ledger again, and a
     send that no longer qualifies fails without reaching the relay. The row is marked
     ``sending`` and committed before the relay is called, so a redelivered approval can never
-    send twice; a failure is final and reported, never retried."""
+    send twice; a failure is final and reported, never retried. The envelope sender is the
+    send's bounce address (``common.verp``), so bounces reach reputation, not the inbox."""
 
     def __init__(self, relay: SmtpRelay, settings: DispatchSettings) -> None:
         self._relay = relay
+        self._verp = VerpKey.derive(
+            settings.webhook_secret_key.get_secret_value(), settings.mail_domain
+        )
         self._keys = {
             domain.lower(): DkimKey.from_file(domain, key.selector, key.private_key_file)
             for domain, key in settings.dkim_keys.items()
@@ -87,13 +77,14 @@ class MailDispatcher:
         message_id = str(message["Message-ID"])
         raw = message.as_bytes(policy=SMTP)
         domain = content.sender.rpartition("@")[2].lower()
+        bounces_to = self._verp.address(content.outbound_id)
         if (key := self._keys.get(domain)) is not None:
             raw = dkim_sign(raw, key)
-            result = await self._relay.send(raw, content.sender, list(content.recipients))
+            result = await self._relay.send(raw, bounces_to, list(content.recipients))
         elif self._dkim_required:
             result = RelayResult(False, f"not sent: no DKIM key for {domain}")
         else:
-            result = await self._relay.send(raw, content.sender, list(content.recipients))
+            result = await self._relay.send(raw, bounces_to, list(content.recipients))
         elapsed_ms = (time.perf_counter() - started) * 1000
         async with session.begin():
             await self._record(event, session, message_id, result, elapsed_ms)
@@ -307,277 +298,3 @@ async def _thread_headers(
             earlier = (parsed.in_reply_to,)
         earlier = tuple(r for r in earlier if _MSG_ID.match(r))
     return answered.message_id_header, (*earlier, answered.message_id_header)
-
-
-class WebhookDispatcher:
-    """Message events to the inbox's webhook URL and the workspace's message endpoints, and the
-    audit stream to its audit endpoints, each signed the Standard Webhooks way.
-
-    Each event owed to each target is a durable delivery row, tried at once and then on the
-    retry schedule (over three days) until a 2xx. ``410 Gone``, or a schedule run out, disables
-    the target and writes an audit event; a destination the SSRF guard refuses is not retried.
-    """
-
-    def __init__(self, egress: SafeEgress, settings: DispatchSettings) -> None:
-        self._egress = egress
-        self._key = settings.webhook_secret_key.get_secret_value().encode()
-
-    async def on_inbox_event(self, event: InboxEvent, session: AsyncSession) -> None:
-        kind = event.kind.value
-        with reading():  # nobody listening is the common case: then nothing is written
-            async with session.begin():
-                inbox = await session.get(Inbox, event.inbox_id)
-                if inbox is None or inbox.workspace_id != event.workspace_id:
-                    raise PoisonEvent(f"inbox {event.inbox_id} not found")
-                endpoints = await _endpoints(session, event.workspace_id, "message", kind)
-                if not inbox.webhook_url and not endpoints:
-                    return
-                data = await _event_data(session, event, inbox)
-        await self._deliver(session, event, kind, data, endpoints, inbox=inbox)
-
-    async def on_audit(self, event: AuditRecorded, session: AsyncSession) -> None:
-        data = {
-            "action": event.action,
-            "actor": event.actor,
-            "source": event.source,
-            "provider": event.provider,
-            "target": event.target,
-            "subject_sha256": event.subject_sha256,
-            "audit_id": str(event.audit_id),
-        }
-        with reading():
-            async with session.begin():
-                endpoints = await _endpoints(session, event.workspace_id, "audit", None)
-        if endpoints:
-            await self._deliver(session, event, event.action, data, endpoints)
-
-    async def _deliver(
-        self,
-        session: AsyncSession,
-        event: InboxEvent | AuditRecorded,
-        kind: str,
-        data: dict[str, Any],
-        endpoints: list[WebhookEndpoint],
-        *,
-        inbox: Inbox | None = None,
-    ) -> None:
-        """Owe the event to the inbox's URL (if any) and each endpoint in one transaction,
-        then try each delivery at once."""
-        async with session.begin():
-            ids = []
-            if inbox is not None and inbox.webhook_url:
-                url = inbox.webhook_url
-                ids.append(await _owe(session, event, kind, data, url=url, inbox_id=inbox.id))
-            for endpoint in endpoints:
-                ids.append(await _owe(session, event, kind, data, endpoint=endpoint))
-        for owed_id in ids:
-            if owed_id is not None:
-                await self.attempt(session, owed_id)
-
-    async def retry_due(self, session: AsyncSession, now: datetime) -> int:
-        """Try the deliveries whose next attempt is due; returns how many were tried."""
-        async with session.begin():
-            due = list(
-                await session.scalars(
-                    select(WebhookDelivery.id)
-                    .where(
-                        WebhookDelivery.status == "pending",
-                        WebhookDelivery.next_attempt_at <= now,
-                    )
-                    .order_by(WebhookDelivery.next_attempt_at)
-                    .limit(RETRY_BATCH)
-                )
-            )
-        for owed_id in due:
-            await self.attempt(session, owed_id)
-        return len(due)
-
-    async def attempt(self, session: AsyncSession, owed_id: uuid.UUID) -> None:
-        """One try of one delivery, recorded; never raises for the endpoint's failures."""
-        async with session.begin():
-            owed = await session.get(
-                WebhookDelivery, owed_id, populate_existing=True, with_for_update=True
-            )
-            if owed is None or owed.status != "pending":
-                return
-            if owed.next_attempt_at is not None and owed.next_attempt_at > utcnow():
-                return  # another attempt holds it, or it is not due
-            secret = await self._secret(session, owed)
-            if secret is None:  # the target was disabled or removed meanwhile
-                owed.status = "abandoned"
-                owed.last_error = "the endpoint is disabled or gone"
-                return
-            # Claimed for a while, so the retry loop leaves it to this attempt.
-            owed.next_attempt_at = utcnow() + ATTEMPT_LEASE
-            url, webhook_id, timestamp, body = (
-                owed.url,
-                owed.webhook_id,
-                owed.timestamp,
-                owed.payload,
-            )
-        status: int | None = None
-        error: str | None = None
-        try:
-            status = await post_webhook(self._egress, url, secret, webhook_id, timestamp, body)
-        except EgressRefused as exc:
-            error = f"refused: {exc}"
-        except WebhookError as exc:
-            error = str(exc)
-            status = exc.status
-        async with session.begin():
-            owed = await session.get(WebhookDelivery, owed_id, populate_existing=True)
-            assert owed is not None
-            await self._settle(session, owed, status, error)
-
-    async def _settle(
-        self, session: AsyncSession, owed: WebhookDelivery, status: int | None, error: str | None
-    ) -> None:
-        now = utcnow()
-        owed.attempts += 1
-        if error is None:
-            owed.status, owed.delivered_at, owed.next_attempt_at = "delivered", now, None
-            WEBHOOK_DELIVERIES.labels("delivered").inc()
-            return
-        owed.last_error = error[:2000]
-        if error.startswith("refused:"):
-            owed.status, owed.next_attempt_at = "abandoned", None
-            WEBHOOK_DELIVERIES.labels("refused").inc()
-            return
-        WEBHOOK_DELIVERIES.labels("failed").inc()
-        retry_at = None if status == GONE else next_attempt(owed.attempts, now)
-        if retry_at is not None:
-            owed.next_attempt_at = retry_at
-            return
-        owed.status, owed.next_attempt_at = "abandoned", None
-        why = "answered 410 Gone" if status == GONE else f"failed {owed.attempts} attempts"
-        await _disable_target(session, owed, why)
-
-    async def _secret(self, session: AsyncSession, owed: WebhookDelivery) -> bytes | None:
-        if owed.endpoint_id is not None:
-            endpoint = await session.get(WebhookEndpoint, owed.endpoint_id)
-            if endpoint is None or endpoint.disabled_at is not None:
-                return None
-            return base64.b64decode(endpoint.secret.removeprefix("whsec_"))
-        inbox = await session.get(Inbox, owed.inbox_id)
-        if inbox is None or inbox.webhook_url != owed.url:
-            return None
-        return inbox_webhook_secret(self._key, inbox.id)
-
-
-async def _endpoints(
-    session: AsyncSession, workspace_id: uuid.UUID, kind: str, event_type: str | None
-) -> list[WebhookEndpoint]:
-    rows = await session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.workspace_id == workspace_id,
-            WebhookEndpoint.kind == kind,
-            WebhookEndpoint.disabled_at.is_(None),
-        )
-    )
-    return [e for e in rows if event_type is None or event_type in e.events]
-
-
-async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) -> dict[str, Any]:
-    """What a message webhook says: the message or send it concerns, as the API shows it to an
-    agent (``exposure.shown``: a withheld message without its subject or text). ``url`` fetches
-    it whole; one deleted since is named by id alone."""
-    if event.kind.value.startswith("sender."):  # reputation's word on the inbox as a sender
-        return {
-            "inbox": inbox.address,
-            "status": event.kind.value.removeprefix("sender."),
-            "reason": event.reason,
-            "url": f"/api/v1/inboxes/{inbox.slug}",
-        }
-    data: dict[str, Any] = {"message_id": str(event.message_id), "inbox": inbox.address}
-    if event.kind.value.startswith("message."):
-        message = await session.get(Message, event.message_id)
-        if message is None or message.workspace_id != event.workspace_id:
-            return data
-        view = shown(message)
-        data |= {
-            "url": f"/api/v1/messages/{message.id}",
-            "status": message.status,
-            "from": view.from_address,
-            "subject": view.subject,
-            "subject_sha256": subject_hash(message.subject),
-            "consensus": message.consensus,
-            "risk_score": message.risk_score,
-            "risk_reasons": view.risk_reasons,
-            "withheld_reason": view.withheld_reason,
-            "received_at": message.received_at.isoformat(),
-            "thread_id": None if message.thread_id is None else str(message.thread_id),
-            "text": view.text,
-        }
-        return data
-    outbound = await session.get(OutboundMessage, event.message_id)
-    if outbound is None or outbound.workspace_id != event.workspace_id:
-        return data
-    data |= {
-        "url": f"/api/v1/outbound/{outbound.id}",
-        "status": outbound.status,
-        "to": list(outbound.recipients),
-        "subject": outbound.subject,
-        "risk_score": outbound.risk_score,
-        "error": outbound.error(),
-    }
-    return data
-
-
-async def _owe(
-    session: AsyncSession,
-    event: InboxEvent | AuditRecorded,
-    event_type: str,
-    data: dict[str, Any],
-    *,
-    url: str | None = None,
-    inbox_id: uuid.UUID | None = None,
-    endpoint: WebhookEndpoint | None = None,
-) -> uuid.UUID | None:
-    """Record a delivery owed (once per event and target); its id, or None if already owed."""
-    target = f"endpoint:{endpoint.id}" if endpoint is not None else f"inbox:{inbox_id}"
-    owed_id = delivery_id(event.event_id, target)
-    if await session.get(WebhookDelivery, owed_id) is not None:
-        return None
-    fmt = endpoint.format if endpoint is not None else "json"
-    session.add(
-        WebhookDelivery(
-            id=owed_id,
-            workspace_id=event.workspace_id,
-            endpoint_id=endpoint.id if endpoint is not None else None,
-            inbox_id=inbox_id,
-            url=endpoint.url if endpoint is not None else str(url),
-            webhook_id=f"msg_{owed_id.hex}",
-            event_type=event_type,
-            payload=render(fmt, event_type, event.occurred_at, data),
-            timestamp=int(event.occurred_at.timestamp()),
-            next_attempt_at=utcnow(),
-        )
-    )
-    return owed_id
-
-
-async def _disable_target(session: AsyncSession, owed: WebhookDelivery, why: str) -> None:
-    """Stop calling a target that is gone or keeps failing, and say so in the audit log."""
-    if owed.endpoint_id is not None:
-        endpoint = await session.get(WebhookEndpoint, owed.endpoint_id)
-        if endpoint is None or endpoint.disabled_at is not None:
-            return
-        endpoint.disabled_at = utcnow()
-        endpoint.disabled_reason = why
-        target = f"webhook:{endpoint.id}"
-    else:
-        inbox = await session.get(Inbox, owed.inbox_id)
-        if inbox is None or inbox.webhook_url != owed.url:
-            return
-        inbox.webhook_url = None
-        target = f"inbox:{inbox.slug}"
-    record_audit(
-        session,
-        workspace_id=owed.workspace_id,
-        mail_id=owed.id,
-        action="webhook.disabled",
-        actor="system:dispatch",
-        source="webhooks",
-        target=f"{target} ({owed.url}): {why}",
-        producer=PRODUCER,
-    )

@@ -46,7 +46,37 @@ class DispatchSettings(CommonSettings):
         default=False,
         description="Fail, rather than send unsigned, mail from a domain without a DKIM key.",
     )
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=30,
+        description=(
+            "Longest one webhook attempt may take in all: resolving, connecting, sending and "
+            "reading the whole answer. Past it the attempt failed and waits for its retry."
+        ),
+    )
+    webhook_concurrency: int = Field(
+        default=32, ge=1, le=1000, description="Webhook attempts in flight at once, in all."
+    )
+    webhook_per_workspace: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "Webhook attempts in flight at once for one workspace: its fair share, so one "
+            "tenant's slow endpoints never hold another's deliveries."
+        ),
+    )
+    webhook_per_target: int = Field(
+        default=2, ge=1, description="Webhook attempts in flight at once to one host and port."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "How often the delivery worker looks for due deliveries (retries, and fresh ones a "
+            "consumer could not hand over)."
+        ),
+    )
     egress_allowed_networks: list[IPvAnyNetwork] = Field(
         default_factory=list,
         description=(

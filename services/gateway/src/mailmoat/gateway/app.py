@@ -27,6 +27,7 @@ from mailmoat.gateway.routes import (
     outbound,
     senders,
     standing,
+    webhook_secrets,
     webhooks,
     workspace,
 )
@@ -64,6 +65,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
         senders,
         allowlist,
         webhooks,
+        webhook_secrets,
         audit,
     ):
         app.include_router(module.router)

@@ -23,3 +23,12 @@ class GatewaySettings(CommonSettings):
         ge=0,
         description="How long a send call waits for policy's decision before answering queued.",
     )
+    webhook_max_endpoints: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description=(
+            "Webhook endpoints one workspace may hold (``MAILMOAT_WEBHOOK_MAX_ENDPOINTS``); "
+            "one more is refused with 409 too_many_endpoints."
+        ),
+    )

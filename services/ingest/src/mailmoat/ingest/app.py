@@ -8,9 +8,11 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 
 from mailmoat.common.service import Runtime, Service
+from mailmoat.common.verp import VerpKey
 from mailmoat.ingest.adapters.commits import GroupCommitter
 from mailmoat.ingest.adapters.dns.budget import DnsAllowance
 from mailmoat.ingest.adapters.dns.factory import build_resolver
+from mailmoat.ingest.adapters.own_keys import load_own_keys
 from mailmoat.ingest.analysis import Analyser
 from mailmoat.ingest.domain.mime import MimeLimits
 from mailmoat.ingest.feedback_intake import FeedbackIntake
@@ -54,7 +56,10 @@ def build_handler(
         enforce_dmarc_reject=settings.enforce_dmarc_reject,
         reject_bare_line_endings=settings.reject_bare_line_endings,
     )
-    feedback = FeedbackIntake(settings.our_feedback_address)
+    verp = VerpKey.derive(settings.webhook_secret_key.get_secret_value(), settings.mail_domain)
+    feedback = FeedbackIntake(
+        settings.our_feedback_address, verp, load_own_keys(settings.dkim_keys)
+    )
     return IngestHandler(commits, runtime.relay.wake, analyser, acceptance, feedback)
 
 

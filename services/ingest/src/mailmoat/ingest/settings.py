@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
+from mailmoat.common.dkim_keys import DKIM_KEYS_DESCRIPTION, DkimKeySetting
 from mailmoat.common.settings import CommonSettings
 
 
@@ -23,6 +24,11 @@ class IngestSettings(CommonSettings):
     )
     feedback_address: str = Field(
         default="", description="Where ARF/DSN reports arrive; defaults to feedback@mail_domain."
+    )
+    dkim_keys: dict[str, DkimKeySetting] = Field(
+        default_factory=dict,
+        description=f"The keys dispatch signs with (a complaint must carry our signature). "
+        f"{DKIM_KEYS_DESCRIPTION}",
     )
 
     max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0, description="SIZE limit.")

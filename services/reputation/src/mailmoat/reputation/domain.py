@@ -12,11 +12,13 @@ its own, the worse verdict winning:
   sender's 7-day average minute, or more than 30 first-time recipients in one minute.
 
 A suspension lasts until a person reinstates the sender; a reinstatement starts a new epoch, so
-the messages that led to it are not counted again.
+the messages that led to it are not counted again. A complaint or bounce counts once per send,
+recipient and kind (``feedback_identity``), however often its report arrives.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,6 +88,12 @@ def _bounces(w: Window) -> Verdict | None:
     if rate > BOUNCE_WARN_RATE:
         return Verdict("warned", f"hard-bounce rate above 5%: {figures}")
     return None
+
+
+def feedback_identity(send_id: uuid.UUID, recipient: str, kind: str) -> tuple[uuid.UUID, str, str]:
+    """What makes a complaint or bounce the same one again: the send, the address (case-folded,
+    as reports spell it as they like) and the kind."""
+    return send_id, recipient.strip().lower(), kind
 
 
 def burst(minute_sent: int, minute_first_contacts: int, week_sent: int) -> str | None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import (
+    CountedFeedback,
     ReputationBucket,
     SenderStanding,
     SenderStats,
@@ -23,6 +24,7 @@ from mailmoat.reputation.domain import (
     WINDOWS,
     Window,
     burst,
+    feedback_identity,
     hour_of,
     judge,
     minute_of,
@@ -58,7 +60,10 @@ async def on_sent(event: MailSent, session: AsyncSession) -> None:
 
 
 async def on_feedback(event: FeedbackReceived, session: AsyncSession) -> None:
-    """Count a complaint or bounce against the sending inbox and its workspace."""
+    """Count a complaint or bounce against the sending inbox and its workspace, once: the same
+    report about the same send and recipient, arriving again, changes nothing."""
+    if not await _first_time(session, event):
+        return
     stats = await _stats(session, event.inbox_id, event.workspace_id)
     if event.kind == "complaint":
         stats.complaint_count += 1
@@ -70,6 +75,26 @@ async def on_feedback(event: FeedbackReceived, session: AsyncSession) -> None:
         standing = await _standing(session, scope, scope_id, event.workspace_id)
         await _count(session, standing, event.occurred_at, counts)
         await _judge(session, standing)
+
+
+async def _first_time(session: AsyncSession, event: FeedbackReceived) -> bool:
+    """Remember the report; ``False`` when it was counted before. Two replicas racing on one
+    report collide on the key, and the loser's retry finds it counted."""
+    key = feedback_identity(event.outbound_id or event.mail_id, event.recipient, event.kind)
+    if await session.get(CountedFeedback, key) is not None:
+        return False
+    outbound_id, recipient, kind = key
+    session.add(
+        CountedFeedback(
+            outbound_id=outbound_id,
+            recipient=recipient,
+            kind=kind,
+            workspace_id=event.workspace_id,
+            counted_at=event.occurred_at,
+        )
+    )
+    await session.flush()
+    return True
 
 
 async def on_sender_status(event: SenderStatusChanged, session: AsyncSession) -> None:

@@ -2,7 +2,9 @@
 
 The host is resolved once; every address it resolves to must be public (not loopback, private,
 link-local, CGNAT, multicast, reserved, unspecified or a cloud metadata address, in IPv4 or
-IPv6, IPv4-mapped IPv6 included) unless an operator-listed network holds it. The request then
+IPv6, IPv4-mapped IPv6 judged by the IPv4 address inside; the other IPv6 transition prefixes
+that carry an IPv4 address, 6to4, Teredo, NAT64 and IPv4-compatible, are refused outright)
+unless an operator-listed network holds it. The request then
 goes to the checked address itself, with the name only in the Host header and TLS's SNI and
 certificate check, so a second lookup (DNS rebinding) cannot send it elsewhere. No redirects,
 short timeouts, and the response body is read only up to a cap.
@@ -29,6 +31,17 @@ _METADATA = (
     ipaddress.ip_address("169.254.169.254"),
     ipaddress.ip_address("fd00:ec2::254"),
     ipaddress.ip_address("100.100.100.200"),
+)
+# IPv6 prefixes whose packets may end at the IPv4 address carried inside them, which the flags
+# never look at: Python calls 6to4 global, yet 2002:7f00:1:: reaches 127.0.0.1 through a relay.
+# IPv4-mapped addresses (::ffff:0:0/96) are judged by the IPv4 address itself instead.
+_EMBEDS_IPV4 = (
+    (ipaddress.ip_network("2002::/16"), "6to4"),
+    (ipaddress.ip_network("2001::/32"), "Teredo"),
+    (ipaddress.ip_network("64:ff9b::/96"), "NAT64"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "local-use NAT64"),
+    (ipaddress.ip_network("::ffff:0:0:0/96"), "IPv4-translated"),
+    (ipaddress.ip_network("::/96"), "IPv4-compatible"),
 )
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -64,6 +77,15 @@ def refusal(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None
     for hit, why in checks:
         if hit:
             return why
+    return _carries_ipv4(address)
+
+
+def _carries_ipv4(address: IPAddress) -> str | None:
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    for prefix, name in _EMBEDS_IPV4:
+        if address in prefix:
+            return f"a {name} address, which carries an IPv4 address"
     return None
 
 

@@ -36,8 +36,11 @@ class SmtpRelay:
         self._lock = asyncio.Lock()
         self.connections_opened = 0
 
-    async def send(self, message: bytes, sender: str, recipients: list[str]) -> RelayResult:
-        """One attempt, no retries: a failure is final and reported."""
+    async def send(
+        self, message: bytes, envelope_sender: str, recipients: list[str]
+    ) -> RelayResult:
+        """One attempt, no retries: a failure is final and reported. ``envelope_sender`` is the
+        MAIL FROM, where bounces go: the send's bounce address, not the header From."""
         async with self._lock:
             try:
                 client = await self._ready()
@@ -45,7 +48,7 @@ class SmtpRelay:
                 await self._drop()
                 return RelayResult(accepted=False, reply=f"{type(exc).__name__}: {exc}")
             try:
-                errors, reply = await client.sendmail(sender, recipients, message)
+                errors, reply = await client.sendmail(envelope_sender, recipients, message)
             except (aiosmtplib.SMTPException, OSError) as exc:
                 await self._drop()
                 return RelayResult(accepted=False, reply=f"{type(exc).__name__}: {exc}")

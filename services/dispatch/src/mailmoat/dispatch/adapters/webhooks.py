@@ -5,16 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import uuid
 
 import httpx
 
 from mailmoat.dispatch.adapters.egress import SafeEgress
-
-
-def inbox_webhook_secret(key: bytes, inbox_id: uuid.UUID) -> bytes:
-    """Per-inbox signing secret derived from the deployment's webhook key."""
-    return hmac.new(key, inbox_id.bytes, hashlib.sha256).digest()
 
 
 def sign(secret: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:

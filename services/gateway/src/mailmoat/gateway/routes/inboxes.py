@@ -30,6 +30,8 @@ DomainName = Annotated[str, Field(max_length=253, pattern=rf"^{_DOMAIN}$")]
 Keyword = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 MAX_RESTRICTIONS = 500
 Writer = Annotated[Caller, Depends(require("write:inbox"))]
+RESERVED_SLUGS = frozenset({"bounces", "feedback"})
+"""Local parts ingest keeps for feedback: an inbox there would never receive mail."""
 HELD_SENDS_AUDITED = 500
 """How many held sends a level change out of L4 names in its audit row."""
 Reader = Annotated[Caller, Depends(require("read:mail"))]
@@ -89,6 +91,13 @@ class InboxCreate(InboxSettings):
 
     slug: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$")
     security_level: Level = "L2"
+
+    @field_validator("slug")
+    @classmethod
+    def _not_reserved(cls, slug: str) -> str:
+        if slug in RESERVED_SLUGS:
+            raise ValueError(f"'{slug}' is reserved for bounces and complaints")
+        return slug
 
 
 class InboxPatch(InboxSettings):

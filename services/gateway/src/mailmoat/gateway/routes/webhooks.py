@@ -1,5 +1,6 @@
 """Webhook endpoints of the workspace: message events or the audit stream, in raw JSON or a chat
-service's message shape. The signing secret is shown once, when the endpoint is created."""
+service's message shape, up to a number per workspace (``webhook_max_endpoints``). The signing
+secret is shown once, when the endpoint is created."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.tables import WebhookEndpoint
+from mailmoat.common.db.tables import WebhookEndpoint, Workspace
 from mailmoat.common.events import InboxEventKind
 from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.idempotency import Claim, claim
+from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
+from mailmoat.gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -97,6 +101,7 @@ async def create_webhook(
         held = await claim(request, db, who.workspace_id)
         if not isinstance(held, Claim):
             return held
+        await _make_room(db, who.workspace_id, _endpoint_cap(request))
         endpoint = WebhookEndpoint(
             workspace_id=who.workspace_id,
             url=str(body.url),
@@ -110,7 +115,7 @@ async def create_webhook(
         await db.flush()
         who.audit(db, action="webhook.created", ref=endpoint.id, target=endpoint.url)
         out = WebhookCreated(**_out(endpoint).model_dump(), secret=secret)
-        held.finish(201, out)
+        held.finish(201, out, conceal=("secret",))
     return out
 
 
@@ -127,6 +132,29 @@ async def delete_webhook(webhook_id: uuid.UUID, db: SessionDep, who: Manager) ->
         await db.delete(endpoint)
         who.audit(db, action="webhook.deleted", ref=endpoint.id, target=endpoint.url)
     return Response(status_code=204)
+
+
+def _endpoint_cap(request: Request) -> int:
+    settings = request.app.state.runtime.settings
+    if isinstance(settings, GatewaySettings):
+        return settings.webhook_max_endpoints
+    default: int = GatewaySettings.model_fields["webhook_max_endpoints"].default
+    return default
+
+
+async def _make_room(db: AsyncSession, workspace_id: uuid.UUID, cap: int) -> None:
+    """Refuse an endpoint past the workspace's cap. The workspace row is locked first
+    (PostgreSQL; SQLite's write transaction is exclusive), so two concurrent creations cannot
+    both take the last place."""
+    await db.get(Workspace, workspace_id, with_for_update=True)
+    held = len(await WorkspaceRepository(db, workspace_id).webhooks())
+    if held >= cap:
+        raise Problem(
+            409,
+            "too_many_endpoints",
+            f"The workspace holds {held} webhook endpoints, the most it may; delete one first",
+            limit=cap,
+        )
 
 
 def _out(endpoint: WebhookEndpoint) -> WebhookOut:

@@ -96,6 +96,8 @@ class IngestHandler:
             return replies.TOO_MANY_RECIPIENTS
         if address.rpartition("@")[2].lower() not in self._accept.domains:
             return replies.RELAY_DENIED
+        if self._feedback.refuses(address):  # unproven feedback: the same answer as no inbox
+            return replies.UNKNOWN_RECIPIENT
         if self._feedback.is_feedback_address(address):
             return None
         try:

@@ -14,6 +14,7 @@ from mailmoat.common.db.tables.mail import (
     SendReservation,
 )
 from mailmoat.common.db.tables.reputation import (
+    CountedFeedback,
     ReputationBucket,
     SenderEdge,
     SenderStanding,
@@ -34,6 +35,7 @@ __all__ = [
     "AllowlistEntry",
     "ApiKey",
     "AuditEntry",
+    "CountedFeedback",
     "CreditEntry",
     "FeedbackReport",
     "IdempotentResponse",

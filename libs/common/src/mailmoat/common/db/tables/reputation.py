@@ -1,6 +1,6 @@
 """Reputation's tables: hourly outcome counts per sender, each sender's standing, the
-recipients each inbox has written to (a first-time recipient counts toward a burst), and the
-inbound sender graph."""
+recipients each inbox has written to (a first-time recipient counts toward a burst), the
+complaints and bounces already counted (each counts once), and the inbound sender graph."""
 
 from __future__ import annotations
 
@@ -64,6 +64,19 @@ class SentRecipient(Base):
     recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     first_sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CountedFeedback(Base):
+    """A complaint or bounce reputation has counted: one per send, recipient and kind, so a
+    report that arrives again (replayed, or redelivered by the bus) changes nothing."""
+
+    __tablename__ = "counted_feedback"
+
+    outbound_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    counted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SenderEdge(Base):

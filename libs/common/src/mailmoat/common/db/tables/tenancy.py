@@ -67,6 +67,11 @@ class Inbox(Base):
     address: Mapped[str] = mapped_column(String(320), unique=True)
     security_level: Mapped[str] = mapped_column(String(2))
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # The webhook's signing secret is derived from the deployment's key, the inbox and this
+    # generation (mailmoat.common.webhook_secrets); a rotation counts it up. The API shows each
+    # generation's secret once: when, is recorded here.
+    webhook_secret_generation: Mapped[int] = mapped_column(default=0)
+    webhook_secret_shown_at: Mapped[datetime | None] = mapped_column(default=None)
     # Reputation's word on the inbox as a sender: active, warned, throttled (until
     # sending_status_until) or suspended (until a person reinstates it).
     sending_status: Mapped[str] = mapped_column(String(20), default="active")

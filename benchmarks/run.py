@@ -23,7 +23,14 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import Select, func, select
 
-from benchmarks import dispatch_bench, ingest_bench, policy_bench, scan_bench, webhook_bench
+from benchmarks import (
+    dispatch_bench,
+    html_bench,
+    ingest_bench,
+    policy_bench,
+    scan_bench,
+    webhook_bench,
+)
 from benchmarks.discard import Discard
 from benchmarks.ingest_bench import SizeResult
 from mailmoat.common.bus import create_topics
@@ -159,8 +166,11 @@ async def main(count: int, output: Path) -> None:
     finally:
         broker.stop()
     scans = await asyncio.to_thread(scan_bench.run)
+    hostile = await asyncio.to_thread(html_bench.run)
     sections = [
         *scan_bench.section(scans),
+        "",
+        *html_bench.section(hostile),
         "",
         *policy_bench.section(decisions, POLICY_CALLS),
         "",

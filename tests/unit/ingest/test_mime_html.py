@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mailmoat.common.mail.structured import StructuredMessage
@@ -134,10 +132,10 @@ def test_broken_html_degrades(html: str) -> None:
 
 
 @pytest.mark.parametrize("unit", ["<a", "</", "<?", "<!x", "<![", "<b><i>"])
-def test_pathological_html_stays_fast(unit: str) -> None:
-    started = time.perf_counter()
+def test_pathological_html_is_read_whole(unit: str) -> None:
+    """Hostile markup is read without defects (its cost is measured in make bench's HTML
+    section, not timed here)."""
     view = render_html(unit * 150_000, DEFAULT_LIMITS)
-    assert time.perf_counter() - started < 3.0
     assert view.defects == ()
 
 

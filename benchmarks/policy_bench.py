@@ -6,29 +6,58 @@ outbound rule and holds the send, and the call returns with ``pending_approval``
 reply arrives. A call that gave up waiting answers ``queued`` and is counted apart.
 Baselines, in the same run and process set: ``GET /healthz`` (no work) and ``GET
 /api/v1/workspace`` (key check plus one read).
+
+The same send is then timed from a second workspace holding ``FLAGGED_MAILS`` flagged inbound
+mails of ``FLAGGED_BYTES`` each (stored and fingerprinted as policy stores them), alternating
+call by call with the first, empty one: the copy check looks the draft up in the index of
+flagged mail and never reads the mails, so the two should be alike (target: p95 within 2x).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import random
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 from tests.support.allowlist import end_cooldowns
+from tests.support.duties import both_keys
 from tests.support.stack import ProcessStack
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
+from mailmoat.common.db.session import create_engine, create_session_factory
+from mailmoat.common.db.tables import Inbox, Message, RawMessage
 from mailmoat.common.embedded_broker import EmbeddedBroker
+from mailmoat.common.events.base import utcnow
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
+from mailmoat.policy.domain.fingerprint import fingerprint
+from mailmoat.policy.flagged import index_flagged
+
+FLAGGED_MAILS = 200
+FLAGGED_BYTES = 1_000_000
+BASELINE_SEND = "POST /send to decision (L4: all rules, held)"
+FLAGGED_SEND = (
+    f"POST /send to decision, {FLAGGED_MAILS} flagged mails of "
+    f"{FLAGGED_BYTES // 1_000_000} MB in the workspace"
+)
+TEXT = (
+    "Hello Bob, the quarterly numbers are below. Revenue rose four percent on the last quarter "
+    "while costs stayed flat, and the new office opens in the spring. Let me know if you want "
+    "the full report or a call next week to go through it. Kind regards, the finance desk."
+)
+"""The draft of every timed send: long enough to be looked up in the index of flagged mail."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,78 @@ async def _time(name: str, count: int, call: Callable[[], Awaitable[bool]]) -> T
     return Timings(name, latencies, undecided)
 
 
+async def _alternating(
+    count: int, calls: dict[str, Callable[[], Awaitable[bool]]]
+) -> list[Timings]:
+    """Each call ``count`` times, taking turns, so that both see the same machine."""
+    latencies: dict[str, list[float]] = {name: [] for name in calls}
+    undecided = dict.fromkeys(calls, 0)
+    for _ in range(count):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            decided = await call()
+            if decided:
+                latencies[name].append((time.perf_counter() - started) * 1000)
+            else:
+                undecided[name] += 1
+    return [Timings(name, latencies[name], undecided[name]) for name in calls]
+
+
+def _flagged_text(seed: int) -> str:
+    """About ``FLAGGED_BYTES`` of prose nobody else writes."""
+    draw = random.Random(seed)
+    vocabulary = [
+        "".join(draw.choices("etaoinshrdlucmfw", k=draw.randint(2, 9))) for _ in range(5000)
+    ]
+    words = draw.choices(vocabulary, k=FLAGGED_BYTES // 6)
+    return " ".join(words)[:FLAGGED_BYTES]
+
+
+async def seed_flagged(settings: CommonSettings, workspace_id: uuid.UUID, slug: str) -> None:
+    """Store ``FLAGGED_MAILS`` withheld mails in the inbox, each fingerprinted and indexed as
+    policy does when it stores a flagged mail."""
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions() as session:
+            inbox = await session.scalar(select(Inbox).where(Inbox.slug == slug))
+        assert inbox is not None
+        for n in range(FLAGGED_MAILS):
+            text = _flagged_text(n)
+            found = await asyncio.to_thread(fingerprint, text)
+            async with sessions() as session, session.begin():
+                raw = RawMessage(
+                    id=uuid.uuid4(),
+                    workspace_id=workspace_id,
+                    inbox_id=inbox.id,
+                    mail_from="mallory@evil.example",
+                    rcpt_to=inbox.address,
+                    raw=text.encode(),
+                    sha256=hashlib.sha256(text.encode()).hexdigest(),
+                    size=len(text),
+                )
+                session.add(raw)
+                await session.flush()
+                message = Message(
+                    workspace_id=workspace_id,
+                    inbox_id=inbox.id,
+                    mail_id=raw.id,
+                    raw_id=raw.id,
+                    from_address="mallory@evil.example",
+                    subject=f"flagged {n}",
+                    text=text,
+                    status="withheld",
+                    consensus="WITHHOLD",
+                    risk_score=90,
+                    received_at=utcnow(),
+                )
+                session.add(message)
+                await session.flush()
+                index_flagged(session, message, found)
+    finally:
+        await engine.dispose()
+
+
 async def run(broker: EmbeddedBroker, work_dir: Path, count: int) -> list[Timings]:
     settings = CommonSettings(
         database_url=f"sqlite+aiosqlite:///{work_dir / 'policy.db'}",
@@ -71,7 +172,12 @@ async def run(broker: EmbeddedBroker, work_dir: Path, count: int) -> list[Timing
     )
     await asyncio.to_thread(upgrade, settings.database_url)
     await create_topics(settings)
-    made = await bootstrap_workspace(settings.database_url, name="bench", plan="enterprise")
+    made = await bootstrap_workspace(
+        settings.database_url, name="bench", plan="enterprise", agent_key=True
+    )
+    hoard = await bootstrap_workspace(
+        settings.database_url, name="hoard", plan="enterprise", agent_key=True
+    )
     stack = ProcessStack(
         settings=settings,
         log_dir=work_dir,
@@ -80,19 +186,34 @@ async def run(broker: EmbeddedBroker, work_dir: Path, count: int) -> list[Timing
     )
     stack.start()
     try:
-        headers = {"authorization": f"Bearer {made.api_key}"}
-        async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=30) as api:
-            created = await api.post("/inboxes", json={"slug": "held", "security_level": "L4"})
-            created.raise_for_status()
-            (await api.post("/allowlist", json={"address": "bob@example.org"})).raise_for_status()
+        auth = both_keys(made.api_key, made.agent_key)
+        hoarder = both_keys(hoard.api_key, hoard.agent_key)
+        async with (
+            httpx.AsyncClient(base_url=stack.api, auth=auth, timeout=30) as api,
+            httpx.AsyncClient(base_url=stack.api, auth=hoarder, timeout=30) as hoarding,
+        ):
+            for client, slug in ((api, "held"), (hoarding, "hoarded")):
+                made_inbox = await client.post(
+                    "/inboxes", json={"slug": slug, "security_level": "L4"}
+                )
+                made_inbox.raise_for_status()
+                allowed = await client.post("/allowlist", json={"address": "bob@example.org"})
+                allowed.raise_for_status()
             await end_cooldowns(settings)
+            await seed_flagged(settings, hoard.workspace_id, "hoarded")
 
-            async def send() -> bool:
-                answer = await api.post(
-                    "/inboxes/held/send",
-                    json={"to": ["bob@example.org"], "subject": "Quarterly", "text": "Numbers."},
+            async def sending(client: httpx.AsyncClient, slug: str) -> bool:
+                answer = await client.post(
+                    f"/inboxes/{slug}/send",
+                    json={"to": ["bob@example.org"], "subject": "Quarterly", "text": TEXT},
                 )
                 return bool(answer.json()["status"] == "pending_approval")
+
+            async def send() -> bool:
+                return await sending(api, "held")
+
+            async def send_hoarded() -> bool:
+                return await sending(hoarding, "hoarded")
 
             health = stack.api.removesuffix("/api/v1") + "/healthz"
 
@@ -107,10 +228,11 @@ async def run(broker: EmbeddedBroker, work_dir: Path, count: int) -> list[Timing
                 if time.monotonic() > deadline:
                     raise RuntimeError("policy never answered a send in time")
             await _time("warm-up", 20, send)
+            await _time("warm-up", 20, send_hoarded)
             return [
                 await _time("GET /healthz (no-op)", count, healthz),
                 await _time("GET /api/v1/workspace (key check + one read)", count, workspace),
-                await _time("POST /send to decision (L4: all rules, held)", count, send),
+                *await _alternating(count, {BASELINE_SEND: send, FLAGGED_SEND: send_hoarded}),
             ]
     finally:
         stack.stop()
@@ -132,7 +254,15 @@ def section(results: list[Timings], count: int) -> list[str]:
     for timings in results:
         undecided = str(timings.undecided) if "send" in timings.name else ""
         lines.append(f"| {timings.name} | {timings.p50:.1f} | {timings.p95:.1f} | {undecided} |")
+    by_name = {timings.name: timings for timings in results}
+    empty, hoarded = by_name[BASELINE_SEND], by_name[FLAGGED_SEND]
     lines += [
+        "",
+        f"The two send rows take turns call by call; the second workspace holds {FLAGGED_MAILS}",
+        f"withheld mails of {FLAGGED_BYTES // 1_000_000} MB, fingerprinted and indexed as policy",
+        "stores them. Its p95 is "
+        f"{hoarded.p95 / empty.p95:.2f}x the empty workspace's (target: within 2x): the copy",
+        "check looks the draft's hashes up in the index and reads none of the mails.",
         "",
         "Where a decision's time goes, from one run with each hop timestamped (p50 / p95 ms): the",
         "request's transaction 7.5 / 18, outbox fast path and fetch 5 / 9, waiting for SQLite's",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailmoat.policy.domain.outbound import evaluate_outbound
+from mailmoat.policy.domain.fingerprint import PROBE_SIZE, fingerprint
+from mailmoat.policy.domain.outbound import OutboundFacts, evaluate_outbound
 from mailmoat.policy.domain.risk import assess_risk
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
 from tests.unit.test_outbound_rules import facts
@@ -12,8 +13,18 @@ from tests.unit.test_outbound_rules import facts
 QUOTED = "please wire the outstanding balance to the new account number listed below today"
 
 
-def codes(**changes: object) -> list[str]:
-    return [r.code for r in assess_risk(facts(**changes)).reasons]
+def drafted(*, flagged: tuple[str, ...] = (), **changes: object) -> OutboundFacts:
+    """Facts as policy gathers them: the draft's fingerprint, and those of ``flagged`` mails."""
+    draft = facts(**changes)
+    return facts(
+        **changes,
+        draft_fingerprint=fingerprint(f"{draft.subject}\n{draft.text}", PROBE_SIZE),
+        flagged_inbound=tuple(fingerprint(text) for text in flagged),
+    )
+
+
+def codes(*, flagged: tuple[str, ...] = (), **changes: object) -> list[str]:
+    return [r.code for r in assess_risk(drafted(flagged=flagged, **changes)).reasons]
 
 
 def test_ordinary_mail_scores_zero() -> None:
@@ -48,10 +59,10 @@ def test_the_word_password_alone_is_not_a_secret() -> None:
 
 
 def test_text_copied_from_flagged_inbound_mail() -> None:
-    assert codes(text=f"As asked: {QUOTED}.", flagged_inbound=(f"Hi, {QUOTED}. Thanks",)) == [
+    assert codes(text=f"As asked: {QUOTED}.", flagged=(f"Hi, {QUOTED}. Thanks",)) == [
         "copies_flagged_inbound"
     ]
-    assert codes(text="please wire the money", flagged_inbound=(QUOTED,)) == []
+    assert codes(text="please wire the money", flagged=(QUOTED,)) == []
 
 
 def test_volume_near_the_caps() -> None:
@@ -62,7 +73,7 @@ def test_volume_near_the_caps() -> None:
 def test_the_score_is_capped_and_reported_even_when_a_rule_refuses() -> None:
     text = f"{QUOTED} password: hunter2hunter2 https://evil.example.net/?q={'A' * 40}"
     decision = evaluate_outbound(
-        facts(text=text, flagged_inbound=(QUOTED,), outbound_enabled=False), OUTBOUND_RULES
+        drafted(text=text, flagged=(QUOTED,), outbound_enabled=False), OUTBOUND_RULES
     )
     assert decision.violation is not None
     assert decision.risk_score == 100

@@ -170,7 +170,7 @@ class WorkspaceRepository:
     async def held_sends(
         self, *, inbox: Inbox | None, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[OutboundMessage]:
-        """Sends waiting for a person, oldest (closest to its deadline) first."""
+        """Sends waiting for a person, oldest first (each shows its own deadline)."""
         query = select(OutboundMessage).where(
             OutboundMessage.workspace_id == self.workspace_id,
             OutboundMessage.status == "pending_approval",

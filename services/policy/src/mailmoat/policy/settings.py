@@ -1,4 +1,5 @@
-"""Policy settings: how often held sends are checked against their review window."""
+"""Policy settings: the sweep of held sends past their review window, and the backfill of
+fingerprints for flagged mail stored before the copy check's index existed."""
 
 from __future__ import annotations
 
@@ -8,10 +9,26 @@ from mailmoat.common.settings import CommonSettings
 
 
 class PolicySettings(CommonSettings):
-    """Outbound policy settings (``MAILMOAT_APPROVAL_*``)."""
+    """Outbound policy settings (``MAILMOAT_APPROVAL_*``, ``MAILMOAT_FINGERPRINT_*``)."""
 
     approval_sweep_seconds: float = Field(
         default=30.0,
         gt=0,
         description="How often sends held past their inbox's review window are auto-rejected.",
+    )
+    approval_sweep_batch: int = Field(
+        default=200,
+        ge=1,
+        description=(
+            "Held sends auto-rejected per transaction, the most overdue first; a full batch is "
+            "followed at once by the next."
+        ),
+    )
+    fingerprint_backfill_batch: int = Field(
+        default=20,
+        ge=1,
+        description=(
+            "Flagged mails stored without a fingerprint (before the copy check's index) given "
+            "one per sweep, newest first, until none is left."
+        ),
     )

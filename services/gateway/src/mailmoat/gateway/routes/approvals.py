@@ -117,7 +117,11 @@ def approval_out(outbound: OutboundMessage, inbox: Inbox) -> ApprovalOut:
 
 
 def expires_at(outbound: OutboundMessage, inbox: Inbox) -> datetime:
-    """When the sweep rejects the held send unless a person decides first."""
+    """When the sweep rejects the held send unless a person decides first: the deadline policy
+    stored when it held the send (computed from the inbox's window for a send held before
+    deadlines were stored)."""
+    if outbound.expires_at is not None:
+        return outbound.expires_at
     return outbound.created_at + timedelta(seconds=inbox.approval_timeout_seconds)
 
 

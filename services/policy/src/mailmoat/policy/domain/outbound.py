@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from mailmoat.policy.domain.fingerprint import NO_TEXT, Fingerprint
 from mailmoat.policy.domain.risk import assess_risk
 
 
@@ -46,8 +47,11 @@ class OutboundFacts:
     subject: str = ""
     text: str = ""
     html: str | None = None
-    flagged_inbound: tuple[str, ...] = ()
-    """Texts of the workspace's recent inbound mail held for REVIEW or WITHHELD."""
+    draft_fingerprint: Fingerprint = NO_TEXT
+    """The fingerprint of the subject and text (``domain.fingerprint``, ``PROBE_SIZE`` hashes)."""
+    flagged_inbound: tuple[Fingerprint, ...] = ()
+    """Fingerprints of the workspace's recent inbound mail held for REVIEW or WITHHELD that
+    share a hash with the draft's (the others cannot be repeated by it)."""
     security_level: str = "L3"
     tainted_by: tuple[str, ...] = ()
     """Why the send's context is tainted: the inbound mail it answers or draws on was held

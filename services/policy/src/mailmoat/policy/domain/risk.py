@@ -5,7 +5,9 @@ Signals and their points (the score is their sum, capped at 100):
 - a link to a domain that no allowlisted recipient is at: 25; a link carrying a long opaque value
   in its query or path (data leaving through a URL): 20 more;
 - something that looks like a secret or credential in the subject or body: 40;
-- text copied from inbound mail that was held for REVIEW or WITHHELD (eight words in a row): 35;
+- text copied from inbound mail that was held for REVIEW or WITHHELD (eight words in a row, as
+  the two texts' fingerprints tell: exactly for short mails and drafts, by sample for long ones;
+  see ``domain.fingerprint``): 35;
 - volume close to the caps: the workspace past 80% of its 24 h cap, 10; a recipient at its
   last slot, 5.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailmoat.common.caps import RECIPIENT_DAILY_CAP, WORKSPACE_DAILY_CAP
+from mailmoat.policy.domain.fingerprint import repeats
 
 if TYPE_CHECKING:  # outbound imports this module to score every decision
     from mailmoat.policy.domain.outbound import OutboundFacts
@@ -38,8 +41,6 @@ _SECRETS = (
         ),
     ),
 )
-_WORDS = re.compile(r"\w+")
-SHINGLE = 8
 
 
 @dataclass(frozen=True)
@@ -92,24 +93,15 @@ def _secrets(body: str) -> list[RiskReason]:
 
 
 def _copied(facts: OutboundFacts) -> list[RiskReason]:
-    sent = _shingles(f"{facts.subject}\n{facts.text}")
-    if not sent:
+    if not any(repeats(facts.draft_fingerprint, f) for f in facts.flagged_inbound):
         return []
-    for text in facts.flagged_inbound:
-        if sent & _shingles(text):
-            return [
-                RiskReason(
-                    "copies_flagged_inbound",
-                    35,
-                    "repeats text from inbound mail held for REVIEW or WITHHELD",
-                )
-            ]
-    return []
-
-
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    words = [w.lower() for w in _WORDS.findall(text)]
-    return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+    return [
+        RiskReason(
+            "copies_flagged_inbound",
+            35,
+            "repeats text from inbound mail held for REVIEW or WITHHELD",
+        )
+    ]
 
 
 def _volume(facts: OutboundFacts) -> list[RiskReason]:

@@ -4,6 +4,7 @@ from mailmoat.common.db.tables.inbound import FeedbackReport, InboxSenderRule
 from mailmoat.common.db.tables.infra import OutboxRecord, ProcessedEvent
 from mailmoat.common.db.tables.mail import (
     AuditEntry,
+    FlaggedShingle,
     Message,
     OutboundMessage,
     RawMessage,
@@ -38,6 +39,7 @@ __all__ = [
     "CountedFeedback",
     "CreditEntry",
     "FeedbackReport",
+    "FlaggedShingle",
     "IdempotentResponse",
     "Inbox",
     "InboxSenderRule",

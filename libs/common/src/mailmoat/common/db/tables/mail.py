@@ -6,7 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailmoat.common.db.base import Base
@@ -130,12 +139,35 @@ class Message(Base):
     thread_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
     # Sender-graph signals in the risk score, "code: detail" each (first contact, look-alike).
     risk_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The outbound copy check's fingerprint of ``text`` (kept for flagged mail): its smallest
+    # word-shingle hashes and its count of distinct shingles; NULL until computed.
+    fingerprint: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    fingerprint_shingles: Mapped[int | None] = mapped_column(default=None)
+
+
+class FlaggedShingle(Base):
+    """One hash of the fingerprint of an inbound mail held for REVIEW or WITHHELD: the outbound
+    copy check finds the flagged mails a draft repeats by looking up the draft's own hashes,
+    reading neither the mails nor more rows than the draft has hashes."""
+
+    __tablename__ = "flagged_shingles"
+    __table_args__ = (
+        Index("ix_flagged_shingles_lookup", "workspace_id", "shingle_hash", "received_at"),
+    )
+
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    shingle_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"))
+    received_at: Mapped[datetime]
 
 
 class OutboundMessage(Base):
     """A send an agent asked for, and where it stands in policy and dispatch."""
 
     __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_status_expires_at", "status", "expires_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
@@ -166,6 +198,9 @@ class OutboundMessage(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
     review_note: Mapped[str | None] = mapped_column(Text, default=None)
+    # A held send's deadline: its request time plus its inbox's review window, set when policy
+    # holds it; the sweep auto-rejects it past this unless a person decided first.
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
     # The key that asked to send: it (like any key that can send) may never decide on it.
     requested_by_key_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

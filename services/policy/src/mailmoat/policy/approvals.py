@@ -1,0 +1,97 @@
+"""The review window's end: held sends nobody decided by their deadline are auto-rejected.
+
+Each held send carries its deadline (``expires_at``: its request time plus its inbox's review
+window, set when policy holds it), and the sweep takes the most overdue first, across every
+workspace, by an index on (status, expires_at): sends still inside a long window are never read,
+so no workspace's queue can hide another's overdue sends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.audit import record_audit
+from mailmoat.common.db.tables import Inbox, OutboundMessage
+from mailmoat.common.events import InboxEventKind
+from mailmoat.common.outbox import stage_inbox_event
+
+PRODUCER = "policy"
+HELD = "pending_approval"
+
+
+def review_deadline(outbound: OutboundMessage, inbox: Inbox) -> datetime:
+    """When a held send is auto-rejected unless a person decides first."""
+    return outbound.created_at + timedelta(seconds=inbox.approval_timeout_seconds)
+
+
+async def reject_overdue_approvals(session: AsyncSession, now: datetime, batch: int) -> int:
+    """Auto-reject up to ``batch`` held sends past their deadline, the most overdue first;
+    returns how many. Each is audited and announced like a person's rejection; it costs no
+    credit."""
+    await _stamp_deadlines(session, batch)
+    rows = await session.execute(
+        select(OutboundMessage.id, OutboundMessage.created_at, OutboundMessage.expires_at)
+        .where(OutboundMessage.status == HELD, OutboundMessage.expires_at <= now)
+        .order_by(OutboundMessage.expires_at)
+        .limit(batch)
+    )
+    rejected = 0
+    for outbound_id, created_at, expires_at in rows.all():
+        assert expires_at is not None  # the query asked for a deadline
+        window = round((expires_at - created_at).total_seconds())
+        rejected += await _reject(session, outbound_id, window, now)
+    return rejected
+
+
+async def _reject(session: AsyncSession, outbound_id: uuid.UUID, window: int, now: datetime) -> int:
+    # Conditional, so a person's decision committed meanwhile wins.
+    result = await session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == outbound_id, OutboundMessage.status == HELD)
+        .values(
+            status="rejected",
+            decision_code="approval_timeout",
+            decision_message=f"Nobody reviewed the send within {window} seconds",
+            reviewed_by="system:approval_timeout",
+            reviewed_at=now,
+        )
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        return 0
+    outbound = await session.get(OutboundMessage, outbound_id, populate_existing=True)
+    assert outbound is not None
+    stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound, producer=PRODUCER)
+    record_audit(
+        session,
+        workspace_id=outbound.workspace_id,
+        mail_id=outbound.id,
+        action="outbound.approval_timed_out",
+        actor="system:approval_timeout",
+        source="cron:approval_sweep",
+        target=",".join(outbound.recipients),
+        subject=outbound.subject,
+        producer=PRODUCER,
+    )
+    return 1
+
+
+async def _stamp_deadlines(session: AsyncSession, batch: int) -> None:
+    """Give a deadline to held sends that have none (held by a policy process older than the
+    column, during an upgrade), up to ``batch`` of them."""
+    rows = await session.execute(
+        select(OutboundMessage.id, OutboundMessage.created_at, Inbox.approval_timeout_seconds)
+        .join(Inbox, Inbox.id == OutboundMessage.inbox_id)
+        .where(OutboundMessage.status == HELD, OutboundMessage.expires_at.is_(None))
+        .limit(batch)
+    )
+    for outbound_id, created_at, window in rows.all():
+        await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbound_id)
+            .values(expires_at=created_at + timedelta(seconds=window))
+        )

@@ -352,6 +352,7 @@ async def _store_outbound(
     workspace_id: uuid.UUID,
     inbox_id: uuid.UUID,
     status: str = "rejected",
+    **columns: object,
 ) -> uuid.UUID:
     engine = create_engine(settings.database_url)
     try:
@@ -365,6 +366,7 @@ async def _store_outbound(
                 text="secret body",
                 source="api",
                 status=status,
+                **columns,
             )
             db.add(outbound)
             return outbound.id
@@ -498,6 +500,43 @@ async def test_another_workspaces_objects_answer_404_like_missing_ones(
     held = await a.client.get(f"/approvals/{theirs['approval_id']}")
     assert held.status_code == 200
     assert held.json()["to"] == ["bob@example.org"]
+
+
+async def test_a_held_send_is_approved_only_in_its_window_and_never_by_its_asker(
+    tenants: tuple[Tenant, Tenant], settings: CommonSettings
+) -> None:
+    """Only the gateway runs here, so no sweep rejects the lapsed send first."""
+    a, _ = tenants
+    inbox = await a.client.post("/inboxes", json={"slug": "held", "security_level": "L4"})
+    assert inbox.status_code == 201, inbox.text
+    inbox_id = uuid.UUID(inbox.json()["id"])
+    past = utcnow() - timedelta(minutes=1)
+    lapsed = await _store_outbound(
+        settings, a.workspace_id, inbox_id, status="pending_approval", expires_at=past
+    )
+    refused = await a.client.post(f"/approvals/{lapsed}/approve", json={})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "approval_expired"
+    old = await _store_outbound(  # held before deadlines were stored: the inbox's window
+        settings,
+        a.workspace_id,
+        inbox_id,
+        status="pending_approval",
+        created_at=utcnow() - timedelta(days=2),
+    )
+    assert (await a.client.post(f"/approvals/{old}/approve", json={})).status_code == 409
+    person = next(k for k in (await a.client.get("/keys")).json() if k["name"] == "bootstrap")
+    asked = await _store_outbound(
+        settings,
+        a.workspace_id,
+        inbox_id,
+        status="pending_approval",
+        requested_by_key_id=uuid.UUID(person["id"]),
+    )
+    for decision, body in (("approve", {}), ("reject", {"reason": "no"})):
+        mine = await a.client.post(f"/approvals/{asked}/{decision}", json=body)
+        assert mine.status_code == 403, mine.text
+        assert mine.json()["code"] == "self_approval"
 
 
 async def test_security_levels_follow_the_plan(

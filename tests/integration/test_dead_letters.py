@@ -1,4 +1,5 @@
-"""A malformed record on any topic goes to that topic's .dlq with the error; consumers go on."""
+"""A malformed record on any topic is recorded and goes to that topic's .dlq with the error;
+consumers go on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections import defaultdict
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from mailmoat.common.db.session import create_engine, create_session_factory
+from mailmoat.common.dead_letters import list_dead_letters
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from tests.support.inprocess import running
@@ -32,9 +35,27 @@ async def test_every_topic_dead_letters_malformed_records_and_keeps_consuming(
             assert headers["x-original-topic"] == settings.topic(topic.value)
             assert headers["x-error-type"] == "ValidationError"
             assert headers["x-error"]
+        await assert_recorded(settings)
         # the consumers behind every stage still work after the bad records
         message = await scenario.deliver_and_wait("still flowing")
         assert message.subject == "still flowing"
+
+
+async def assert_recorded(settings: CommonSettings) -> None:
+    """Each dlq record was first written to ``dead_letters``: unparsed, so with no event id."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            letters = await list_dead_letters(session, limit=None)
+    finally:
+        await engine.dispose()
+    for topic in DEAD_LETTERED:
+        mine = [letter for letter in letters if letter.topic == topic.value]
+        assert {letter.payload for letter in mine} == set(MALFORMED), topic
+        assert {(letter.error_type, letter.event_id) for letter in mine} == {
+            ("ValidationError", None)
+        }
+        assert all(letter.consumer.startswith(settings.group_prefix) for letter in mine)
 
 
 async def publish_malformed(settings: CommonSettings) -> None:

@@ -2,7 +2,9 @@
 
 Every subscriber in Mailmoat is registered through ``subscribe``. Offsets are committed only after
 the record was handled (or dead-lettered), so a crash redelivers it; the processed-event row
-written in the handler's own transaction makes the redelivery a no-op.
+written in the handler's own transaction makes the redelivery a no-op. A record that cannot be
+handled is recorded in ``dead_letters`` and published to ``<topic>.dlq``; ``mailmoat dlq replay``
+puts it back once its cause is fixed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import SessionFactory
-from mailmoat.common.db.tables import OutboxRecord, ProcessedEvent
+from mailmoat.common.db.tables import DeadLetter, OutboxRecord, ProcessedEvent
+from mailmoat.common.dead_letters import ERROR_LIMIT, record_dead_letter
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
 from mailmoat.common.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
@@ -130,7 +133,7 @@ class _Consumer(Generic[E]):
                 await self._handle_once(event)
                 return
             except PoisonEvent as exc:
-                await self._dead_letter(body, msg, exc)
+                await self._dead_letter(body, msg, exc, event)
                 return
             except (OperationalError, InterfaceError):
                 # The database is unavailable: not the record's fault. Back off and let the
@@ -140,7 +143,7 @@ class _Consumer(Generic[E]):
                 raise
             except Exception as exc:
                 if attempt == self._settings.handler_attempts:
-                    await self._dead_letter(body, msg, exc)
+                    await self._dead_letter(body, msg, exc, event)
                     return
                 log.warning("handler failed (attempt %d), retrying", attempt, exc_info=True)
                 await asyncio.sleep(0.1 * 2**attempt)
@@ -173,22 +176,52 @@ class _Consumer(Generic[E]):
         EVENTS_CONSUMED.labels(*self._labels, "duplicate").inc()
         return True
 
-    async def _dead_letter(self, body: bytes, msg: KafkaMessage, exc: Exception) -> None:
+    async def _dead_letter(
+        self, body: bytes, msg: KafkaMessage, exc: Exception, event: E | None = None
+    ) -> None:
+        """Record the letter in the database (the system of record), then publish it to the
+        dlq topic, even when the row could not be written."""
         raw = cast(ConsumerRecord[bytes, bytes], msg.raw_message)
+        original = {k: v for k, v in msg.headers.items() if isinstance(v, str)}
+        letter = self._letter(body, raw, original, exc, event)
+        await record_dead_letter(self._sessions, letter)
         headers = {
-            **{k: v for k, v in msg.headers.items() if isinstance(v, str)},
-            "x-error-type": type(exc).__name__,
-            "x-error": str(exc)[:4000],
+            **original,
+            "x-error-type": letter.error_type,
+            "x-error": letter.error,
             "x-original-topic": raw.topic,
             "x-original-partition": str(raw.partition),
             "x-original-offset": str(raw.offset),
-            "x-consumer-group": self._settings.group(self._sub.group),
+            "x-consumer-group": letter.consumer,
         }
         await self._broker.publish(
             body, self._settings.topic(self._sub.topic.dlq), key=raw.key, headers=headers
         )
         EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc()
         log.error("record dead-lettered: %s: %s", type(exc).__name__, exc)
+
+    def _letter(
+        self,
+        body: bytes,
+        raw: ConsumerRecord[bytes, bytes],
+        headers: dict[str, str],
+        exc: Exception,
+        event: E | None,
+    ) -> DeadLetter:
+        return DeadLetter(
+            consumer=self._settings.group(self._sub.group),
+            topic=self._sub.topic.value,
+            event_id=event.event_id if event is not None else None,
+            workspace_id=event.workspace_id if event is not None else None,
+            # Our producers' keys are text (ids); a foreign binary key is kept readable.
+            key=raw.key.decode(errors="replace") if raw.key is not None else None,
+            payload=body,
+            headers=headers,
+            error_type=type(exc).__name__,
+            error=str(exc)[:ERROR_LIMIT],
+            original_partition=raw.partition,
+            original_offset=raw.offset,
+        )
 
 
 def _mark_processed(session: AsyncSession, consumer: str, event: Event) -> None:

@@ -1,7 +1,7 @@
 """The shared schema, the system of record every service reads and writes through repositories."""
 
 from mailmoat.common.db.tables.inbound import FeedbackReport, InboxSenderRule
-from mailmoat.common.db.tables.infra import OutboxRecord, ProcessedEvent
+from mailmoat.common.db.tables.infra import DeadLetter, OutboxRecord, ProcessedEvent
 from mailmoat.common.db.tables.mail import (
     AuditEntry,
     FlaggedShingle,
@@ -38,6 +38,7 @@ __all__ = [
     "AuditEntry",
     "CountedFeedback",
     "CreditEntry",
+    "DeadLetter",
     "FeedbackReport",
     "FlaggedShingle",
     "IdempotentResponse",

@@ -15,13 +15,17 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
+from mailmoat.cli.broker_storage import STORAGE_ENV, BrokerStorageError, broker_storage
+from mailmoat.cli.redrive import redrive_now
 from mailmoat.cli.registry import SERVICES
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
+from mailmoat.common.events.base import utcnow
 from mailmoat.common.processes import die_with_parent, terminate_all, wait_for_port
 from mailmoat.common.settings import SECRET_ENV, CommonSettings
 
@@ -29,6 +33,8 @@ METRICS_BASE_PORT = 9101
 
 
 EMBEDDED_FETCH_MAX_WAIT_MS = 10
+STARTUP_SECONDS = 180
+"""How long the services may take to listen: seconds on an idle machine, minutes on a busy one."""
 
 
 @dataclasses.dataclass
@@ -65,7 +71,8 @@ class DevStack:
 
     def start_services(self, env: dict[str, str]) -> None:
         for index, name in enumerate(SERVICES):
-            child_env = {**env, "MAILMOAT_METRICS_PORT": str(METRICS_BASE_PORT + index)}
+            base = int(env.get("MAILMOAT_DEV_METRICS_BASE_PORT", METRICS_BASE_PORT))
+            child_env = {**env, "MAILMOAT_METRICS_PORT": str(base + index)}
             self.processes[name] = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "mailmoat.cli", "run", name],
                 env=child_env,
@@ -95,29 +102,44 @@ def write_private(path: Path, text: str) -> None:
 def run_dev(data_dir: Path, *, smtp_port: int, api_port: int) -> int:
     """Run the embedded gateway until Ctrl-C; returns the exit code. Everything it creates
     (the database, keys, logs) is private to the user who runs it."""
+    try:
+        storage = broker_storage(
+            os.environ.get(STORAGE_ENV, ""),
+            database_url=os.environ.get("MAILMOAT_DATABASE_URL", "sqlite://"),
+        )
+    except BrokerStorageError as error:
+        print(error, file=sys.stderr)
+        return 2
     os.umask(0o077)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     stack = DevStack(data_dir=data_dir, smtp_port=smtp_port, api_port=api_port)
-    broker = EmbeddedBroker()
+    broker = EmbeddedBroker(storage=storage)
+    # Ctrl-C and SIGTERM stop the services first, then the broker: a signal during start-up
+    # too is only noted here, so start-up ends and the stop below happens in that order.
+    stopping = _note_stop_signals()
     with open(data_dir / "broker.log", "ab") as broker_log:
+        broker_started = utcnow()
         broker.start(log=broker_log)
         try:
             env = stack.environment(broker)
-            _prepare(env, data_dir)
+            settings = _prepare(env, data_dir)
             stack.start_services(env)
-            wait_for_port("127.0.0.1", api_port, timeout=60)
-            wait_for_port("127.0.0.1", smtp_port, timeout=60)
-            _announce(stack, data_dir)
-            return _supervise(stack)
+            wait_for_port("127.0.0.1", api_port, timeout=STARTUP_SECONDS)
+            wait_for_port("127.0.0.1", smtp_port, timeout=STARTUP_SECONDS)
+            if not stopping["signal"]:
+                _recover(settings, broker_started)
+                _announce(stack, data_dir)
+            return _supervise(stack, stopping)
         finally:
             stack.stop_services()
             broker.stop()
 
 
-def _prepare(env: dict[str, str], data_dir: Path) -> None:
+def _prepare(env: dict[str, str], data_dir: Path) -> CommonSettings:
     settings = CommonSettings(
         database_url=env["MAILMOAT_DATABASE_URL"],
         kafka_bootstrap=env["MAILMOAT_KAFKA_BOOTSTRAP"],
+        kafka_idempotence=False,
         webhook_secret_key=env[SECRET_ENV],
     )
     upgrade(settings.database_url)
@@ -130,6 +152,21 @@ def _prepare(env: dict[str, str], data_dir: Path) -> None:
             )
         )
         write_private(key_file, json.dumps(dataclasses.asdict(created), default=str, indent=2))
+    return settings
+
+
+def _recover(settings: CommonSettings, broker_started: datetime) -> None:
+    """What the previous run's broker held when it stopped went with it (memory storage): every
+    event published before this broker started and not taken by all its consumers is published
+    again now, rather than at the services' first redrive."""
+    try:
+        report = asyncio.run(redrive_now(settings, cutoff=broker_started))
+    except Exception as exc:  # the services' own redrive will do it at their next round
+        print(f"Could not recover the previous run's events now ({exc}); retrying later.")
+        return
+    again = sum(report.republished.values())
+    if again:
+        print(f"Recovered {again} events the previous run had not finished.", flush=True)
 
 
 def _announce(stack: DevStack, data_dir: Path) -> None:
@@ -144,18 +181,24 @@ def _announce(stack: DevStack, data_dir: Path) -> None:
     )
 
 
-def _supervise(stack: DevStack) -> int:
-    stop = {"signal": 0}
+def _note_stop_signals() -> dict[str, int]:
+    """SIGINT and SIGTERM noted, not raised: the supervisor stops at its next look."""
+    stopping = {"signal": 0}
 
     def on_signal(signum: int, _frame: object) -> None:
-        stop["signal"] = signum
+        stopping["signal"] = signum
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    while not stop["signal"]:
+    return stopping
+
+
+def _supervise(stack: DevStack, stopping: dict[str, int]) -> int:
+    while not stopping["signal"]:
         for name, process in stack.processes.items():
             if process.poll() is not None:
                 print(f"service {name} exited with {process.returncode}; stopping", file=sys.stderr)
                 return 1
         time.sleep(0.5)
+    print("Stopping: services first, then the broker.", flush=True)
     return 0

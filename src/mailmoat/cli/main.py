@@ -6,9 +6,23 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 from mailmoat.common.settings import CommonSettings
+
+SERVICE_NAMES = (
+    "ingest",
+    "scanner-primary",
+    "scanner-checker",
+    "scanner-consensus",
+    "policy",
+    "dispatch",
+    "reputation",
+    "gateway",
+    "scanner-shadow",
+)
+"""What ``mailmoat run`` takes: the registry's services (a test keeps the two lists equal)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,11 +35,43 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--smtp-port", type=int, default=2525)
     dev.add_argument("--api-port", type=int, default=8080)
     run = commands.add_parser("run", help="run one service (production style)")
-    run.add_argument("service", choices=_service_names())
+    # Checked when the command runs: listing the services imports every one of them, which
+    # would slow every other command down by seconds.
+    run.add_argument("service", help="one of: " + ", ".join(SERVICE_NAMES))
     commands.add_parser("migrate", help="bring the database schema up to date")
     topics = commands.add_parser("topics", help="create missing Kafka topics")
     topics.add_argument("--partitions", type=int, default=3)
     topics.add_argument("--replication-factor", type=int, default=1)
+    dlq = commands.add_parser("dlq", help="dead letters: list, show, replay").add_subparsers(
+        dest="dlq_command", required=True
+    )
+    listing = dlq.add_parser("list", help="dead letters as JSON lines, oldest first")
+    listing.add_argument("--topic", help="logical topic name, e.g. raw-mail")
+    listing.add_argument("--consumer", help="consumer group, as list prints it")
+    listing.add_argument("--all", action="store_true", help="replayed letters too")
+    listing.add_argument("--limit", type=int, default=100)
+    dlq.add_parser("show", help="one letter: payload and headers").add_argument("id", type=int)
+    replay = dlq.add_parser("replay", help="publish letters back onto their original topic")
+    replay.add_argument("ids", type=int, nargs="*", metavar="ID")
+    replay.add_argument("--all", action="store_true", help="every letter of --topic not replayed")
+    replay.add_argument("--topic", help="with --all: the logical topic name")
+    replay.add_argument("--force", action="store_true", help="replay a letter replayed before")
+    replay.add_argument("--actor", help="who replays, for the audit (default: your login)")
+    redrive = commands.add_parser(
+        "redrive",
+        help="publish again every event a consumer owed it has not taken (one pass, then exit)",
+    )
+    redrive.add_argument(
+        "--after",
+        type=float,
+        default=None,
+        help="only events published at least this many seconds ago (default: the setting "
+        "MAILMOAT_REDRIVE_AFTER_SECONDS)",
+    )
+    redrive.add_argument("--producer", default=None, help="only this service's events")
+    redrive.add_argument(
+        "--dry-run", action="store_true", help="report what would be published, publish nothing"
+    )
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         dest="admin_command", required=True
     )
@@ -40,12 +86,6 @@ def _parser() -> argparse.ArgumentParser:
         help="split keys that hold both an agent's send scope and a person's scopes",
     )
     return parser
-
-
-def _service_names() -> list[str]:
-    from mailmoat.cli.registry import OPTIONAL_SERVICES, SERVICES
-
-    return [*SERVICES, *OPTIONAL_SERVICES]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps({"created": created}))
         return 0
+    if args.command == "dlq":
+        from mailmoat.cli.dlq import run_dlq
+
+        return run_dlq(settings, args)
+    if args.command == "redrive":
+        return _redrive(settings, args.after, args.producer, dry_run=args.dry_run)
     if args.admin_command == "split-keys":
         return _split_keys(settings)
     return _bootstrap(settings, args.workspace, args.plan, agent_key=args.agent_key)
@@ -81,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run_service(name: str) -> int:
     from mailmoat.cli.registry import OPTIONAL_SERVICES, SERVICES
     from mailmoat.common.service import run_service
+
+    if name not in SERVICES and name not in OPTIONAL_SERVICES:
+        print(f"mailmoat run: unknown service {name!r}", file=sys.stderr)
+        return 2
 
     spec = SERVICES.get(name) or OPTIONAL_SERVICES[name]
     asyncio.run(run_service(spec.from_environment()))
@@ -103,3 +153,17 @@ def _split_keys(settings: CommonSettings) -> int:
     splits = asyncio.run(split_mixed_keys(settings.database_url))
     print(json.dumps({"split": [dataclasses.asdict(s) for s in splits]}, default=str))
     return 0
+
+
+def _redrive(
+    settings: CommonSettings, after: float | None, producer: str | None, *, dry_run: bool
+) -> int:
+    from datetime import timedelta
+
+    from mailmoat.cli.redrive import redrive_now
+    from mailmoat.common.events.base import utcnow
+
+    cutoff = None if after is None else utcnow() - timedelta(seconds=after)
+    report = asyncio.run(redrive_now(settings, cutoff=cutoff, producer=producer, dry_run=dry_run))
+    print(json.dumps(report.as_dict()))
+    return 1 if report.stuck or report.failed else 0

@@ -8,17 +8,26 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 
-from mailmoat.common.bus import create_broker
+from mailmoat.common.bus import create_broker, create_topics
 from mailmoat.common.consumer import Subscription, subscribe
-from mailmoat.common.db.session import SessionFactory, create_engine, create_session_factory
+from mailmoat.common.db.session import (
+    SessionFactory,
+    create_engine,
+    create_session_factory,
+    reading,
+)
+from mailmoat.common.dead_letters import count_pending, export_pending
+from mailmoat.common.events.base import utcnow
 from mailmoat.common.observability.logging import configure_logging
 from mailmoat.common.observability.metrics import SERVICE_UP, start_metrics_server
 from mailmoat.common.observability.tracing import configure_tracing
 from mailmoat.common.outbox import OutboxRelay
+from mailmoat.common.redrive import Redrive
 from mailmoat.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -87,6 +96,9 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
     runtime = Runtime(settings, sessions, broker, relay)
     loops = [asyncio.create_task(relay.run(runtime.stopping))]
     loops += [asyncio.create_task(loop(runtime)) for loop in service.loops]
+    if settings.redrive_interval_seconds > 0:
+        groups = {settings.group(subscription.group) for subscription in service.subscriptions}
+        loops.append(asyncio.create_task(_redrive(runtime, service.name, groups)))
     tasks = [asyncio.create_task(task(runtime)) for task in service.tasks]
     SERVICE_UP.labels(service.name).set(1)
     log.info("service started")
@@ -107,6 +119,31 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
             await clean_up()
         await engine.dispose()
         log.info("service stopped")
+
+
+async def _redrive(runtime: Runtime, producer: str, groups: set[str]) -> None:
+    """Publish again, every interval, what this service staged and a consumer never took; and
+    count the dead letters its own consumer groups left (``mailmoat_dead_letters_pending``)."""
+    settings = runtime.settings
+    redrive = Redrive(
+        runtime.sessions,
+        runtime.broker,
+        settings,
+        producer=producer,
+        ensure_topics=lambda: create_topics(settings),
+    )
+    while True:
+        try:
+            cutoff = utcnow() - timedelta(seconds=settings.redrive_after_seconds)
+            await redrive.run_once(cutoff)
+            with reading():
+                async with runtime.sessions() as session, session.begin():
+                    pending = await count_pending(session)
+            export_pending({pair: n for pair, n in pending.items() if pair[0] in groups})
+        except Exception:
+            log.exception("redrive failed; retrying")
+        if not await runtime.pause(settings.redrive_interval_seconds):
+            return
 
 
 def _stop_on_signals() -> asyncio.Event:

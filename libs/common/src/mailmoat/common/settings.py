@@ -49,6 +49,18 @@ class CommonSettings(BaseSettings):
         ge=1,
         description="Tries of a failing handler before the record is dead-lettered.",
     )
+    redrive_after_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="An event published this long ago and not yet taken by every consumer owed "
+        "it is published again from the outbox.",
+    )
+    redrive_interval_seconds: float = Field(
+        default=60.0, ge=0, description="How often each service redrives; 0 turns it off."
+    )
+    redrive_max_attempts: int = Field(
+        default=5, ge=1, description="Redrives of one event before it is reported stuck."
+    )
     metrics_port: int | None = Field(default=None, description="Prometheus port; none disables.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -21,10 +21,11 @@ from mailmoat.common.db.tables import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from mailmoat.common.deliveries import delivery_id
 from mailmoat.common.events import AuditRecorded, InboxEvent
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.exposure import shown
-from mailmoat.dispatch.domain.deliveries import delivery_id, render
+from mailmoat.dispatch.domain.deliveries import render
 from mailmoat.dispatch.domain.fairness import Due, target_of
 
 HandOver = Callable[[list[Due]], None]

@@ -27,6 +27,21 @@ OUTBOX_FAILED = Counter(
     "Outbox rows the broker refused for good, set aside so the rows behind them go on.",
     ["producer", "topic"],
 )
+DEAD_LETTERS_PENDING = Gauge(
+    "mailmoat_dead_letters_pending",
+    "Dead letters not replayed yet, by consumer group and logical topic.",
+    ["consumer", "topic"],
+)
+REDRIVE_REPUBLISHED = Counter(
+    "mailmoat_redrive_republished_total",
+    "Outbox events published again because a consumer owed them had not taken them in time.",
+    ["producer", "topic"],
+)
+REDRIVE_STUCK = Gauge(
+    "mailmoat_redrive_stuck",
+    "Outbox events redriven as often as allowed and still not taken by every consumer owed them.",
+    ["producer", "topic"],
+)
 EVENTS_TRIMMED = Counter(
     "mailmoat_events_trimmed_total",
     "Events cut to their topic's size budget (lists dropped and counted) before staging.",

@@ -6,7 +6,6 @@ fetched by ``url``. The audit stream carries the subject's SHA-256, never the su
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,11 +30,6 @@ def next_attempt(attempts_made: int, now: datetime) -> datetime | None:
     if attempts_made >= MAX_ATTEMPTS:
         return None
     return now + RETRY_SCHEDULE[attempts_made - 1]
-
-
-def delivery_id(event_id: uuid.UUID, target: str) -> uuid.UUID:
-    """The same event to the same target is the same delivery, however often it is consumed."""
-    return uuid.uuid5(event_id, target)
 
 
 def render(fmt: str, event_type: str, occurred_at: datetime, data: dict[str, Any]) -> bytes:

@@ -1,0 +1,394 @@
+"""Redrive: what the broker lost is published again from the database.
+
+Every event a service stages stays in its outbox row once published. A row is *settled* when
+every consumer owed its event has taken it: a transactional consumer group recorded the event as
+processed (or dead-lettered it, which has its own way back: ``mailmoat dlq``); policy decided the
+send it asks for; dispatch claimed the approved send, or recorded the webhook deliveries the
+event owes. A row published more than ``after`` ago and still unsettled was lost on the way (the
+memory-only embedded broker restarted, a topic was re-created): its producer publishes the same
+record again, with the same event id, and the consumers that did take it skip it. Settled rows
+are marked and never read again, so a pass reads only what is recent or in doubt.
+
+A row redriven ``max_attempts`` times and still unsettled is *stuck*: logged once at ERROR and
+counted in ``mailmoat_redrive_stuck`` for as long as it stays so, for a person to look at. Every
+mail and every send therefore ends in a terminal state or an alert.
+
+State keeps its order: a sender's standing and a send's request or approval are published again
+only while they are the latest of their key; an older one that a newer one superseded is settled.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.db.session import SessionFactory, reading
+from mailmoat.common.db.tables import (
+    DeadLetter,
+    Inbox,
+    OutboundMessage,
+    OutboxRecord,
+    ProcessedEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from mailmoat.common.deliveries import delivery_id
+from mailmoat.common.events import InboxEvent
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.observability.metrics import REDRIVE_REPUBLISHED, REDRIVE_STUCK
+from mailmoat.common.outbox_failures import PERMANENT_ERRORS, SLIMMED_HEADER, stand_in_for
+from mailmoat.common.settings import CommonSettings
+from mailmoat.common.topics import Topic
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+REDRIVE_HEADER = "x-redrive"
+
+OWED_GROUPS: dict[Topic, tuple[str, ...]] = {
+    Topic.RAW_MAIL: ("scanner-primary", "scanner-checker", "scanner-consensus-intake"),
+    Topic.SCAN_VERDICTS: ("scanner-consensus",),
+    Topic.SCANNED_MAIL: ("policy-inbound", "reputation-scanned"),
+    Topic.SENT: ("reputation-sent",),
+    Topic.FEEDBACK: ("reputation-feedback",),
+    Topic.SENDER_STATUS: ("policy-sender-status", "reputation-sender-status"),
+    Topic.INBOX_EVENTS: ("reputation-releases",),
+}
+"""The consumer groups that record each event they take (``processed_events``), by topic."""
+
+AWAITED_STATUS: dict[Topic, str] = {
+    Topic.SEND_REQUESTED: "requested",
+    Topic.SEND_APPROVED: "approved",
+}
+"""Topics whose consumer records nothing of its own (policy-outbound, dispatch-mail): the event
+is taken once its send has left the status it was published in."""
+
+LATEST_ONLY = frozenset({Topic.SENDER_STATUS, Topic.SEND_REQUESTED, Topic.SEND_APPROVED})
+WEBHOOKS_GROUP = "dispatch-webhooks"
+"""Not redriven: ``send-decisions`` answers API calls waiting now (a late answer helps nobody),
+``audit`` feeds audit endpoints (the audit log itself is in the database) and ``sender-graph``
+is a compacted view whose latest state is republished by its next change."""
+
+
+@dataclass
+class RedriveReport:
+    """What one pass found: rows settled, published again (by topic) and stuck (by topic)."""
+
+    settled: int = 0
+    republished: Counter[str] = field(default_factory=Counter)
+    stuck: Counter[str] = field(default_factory=Counter)
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "settled": self.settled,
+            "republished": dict(self.republished),
+            "stuck": dict(self.stuck),
+            "publish_failed": self.failed,
+        }
+
+
+Publish = Callable[[OutboxRecord, bytes, dict[str, str]], Awaitable[None]]
+
+
+class Redrive:
+    """One producer's redrive (or, with ``producer`` None, every producer's: the CLI's)."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        broker: KafkaBroker,
+        settings: CommonSettings,
+        *,
+        producer: str | None,
+        ensure_topics: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._broker = broker
+        self._settings = settings
+        self._producer = producer
+        self._ensure_topics = ensure_topics
+        self._stuck_labels: set[tuple[str, str]] = set()
+
+    async def run_once(self, cutoff: datetime, *, dry_run: bool = False) -> RedriveReport:
+        """Settle, publish again or report stuck every unsettled row published before
+        ``cutoff``; with ``dry_run`` only report what would be published."""
+        report = RedriveReport()
+        stuck_by: Counter[tuple[str, str]] = Counter()
+        after_id = 0
+        topics_ready = False
+        while True:
+            with reading():
+                async with self._sessions() as session, session.begin():
+                    rows = list(await session.scalars(self._unsettled_rows(cutoff, after_id)))
+                    waiting = await unsettled(session, self._settings, rows) if rows else set()
+            if not rows:
+                break
+            after_id = rows[-1].id
+            settled = [row.id for row in rows if row.id not in waiting]
+            due: list[OutboxRecord] = []
+            newly_stuck: list[OutboxRecord] = []
+            limit = self._settings.redrive_max_attempts
+            for row in rows:
+                if row.id not in waiting:
+                    continue
+                if row.redrives >= limit:
+                    report.stuck[row.topic] += 1
+                    stuck_by[(row.producer, row.topic)] += 1
+                    if row.redrives == limit and _due(row, cutoff):
+                        newly_stuck.append(row)
+                elif _due(row, cutoff):
+                    due.append(row)
+            report.settled += len(settled)
+            if dry_run:
+                for row in due:
+                    report.republished[row.topic] += 1
+                continue
+            if due and not topics_ready and self._ensure_topics is not None:
+                await self._ensure_topics()
+                topics_ready = True
+            published = await self._publish_all(due, report)
+            for row in newly_stuck:
+                log.error(
+                    "outbox row %d stuck: %s event %s (key %s) published %d times and not taken "
+                    "by every consumer owed it",
+                    row.id,
+                    row.topic,
+                    row.event_id,
+                    row.key,
+                    row.redrives + 1,
+                )
+            await self._mark(settled, published, [row.id for row in newly_stuck])
+            if len(rows) < BATCH_SIZE:
+                break
+        if not dry_run:
+            self._set_stuck_gauge(stuck_by)
+        return report
+
+    def _unsettled_rows(self, cutoff: datetime, after_id: int) -> Select[OutboxRecord]:
+        query = (
+            select(OutboxRecord)
+            .where(
+                OutboxRecord.settled_at.is_(None),
+                OutboxRecord.published_at < cutoff,
+                OutboxRecord.failed_at.is_(None),
+                OutboxRecord.id > after_id,
+            )
+            .order_by(OutboxRecord.id)
+            .limit(BATCH_SIZE)
+        )
+        if self._producer is not None:
+            query = query.where(OutboxRecord.producer == self._producer)
+        return query
+
+    async def _publish_all(self, rows: list[OutboxRecord], report: RedriveReport) -> list[int]:
+        published: list[int] = []
+        for row in rows:
+            headers = {**row.headers, REDRIVE_HEADER: str(row.redrives + 1)}
+            try:
+                await self._publish(row, headers)
+            except Exception:
+                # The broker is away: the rows left wait for the next pass, in order.
+                log.warning("redrive stopped: the broker refused a publish", exc_info=True)
+                report.failed += len(rows) - len(published)
+                break
+            published.append(row.id)
+            report.republished[row.topic] += 1
+            REDRIVE_REPUBLISHED.labels(row.producer, row.topic).inc()
+        if published:
+            log.warning("redrive published %d events again", len(published))
+        return published
+
+    async def _publish(self, row: OutboxRecord, headers: dict[str, str]) -> None:
+        topic = self._settings.topic(row.topic)
+        try:
+            await self._broker.publish(row.payload, topic, key=row.key.encode(), headers=headers)
+        except PERMANENT_ERRORS:
+            stand_in = stand_in_for(row)  # it went out slimmed the first time too
+            if stand_in is None:
+                raise
+            headers = {**headers, SLIMMED_HEADER: "true"}
+            await self._broker.publish(stand_in, topic, key=row.key.encode(), headers=headers)
+
+    async def _mark(self, settled: list[int], published: list[int], stuck: list[int]) -> None:
+        if not (settled or published or stuck):
+            return
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            if settled:
+                ids = OutboxRecord.id.in_(settled)
+                await session.execute(update(OutboxRecord).where(ids).values(settled_at=now))
+            if published:
+                await session.execute(
+                    update(OutboxRecord)
+                    .where(OutboxRecord.id.in_(published))
+                    .values(redriven_at=now, redrives=OutboxRecord.redrives + 1)
+                )
+            if stuck:  # reported once: past the limit, the row is only counted
+                await session.execute(
+                    update(OutboxRecord)
+                    .where(OutboxRecord.id.in_(stuck))
+                    .values(redrives=OutboxRecord.redrives + 1)
+                )
+
+    def _set_stuck_gauge(self, stuck: Counter[tuple[str, str]]) -> None:
+        for labels in self._stuck_labels - set(stuck):
+            REDRIVE_STUCK.labels(*labels).set(0)
+        for labels, count in stuck.items():
+            REDRIVE_STUCK.labels(*labels).set(count)
+        self._stuck_labels = set(stuck)
+
+
+def _due(row: OutboxRecord, cutoff: datetime) -> bool:
+    return row.redriven_at is None or row.redriven_at < cutoff
+
+
+async def unsettled(
+    session: AsyncSession, settings: CommonSettings, rows: Sequence[OutboxRecord]
+) -> set[int]:
+    """The ids of ``rows`` whose event some consumer owed it has not taken."""
+    by_topic: dict[str, list[OutboxRecord]] = defaultdict(list)
+    for row in rows:
+        by_topic[row.topic].append(row)
+    waiting: set[int] = set()
+    for name, group in by_topic.items():
+        try:
+            topic = Topic(name)
+        except ValueError:
+            continue
+        found: set[int] = set()
+        for consumer in OWED_GROUPS.get(topic, ()):
+            found |= await _not_processed(session, settings.group(consumer), group)
+        if topic in AWAITED_STATUS:
+            found |= await _send_waiting(session, AWAITED_STATUS[topic], group)
+        if topic is Topic.INBOX_EVENTS:
+            found |= await _webhooks_owed(session, settings.group(WEBHOOKS_GROUP), group)
+        if topic in LATEST_ONLY and found:
+            found -= await _superseded(session, topic, [r for r in group if r.id in found])
+        waiting |= found
+    return waiting
+
+
+async def _not_processed(
+    session: AsyncSession, consumer: str, rows: Sequence[OutboxRecord]
+) -> set[int]:
+    events = [row.event_id for row in rows]
+    taken = set(
+        await session.scalars(
+            select(ProcessedEvent.event_id).where(
+                ProcessedEvent.consumer == consumer, ProcessedEvent.event_id.in_(events)
+            )
+        )
+    )
+    missing = [event for event in events if event not in taken]
+    if missing:
+        taken |= await _dead_lettered(session, consumer, missing)
+    return {row.id for row in rows if row.event_id not in taken}
+
+
+async def _dead_lettered(
+    session: AsyncSession, consumer: str, events: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Events ``consumer`` dead-lettered: they wait for ``mailmoat dlq replay``, not redrive."""
+    query = select(DeadLetter.event_id).where(
+        DeadLetter.consumer == consumer, DeadLetter.event_id.in_(list(events))
+    )
+    return {event for event in await session.scalars(query) if event is not None}
+
+
+async def _send_waiting(
+    session: AsyncSession, status: str, rows: Sequence[OutboxRecord]
+) -> set[int]:
+    keys = {row.id: _uuid(row.key) for row in rows}
+    ids = [key for key in keys.values() if key is not None]
+    query = select(OutboundMessage.id).where(
+        OutboundMessage.id.in_(ids), OutboundMessage.status == status
+    )
+    still = set(await session.scalars(query))
+    return {row_id for row_id, key in keys.items() if key in still}
+
+
+async def _superseded(
+    session: AsyncSession, topic: Topic, rows: Sequence[OutboxRecord]
+) -> set[int]:
+    keys = {row.key for row in rows}
+    latest = dict(
+        (
+            await session.execute(
+                select(OutboxRecord.key, func.max(OutboxRecord.id))
+                .where(OutboxRecord.topic == topic.value, OutboxRecord.key.in_(keys))
+                .group_by(OutboxRecord.key)
+            )
+        ).all()
+    )
+    return {row.id for row in rows if latest.get(row.key, row.id) > row.id}
+
+
+async def _webhooks_owed(
+    session: AsyncSession, consumer: str, rows: Sequence[OutboxRecord]
+) -> set[int]:
+    """Rows whose event owes a webhook delivery that dispatch has not recorded: the inbox's URL,
+    and each message endpoint of the workspace that takes the event's kind and existed then."""
+    events: dict[int, InboxEvent] = {}
+    for row in rows:
+        try:
+            events[row.id] = InboxEvent.model_validate_json(row.payload)
+        except ValidationError:
+            continue
+    if not events:
+        return set()
+    inbox_ids = {event.inbox_id for event in events.values()}
+    inboxes = {
+        inbox.id: inbox
+        for inbox in await session.scalars(select(Inbox).where(Inbox.id.in_(inbox_ids)))
+    }
+    workspaces = {event.workspace_id for event in events.values()}
+    endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = defaultdict(list)
+    for endpoint in await session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.workspace_id.in_(workspaces),
+            WebhookEndpoint.kind == "message",
+            WebhookEndpoint.disabled_at.is_(None),
+        )
+    ):
+        endpoints[endpoint.workspace_id].append(endpoint)
+    owed: dict[int, list[uuid.UUID]] = {}
+    for row_id, event in events.items():
+        targets = []
+        inbox = inboxes.get(event.inbox_id)
+        if inbox is not None and inbox.webhook_url:
+            targets.append(f"inbox:{inbox.id}")
+        targets += [
+            f"endpoint:{endpoint.id}"
+            for endpoint in endpoints.get(event.workspace_id, [])
+            if event.kind.value in endpoint.events and endpoint.created_at <= event.occurred_at
+        ]
+        if targets:
+            owed[row_id] = [delivery_id(event.event_id, target) for target in targets]
+    if not owed:
+        return set()
+    wanted = [owed_id for ids in owed.values() for owed_id in ids]
+    recorded = set(
+        await session.scalars(select(WebhookDelivery.id).where(WebhookDelivery.id.in_(wanted)))
+    )
+    missing = {row_id for row_id, ids in owed.items() if not recorded.issuperset(ids)}
+    if missing:
+        dead = await _dead_lettered(session, consumer, [events[i].event_id for i in missing])
+        missing = {row_id for row_id in missing if events[row_id].event_id not in dead}
+    return missing
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None

@@ -1,0 +1,17 @@
+"""``mailmoat run`` names the services without importing them; the names match the registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailmoat.cli.main import SERVICE_NAMES, main
+from mailmoat.cli.registry import OPTIONAL_SERVICES, SERVICES
+
+
+def test_the_run_command_names_every_service_of_the_registry() -> None:
+    assert list(SERVICE_NAMES) == [*SERVICES, *OPTIONAL_SERVICES]
+
+
+def test_an_unknown_service_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "mailer"]) == 2
+    assert "unknown service 'mailer'" in capsys.readouterr().err

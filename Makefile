@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV := .venv
 
-.PHONY: run test lint fmt bench migrate sync train-detector eval
+.PHONY: run test lint fmt bench chaos migrate sync train-detector eval
 
 $(VENV)/.synced: pyproject.toml uv.lock libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -30,6 +30,9 @@ fmt: sync
 
 bench: sync
 	$(VENV)/bin/python -m benchmarks.run --output BENCHMARKS.md
+
+chaos: sync
+	$(VENV)/bin/python -m reliability.run --output RELIABILITY.md
 
 migrate: sync
 	$(VENV)/bin/mailmoat migrate

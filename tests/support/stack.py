@@ -11,19 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mailmoat.cli.main import CORE_SERVICE_NAMES
 from mailmoat.common.processes import die_with_parent, free_port, terminate_all, wait_for_port
 from mailmoat.common.settings import CommonSettings
 
-ALL_SERVICES = (
-    "ingest",
-    "scanner-primary",
-    "scanner-checker",
-    "scanner-consensus",
-    "policy",
-    "dispatch",
-    "reputation",
-    "gateway",
-)
+ALL_SERVICES = CORE_SERVICE_NAMES
 STARTUP_SECONDS = 180
 """How long a stack may take to listen: eight processes importing and joining their consumer
 groups at once take seconds on an idle machine, and minutes on a busy one."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mailmoat.cli.main import SERVICE_NAMES, main
+from mailmoat.cli.main import CORE_SERVICE_NAMES, SERVICE_NAMES, main
 from mailmoat.cli.registry import OPTIONAL_SERVICES, SERVICES
 
 
 def test_the_run_command_names_every_service_of_the_registry() -> None:
+    assert list(CORE_SERVICE_NAMES) == list(SERVICES)
     assert list(SERVICE_NAMES) == [*SERVICES, *OPTIONAL_SERVICES]
 
 

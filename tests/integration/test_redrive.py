@@ -292,3 +292,42 @@ async def test_an_event_redriven_as_often_as_allowed_is_reported_stuck_once(
     await processed(scenario, lost, *OWED_GROUPS[Topic.RAW_MAIL])
     assert (await redrive.run_once(utcnow())).stuck == {}
     assert REGISTRY.get_sample_value("mailmoat_redrive_stuck", gauge) == 0
+
+
+async def test_each_attempt_waits_twice_as_long_as_the_one_before_unless_told_otherwise(
+    scenario: Scenario, broker: KafkaBroker
+) -> None:
+    """A consumer only behind by more than ``after`` is not buried under copies of its backlog:
+    the second attempt waits twice ``after``, the third four times, and no longer."""
+    lost = raw_mail(scenario)
+    (row_id,) = await staged_as_published(scenario, Topic.RAW_MAIL, lost)
+    redrive = redrive_of(scenario, broker)
+    after = timedelta(minutes=1)
+
+    async def tried(times: int, ago: timedelta) -> None:
+        async with scenario.sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxRecord)
+                .where(OutboxRecord.id == row_id)
+                .values(redrives=times, redriven_at=utcnow() - ago)
+            )
+
+    async def due() -> bool:
+        report = await redrive.run_once(utcnow() - after, dry_run=True)
+        return report.republished == {"raw-mail": 1}
+
+    assert await due()  # published ten minutes ago, never redriven
+    await tried(1, ago=after * 1.5)
+    assert not await due()
+    await tried(1, ago=after * 2.5)
+    assert await due()
+    await tried(2, ago=after * 3.5)
+    assert not await due()
+    await tried(4, ago=after * 4.5)  # the wait stops doubling at four times
+    assert await due()
+
+    # A caller who knows the broker lost its log (make run at start-up) skips the wait.
+    await tried(2, ago=after * 1.5)
+    assert not await due()
+    report = await redrive.run_once(utcnow() - after, backoff=False, dry_run=True)
+    assert report.republished == {"raw-mail": 1}

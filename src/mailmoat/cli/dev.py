@@ -160,7 +160,7 @@ def _recover(settings: CommonSettings, broker_started: datetime) -> None:
     event published before this broker started and not taken by all its consumers is published
     again now, rather than at the services' first redrive."""
     try:
-        report = asyncio.run(redrive_now(settings, cutoff=broker_started))
+        report = asyncio.run(redrive_now(settings, cutoff=broker_started, backoff=False))
     except Exception as exc:  # the services' own redrive will do it at their next round
         print(f"Could not recover the previous run's events now ({exc}); retrying later.")
         return

@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     redrive.add_argument("--producer", default=None, help="only this service's events")
     redrive.add_argument(
+        "--no-backoff",
+        action="store_true",
+        help="every unsettled event last sent before --after, however often it was tried "
+        "(for when the broker is known to have lost its log)",
+    )
+    redrive.add_argument(
         "--dry-run", action="store_true", help="report what would be published, publish nothing"
     )
     admin = commands.add_parser("admin", help="administration").add_subparsers(
@@ -119,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_dlq(settings, args)
     if args.command == "redrive":
-        return _redrive(settings, args.after, args.producer, dry_run=args.dry_run)
+        return _redrive(
+            settings, args.after, args.producer, backoff=not args.no_backoff, dry_run=args.dry_run
+        )
     if args.admin_command == "split-keys":
         return _split_keys(settings)
     return _bootstrap(settings, args.workspace, args.plan, agent_key=args.agent_key)
@@ -157,7 +165,12 @@ def _split_keys(settings: CommonSettings) -> int:
 
 
 def _redrive(
-    settings: CommonSettings, after: float | None, producer: str | None, *, dry_run: bool
+    settings: CommonSettings,
+    after: float | None,
+    producer: str | None,
+    *,
+    backoff: bool,
+    dry_run: bool,
 ) -> int:
     from datetime import timedelta
 
@@ -165,6 +178,8 @@ def _redrive(
     from mailmoat.common.events.base import utcnow
 
     cutoff = None if after is None else utcnow() - timedelta(seconds=after)
-    report = asyncio.run(redrive_now(settings, cutoff=cutoff, producer=producer, dry_run=dry_run))
+    report = asyncio.run(
+        redrive_now(settings, cutoff=cutoff, producer=producer, backoff=backoff, dry_run=dry_run)
+    )
     print(json.dumps(report.as_dict()))
     return 1 if report.stuck or report.failed else 0

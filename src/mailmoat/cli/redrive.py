@@ -16,10 +16,12 @@ async def redrive_now(
     *,
     cutoff: datetime | None = None,
     producer: str | None = None,
+    backoff: bool = True,
     dry_run: bool = False,
 ) -> RedriveReport:
     """Publish again whatever was published before ``cutoff`` (by default the settings'
-    ``redrive_after_seconds`` ago) and not taken by every consumer owed it."""
+    ``redrive_after_seconds`` ago) and not taken by every consumer owed it; ``backoff`` as in
+    :meth:`Redrive.run_once`."""
     if cutoff is None:
         cutoff = utcnow() - timedelta(seconds=settings.redrive_after_seconds)
     engine = create_engine(settings.database_url)
@@ -34,7 +36,7 @@ async def redrive_now(
             producer=producer,
             ensure_topics=lambda: create_topics(settings),
         )
-        return await redrive.run_once(cutoff, dry_run=dry_run)
+        return await redrive.run_once(cutoff, backoff=backoff, dry_run=dry_run)
     finally:
         await broker.stop()
         await engine.dispose()

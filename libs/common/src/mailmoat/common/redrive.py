@@ -9,6 +9,10 @@ memory-only embedded broker restarted, a topic was re-created): its producer pub
 record again, with the same event id, and the consumers that did take it skip it. Settled rows
 are marked and never read again, so a pass reads only what is recent or in doubt.
 
+Each attempt waits twice as long as the one before it (``after``, then twice, then four times
+``after``, and no longer), so a consumer that is only slow (a backlog longer than ``after``) is
+not buried under copies of what it has yet to read.
+
 A row redriven ``max_attempts`` times and still unsettled is *stuck*: logged once at ERROR and
 counted in ``mailmoat_redrive_stuck`` for as long as it stays so, for a person to look at. Every
 mail and every send therefore ends in a terminal state or an alert.
@@ -24,7 +28,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
@@ -52,6 +56,8 @@ from mailmoat.common.topics import Topic
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+BACKOFF_CAP = 4
+"""The longest wait between two attempts, in multiples of the first."""
 REDRIVE_HEADER = "x-redrive"
 
 OWED_GROUPS: dict[Topic, tuple[str, ...]] = {
@@ -119,10 +125,17 @@ class Redrive:
         self._ensure_topics = ensure_topics
         self._stuck_labels: set[tuple[str, str]] = set()
 
-    async def run_once(self, cutoff: datetime, *, dry_run: bool = False) -> RedriveReport:
+    async def run_once(
+        self, cutoff: datetime, *, backoff: bool = True, dry_run: bool = False
+    ) -> RedriveReport:
         """Settle, publish again or report stuck every unsettled row published before
-        ``cutoff``; with ``dry_run`` only report what would be published."""
+        ``cutoff``; with ``dry_run`` only report what would be published.
+
+        With ``backoff`` a row already redriven waits longer for its next attempt (the wait
+        since ``cutoff`` doubles with each); without it, every row last sent before ``cutoff``
+        is due: for a caller who knows the broker lost everything before then."""
         report = RedriveReport()
+        due_before = _due_before(cutoff, backoff=backoff)
         stuck_by: Counter[tuple[str, str]] = Counter()
         after_id = 0
         topics_ready = False
@@ -144,9 +157,9 @@ class Redrive:
                 if row.redrives >= limit:
                     report.stuck[row.topic] += 1
                     stuck_by[(row.producer, row.topic)] += 1
-                    if row.redrives == limit and _due(row, cutoff):
+                    if row.redrives == limit and _due(row, due_before):
                         newly_stuck.append(row)
-                elif _due(row, cutoff):
+                elif _due(row, due_before):
                     due.append(row)
             report.settled += len(settled)
             if dry_run:
@@ -248,8 +261,17 @@ class Redrive:
         self._stuck_labels = set(stuck)
 
 
-def _due(row: OutboxRecord, cutoff: datetime) -> bool:
-    return row.redriven_at is None or row.redriven_at < cutoff
+def _due_before(cutoff: datetime, *, backoff: bool) -> Callable[[int], datetime]:
+    """When a row redriven ``n`` times must have been last sent, at the latest, to be due."""
+    if not backoff:
+        return lambda _: cutoff
+    now = utcnow()
+    wait = max(now - cutoff, timedelta(0))
+    return lambda n: now - wait * min(2 ** max(n, 0), BACKOFF_CAP)
+
+
+def _due(row: OutboxRecord, due_before: Callable[[int], datetime]) -> bool:
+    return row.redriven_at is None or row.redriven_at < due_before(row.redrives)
 
 
 async def unsettled(

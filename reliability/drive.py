@@ -35,6 +35,8 @@ class Outcome:
     """Per injection: seconds from its end until all accepted by then was terminal."""
     not_injected: str | None = None
     error: str | None = None
+    blocked: str | None = None
+    """Why the scenario could not be set up at all: the broker option it needs is not there."""
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     """Scenario-specific findings that fail it (the soak's growth)."""
@@ -58,7 +60,17 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
-        return not self.problems
+        return self.blocked is None and not self.problems
+
+    @property
+    def failed(self) -> bool:
+        return self.blocked is None and bool(self.problems)
+
+    @property
+    def verdict(self) -> str:
+        if self.blocked is not None:
+            return "blocked"
+        return "passed" if self.passed else "FAILED"
 
 
 async def tenants_for(gateway: Gateway, plan: LoadPlan) -> list[Tenant]:

@@ -30,7 +30,7 @@ from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.db.session import create_engine, create_session_factory, reading
 from mailmoat.common.db.tables import Message, OutboundMessage
-from mailmoat.common.embedded_broker import EmbeddedBroker
+from mailmoat.common.embedded_broker import EmbeddedBroker, storage_engines
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
 from reliability.load import Tenant, request_send, smtp_transaction
@@ -79,13 +79,26 @@ class BrokerUnavailable(RuntimeError):
     """The broker option a scenario needs does not exist (yet)."""
 
 
+ENGINE_OF_SCHEME = {"postgres": "postgres", "postgresql": "postgres", "s3": "dynostore"}
+
+
+def _require_engine(url: str) -> None:
+    """Refuse, before starting anything, a storage the resolved tansu was not built with."""
+    scheme = url.split("://", 1)[0]
+    engine = ENGINE_OF_SCHEME.get(scheme, scheme)
+    engines = storage_engines()
+    if engine not in engines:
+        raise BrokerUnavailable(
+            f"the bundled tansu is built with storage engines {engines}; "
+            f"{scheme}:// storage needs its {engine} engine"
+        )
+
+
 @dataclass(frozen=True)
 class BrokerStorage:
-    """Where tansu keeps its log: ``url`` None is memory; ``env`` is what tansu reads to reach
-    it (an object store's endpoint and credentials)."""
+    """Where tansu keeps its log: ``url`` None is memory."""
 
     url: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
 
 
 class BrokerProcess:
@@ -110,18 +123,16 @@ class BrokerProcess:
 
     def start(self) -> None:
         options: dict[str, Any] = {"port": self.port}
-        if self.storage.url is not None:  # the durable-broker option of issue 17
+        if self.storage.url is not None:
+            _require_engine(self.storage.url)
             options["storage"] = self.storage.url
-        if self.storage.env:
-            options["storage_env"] = self.storage.env
-        try:
-            broker = EmbeddedBroker(**options)
-        except TypeError as exc:
-            raise BrokerUnavailable(f"EmbeddedBroker(storage=...) is not there yet: {exc}") from exc
+        broker = EmbeddedBroker(**options)
         self._log = self._log or self._log_path.open("ab")
         try:
             broker.start(log=self._log, timeout=BROKER_START_SECONDS)
         except TimeoutError as exc:
+            if self.storage.url is None:  # memory always exists: a real failure
+                raise
             said = ANSI.sub("", self._log_path.read_text(errors="replace")).strip()
             last = (said.splitlines() or ["(it said nothing)"])[-1]
             raise BrokerUnavailable(f"tansu did not start: {last}") from exc

@@ -56,7 +56,7 @@ def machine() -> str:
 
 
 def row(outcome: Outcome) -> str:
-    verdict = "pass" if outcome.passed else "**FAIL**"
+    verdict = {"passed": "pass", "blocked": "blocked", "FAILED": "**FAIL**"}[outcome.verdict]
     t = outcome.tally
     recovery = "-" if outcome.recovery_seconds is None else f"{outcome.recovery_seconds:.1f}"
     if t is None:
@@ -82,7 +82,9 @@ def row(outcome: Outcome) -> str:
 
 
 def details(outcome: Outcome) -> list[str]:
-    lines = [f"**{outcome.database}**: {'passed' if outcome.passed else 'FAILED'}", ""]
+    lines = [f"**{outcome.database}**: {outcome.verdict}", ""]
+    if outcome.blocked is not None:
+        return [*lines, f"- blocked: {outcome.blocked}", ""]
     for injection, recovery in zip(outcome.injections, _padded(outcome), strict=True):
         after = "never settled" if recovery is None else f"settled {recovery:.1f} s after"
         lines.append(f"- injected: {injection.fault} ({injection.evidence}); {after}")

@@ -24,7 +24,7 @@ from reliability.faults import (
     relay_fault,
     stall,
 )
-from reliability.harness import Gateway, open_gateway, own_infra
+from reliability.harness import BrokerUnavailable, Gateway, open_gateway, own_infra
 from reliability.load import LoadPlan
 from reliability.relay import RelayMode
 from reliability.soak import Sampler, measure_capacity
@@ -312,6 +312,8 @@ async def run_scenario(scenario: Scenario, database: str, options: Options) -> O
         await scenario.run(options, database, outcome, work)
     except FaultNotInjected as exc:
         outcome.not_injected = str(exc)
+    except BrokerUnavailable as exc:
+        outcome.blocked = str(exc)
     except Exception as exc:
         outcome.error = f"{type(exc).__name__}: {exc}"
         (work / "error.txt").write_text(traceback.format_exc())

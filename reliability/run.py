@@ -1,7 +1,8 @@
 """``make chaos``: every scenario on SQLite and PostgreSQL, then RELIABILITY.md.
 
     python -m reliability.run --output RELIABILITY.md [--quick] [--only NAME ...]
-        [--database sqlite,postgresql] [--soak-minutes 30] [--broker-storage postgres]
+        [--database sqlite,postgresql] [--soak-minutes 30] [--soak-database postgresql]
+        [--broker-storage postgres]
 
 The disk-full scenario mounts a small filesystem (tmpfs, else a loop device), which needs root;
 elsewhere it reports its fault as not injected. A scenario whose broker option is missing (the
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", choices=sorted(BY_NAME), metavar="NAME")
     parser.add_argument("--database", default="sqlite,postgresql", help="sqlite,postgresql")
     parser.add_argument("--soak-minutes", type=float, default=None, help="30; quick: 2")
+    parser.add_argument(
+        "--soak-database", default=None, help="the soak on these only (default: --database)"
+    )
     parser.add_argument("--soak-rate", type=float, default=None, help="mails/s (default: half)")
     parser.add_argument("--mail-rate", type=float, default=2.0, help="mails per second")
     parser.add_argument("--send-rate", type=float, default=1.0, help="sends per second")
@@ -71,7 +75,8 @@ async def main(args: argparse.Namespace, work_dir: Path) -> list[Outcome]:
     chosen = [BY_NAME[name] for name in args.only] if args.only else SCENARIOS
     outcomes = []
     for scenario in chosen:
-        for database in _databases(args.database):
+        names = args.soak_database if scenario.name == "soak" and args.soak_database else None
+        for database in _databases(names or args.database):
             if database not in scenario.databases:
                 continue
             print(f"{scenario.name} on {database} ...", flush=True)

@@ -58,7 +58,7 @@ async def adversary(
                 log_dir=directory,
                 relay_port=sink.port,
                 extra_env=_dns_env(dns),
-                service_env={s: {"MAILMOAT_METRICS_PORT": str(free_port())} for s in ALL_SERVICES},
+                service_env={s: _service_env(s) for s in ALL_SERVICES},
             )
             stack.start()
             try:
@@ -70,6 +70,18 @@ async def adversary(
                 stack.stop()
                 if request.session.testsfailed > failed_before:
                     print(stack.logs())
+
+
+SWEEP_BATCH = 20
+"""Policy's approval sweep batch here (200 by default): a flood larger than one batch takes
+seconds to make, not a minute."""
+
+
+def _service_env(service: str) -> dict[str, str]:
+    env = {"MAILMOAT_METRICS_PORT": str(free_port())}
+    if service == "policy":
+        env["MAILMOAT_APPROVAL_SWEEP_BATCH"] = str(SWEEP_BATCH)
+    return env
 
 
 def _dns_env(dns: tuple[str, int]) -> dict[str, str]:

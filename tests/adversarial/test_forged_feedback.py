@@ -103,8 +103,17 @@ async def real_send(adversary: Adversary) -> Send:
         return next((e for e in sink.envelopes if recipient in e.rcpt_tos), None)
 
     envelope = await eventually(relayed, what="the send at the relay")
+    outbound_id = answer.json()["id"]
+
+    async def recorded_sent() -> bool:
+        # The relay has the mail a moment before dispatch records it sent; a report about a
+        # send that has not left counts for nothing, so a bounce sent sooner would be ignored.
+        found = await adversary.person.get(f"/outbound/{outbound_id}")
+        return found.status_code == 200 and found.json()["status"] == "sent"
+
+    await eventually(recorded_sent, what="the send recorded as sent")
     inbox = (await adversary.person.get(f"/inboxes/{slug}")).json()
-    return Send(slug, uuid.UUID(inbox["id"]), uuid.UUID(answer.json()["id"]), recipient, envelope)
+    return Send(slug, uuid.UUID(inbox["id"]), uuid.UUID(outbound_id), recipient, envelope)
 
 
 async def deliver(adversary: Adversary, rcpt: str, raw: bytes) -> tuple[int, int | None]:

@@ -20,14 +20,15 @@ from sqlalchemy import update
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import Inbox
+from tests.adversarial.conftest import SWEEP_BATCH
 from tests.support.adversary import Adversary
 from tests.support.allowlist import end_cooldowns
 from tests.support.attack_mails import INSTRUCTION, mime
 from tests.support.waiting import eventually
 
 WEEK = 7 * 86_400
-FLOOD = 520
-"""Held sends with a week's window: more than a sweep batch, before or after the fix."""
+FLOOD = SWEEP_BATCH + SWEEP_BATCH // 2
+"""Held sends with a week's window: more than a sweep batch (policy's, set by the fixture)."""
 FLAGGED_MAILS = 8
 FLAGGED_WORDS = 60_000
 """Words of each flagged mail: about 400 KB of text, some 3 MB in all."""

@@ -4,7 +4,6 @@ consumers go on."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import defaultdict
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -75,7 +74,7 @@ async def read_dead_letters(
     consumer = AIOKafkaConsumer(
         *(settings.topic(t.dlq) for t in Topic),
         bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"dlq-reader-{uuid.uuid4()}",
+        group_id=None,  # no group to join (seconds on this broker): every partition, from the start
         auto_offset_reset="earliest",
     )
     await consumer.start()

@@ -79,7 +79,7 @@ async def read_all(settings: CommonSettings, topic: Topic) -> list[bytes]:
     consumer = AIOKafkaConsumer(
         settings.topic(topic.value),
         bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"reader-{uuid.uuid4()}",
+        group_id=None,  # no group to join (seconds on this broker): every partition, from the start
         auto_offset_reset="earliest",
     )
     await consumer.start()

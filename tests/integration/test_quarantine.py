@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 
+import pytest
 from sqlalchemy import select
 
 from mailmoat.common.db.tables import Message
@@ -21,6 +22,8 @@ def _send(scenario: Scenario, raw: bytes) -> None:
         client.sendmail("a@example.com", [scenario.address], raw)
 
 
+# Once, on SQLite: the scan, not the storage.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_malware_is_quarantined_and_clean_mail_delivered(
     settings: CommonSettings, scenario: Scenario
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
@@ -139,6 +140,8 @@ async def test_first_contact_lookalike_and_past_withholds_raise_the_risk(
     assert (c0rp.messages, c0rp.withheld, c0rp.released) == (2, 0, 1)
 
 
+# Once, on SQLite: how records are keyed on the topic: no database changes it.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_the_graph_topic_keys_each_record_on_its_edge(
     settings: CommonSettings, scenario: Scenario
 ) -> None:

@@ -96,6 +96,8 @@ async def deliveries(scenario: Scenario, endpoint_id: uuid.UUID) -> list[Webhook
         return list(rows)
 
 
+# Once, on SQLite: HTTP behaviour; the rest of the file covers both databases.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_deliveries_are_signed_retried_given_up_and_never_doubled(
     settings: CommonSettings, scenario: Scenario, receiver: WebhookReceiver
 ) -> None:

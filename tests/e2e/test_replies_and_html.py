@@ -10,6 +10,7 @@ from email.message import Message as MimeMessage
 from typing import Any
 
 import httpx
+import pytest
 
 from mailmoat.common.settings import CommonSettings
 from tests.support.allowlist import end_cooldowns
@@ -19,6 +20,11 @@ from tests.support.waiting import eventually
 
 INBOX = "helper@agents.mailmoat.localhost"
 HTML = '<p onclick="steal()">Hi <b>Alice</b><script>alert(1)</script><img src="https://x.example/?k=1"></p>'
+
+
+# Once, on SQLite: threading and the HTML rules are policy's, the same on both databases, and
+# the other end-to-end tests run every path through PostgreSQL.
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
 def _deliver(port: int) -> None:

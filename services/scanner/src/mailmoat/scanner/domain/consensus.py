@@ -5,7 +5,8 @@ flag, capped at 100. A failed detector, or one whose verdict is missing at the d
 flagged with score 100 (fail closed). A mail is withheld when both flag or when the risk exceeds
 ``WITHHOLD_ABOVE``. So one failed side alone gives REVIEW at risk >= 60; both gone, WITHHOLD.
 The sender graph's signals (see ``sender_graph``) add their points to that risk afterwards, and
-the threshold is applied again: the consensus itself stays the detectors' word.
+the threshold is applied again: the consensus itself stays the detectors' word. Only a look-alike
+domain's points may carry a mail over the line; the others stop at 70 (``with_sender_signals``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def decide_consensus(primary: SideVerdict, checker: SideVerdict) -> Decision:
     return Decision(consensus=consensus, risk_score=risk, withheld=withheld, withheld_reason=reason)
 
 
+CROSSES_THE_LINE = frozenset({"lookalike_domain"})
+"""Sender-graph signals whose points alone may withhold a mail."""
+
 FAILED_SIDE = SideVerdict(score=100, flagged=True)
 
 
@@ -58,10 +62,17 @@ def decide_with_missing(primary: SideVerdict | None, checker: SideVerdict | None
 
 
 def with_sender_signals(decision: Decision, signals: tuple[SenderSignal, ...]) -> Decision:
-    """``decision`` with the signals' points added to its risk (capped at 100), judged again."""
+    """``decision`` with the signals' points added to its risk (capped at 100), judged again.
+
+    Only with a signal in ``CROSSES_THE_LINE`` (a look-alike of a known correspondent) may the
+    points carry the risk over ``WITHHOLD_ABOVE``; without one they raise it at most to the line,
+    so a stranger's mail that one detector flags stays in REVIEW, and every risk above 70 is
+    still a withheld mail."""
     if not signals:
         return decision
     risk = min(100, decision.risk_score + sum(s.points for s in signals))
+    if not decision.withheld and not any(s.code in CROSSES_THE_LINE for s in signals):
+        risk = min(risk, WITHHOLD_ABOVE)
     withheld = decision.consensus is Consensus.WITHHOLD or risk > WITHHOLD_ABOVE
     reason = decision.withheld_reason
     if withheld and reason is None:  # codes only: the details (domains) are in risk_reasons

@@ -13,11 +13,12 @@ how many were withheld and how many passed DMARC. A mail's sender is judged agai
   new address at a domain that has.
 
 The points are added to the detectors' risk (capped at 100), so a look-alike of a known
-correspondent is withheld (risk above 70) even when both detectors find nothing, while a first
-contact only nudges the score: a mail one detector flags, or could not judge (a side missing at the
-deadline counts as a flag at 100, risk 60 and up), stays in REVIEW for a stranger too, so a detector
-outage does not withhold every new correspondent. A sender on the inbox's allowlist whose mail is
-DMARC-aligned (``trusted``) is never a first contact.
+correspondent is withheld (risk above 70) even when both detectors find nothing. The other
+signals only nudge the score, at most to 70 and never over it: a mail one detector flags, or could
+not judge (a side missing at the deadline counts as a flag at 100, risk 60 and up), stays in
+REVIEW for a stranger or a repeat sender too, so a detector outage does not withhold every new
+correspondent. A sender on the inbox's allowlist whose mail is DMARC-aligned (``trusted``) is
+never a first contact.
 """
 
 from __future__ import annotations

@@ -85,10 +85,11 @@ def _scan(segment: Segment) -> Iterator[tuple[Finding, bool]]:
     """Findings of every view of the segment, each marked True when it was concealed."""
     hidden = segment.part.startswith("hidden:")
     for view in _views(segment):
-        for rule in SEGMENT_RULES:
-            if (rule.markup and view.markup) or (not rule.markup and view.prose):
-                for finding in _run(rule, view):
-                    yield finding, is_instruction(finding.code) and (hidden or bool(view.how))
+        rules = [
+            r for r in SEGMENT_RULES if (r.markup and view.markup) or (not r.markup and view.prose)
+        ]
+        for finding in _run(rules, view):
+            yield finding, is_instruction(finding.code) and (hidden or bool(view.how))
 
 
 def _views(segment: Segment) -> list[View]:
@@ -101,12 +102,15 @@ def _views(segment: Segment) -> list[View]:
     return views[:MAX_DECODED_VIEWS]
 
 
-def _run(rule: SegmentRule, view: View) -> Iterator[Finding]:
+def _run(rules: list[SegmentRule], view: View) -> Iterator[Finding]:
+    """Every rule over each window in turn: the window's lower-cased text and word set, which
+    the rules share through a small cache, are computed once per window, not once per rule."""
     text = view.segment.text
     for offset in range(0, max(len(text) - OVERLAP, 1), WINDOW - OVERLAP):
         window = Segment(view.segment.part, text[offset : offset + WINDOW])
-        for finding in rule.check(window):
-            yield _placed(finding, view, offset)
+        for rule in rules:
+            for finding in rule.check(window):
+                yield _placed(finding, view, offset)
 
 
 def _placed(finding: Finding, view: View, offset: int) -> Finding:

@@ -1,9 +1,17 @@
-"""Instruction override: text telling the reader to drop the instructions it was given."""
+"""Instruction override: text telling the reader to drop the instructions it was given.
+
+Reported speech is let through: an advisory saying attackers send mails that say "ignore
+previous instructions" quotes the phrase, with a reporting word before the opening quote and
+the quote closed in the same sentence. An injection written that way still meets the other rules
+(what it orders after the phrase), so only this one steps aside.
+"""
 
 from __future__ import annotations
 
 import re
 
+from mailmoat.common.events import Finding
+from mailmoat.scanner.domain.content import Segment
 from mailmoat.scanner.domain.rules.base import PatternRule
 
 _I = re.IGNORECASE
@@ -53,7 +61,33 @@ _PORTUGUESE = re.compile(
     _I,
 )
 
-OVERRIDE = PatternRule(
+_REPORTED = re.compile(
+    r"(?:\b(?:say|says|said|saying|like|such\s+as|contain|contains|containing|phrases?|words?|"
+    r"text|reads?|e\.g\.|including|called)\s*:?\s*)[\"'\u201c\u2018\u00ab]\s?$",
+    _I,
+)
+_CLOSED = re.compile(r"^[^.!?\n\"\u201d\u00bb]{0,60}[\"'\u201d\u2019\u00bb]", _I)
+
+
+class ReportedSpeechFilter:
+    """An override rule that skips the phrase where it is quoted as reported speech."""
+
+    def __init__(self, rule: PatternRule) -> None:
+        self._rule = rule
+        self.code, self.description, self.weight = rule.code, rule.description, rule.weight
+        self.markup = rule.markup
+
+    def check(self, segment: Segment) -> list[Finding]:
+        return [f for f in self._rule.check(segment) if not _reported(segment.text, f)]
+
+
+def _reported(text: str, finding: Finding) -> bool:
+    before = text[max(0, finding.start - 40) : finding.start]
+    after = text[finding.end : finding.end + 62]
+    return _REPORTED.search(before) is not None and _CLOSED.match(after) is not None
+
+
+_OVERRIDE = PatternRule(
     code="injection.override",
     description="tells the reader to discard its previous instructions",
     weight=60,
@@ -106,3 +140,4 @@ OVERRIDE = PatternRule(
         "desconsiderar",
     ),
 )
+OVERRIDE = ReportedSpeechFilter(_OVERRIDE)

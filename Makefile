@@ -41,5 +41,5 @@ train-detector: sync
 	$(VENV)/bin/python -m training.train
 
 eval: sync
-	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 \
-		$(VENV)/bin/python -m training.evaluate --output EVALUATION.md
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(VENV)/bin/python -m training.evaluate --output EVALUATION.md --backend $(or $(BACKEND),offline)

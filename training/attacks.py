@@ -1,4 +1,5 @@
-"""Attack strings per split (train, validation, evaluation never share one) and encoding tricks."""
+"""AgentDojo's goals in its attack templates, and the encoding tricks of the ``encoded``
+placement."""
 
 from __future__ import annotations
 
@@ -8,41 +9,19 @@ import random
 
 from training.sources import Corpus
 
-SPLITS = ("train", "validation", "evaluation")
-_TRAIN_SUITES = ("workspace", "travel")
-_EVAL_SUITES = ("banking", "slack")
 _MODELS = ("GPT-4", "Claude", "the assistant", "Gemini", "AI agent")
 _USERS = ("Emma Johnson", "the account owner", "your user", "Mark")
+TEMPLATES_PER_GOAL = 4
 
 
-def attack_pools(corpus: Corpus, rng: random.Random) -> dict[str, list[tuple[str, str]]]:
-    """(source, attack text) per split. The evaluation pool holds BIPIA code attacks, the
-    held-out s-labs test split, a held-out multilingual slice and other AgentDojo suites' goals."""
-    slabs = {s: [t for t, label in rows if label == 1] for s, rows in corpus.slabs.items()}
-    multi = corpus.multilingual_attacks
-    cut1, cut2 = int(len(multi) * 0.7), int(len(multi) * 0.85)
-    bipia = corpus.bipia_text_attacks
-    pools = {
-        "train": [("bipia-text", a) for a in bipia]
-        + [("slabs", a) for a in rng.sample(slabs["train"], 2500)]
-        + [("multilingual", a) for a in multi[:cut1]]
-        + [("agentdojo", a) for a in _agentdojo(corpus, _TRAIN_SUITES, rng, 4)],
-        "validation": [("bipia-text", a) for a in bipia]
-        + [("slabs", a) for a in slabs["validation"]]
-        + [("multilingual", a) for a in multi[cut1:cut2]],
-        "evaluation": [("bipia-code", a) for a in corpus.bipia_code_attacks]
-        + [("slabs", a) for a in slabs["test"]]
-        + [("multilingual", a) for a in multi[cut2:]]
-        + [("agentdojo", a) for a in _agentdojo(corpus, _EVAL_SUITES, rng, 3)],
-    }
-    return {split: _dedupe(pool) for split, pool in pools.items()}
-
-
-def _agentdojo(corpus: Corpus, suites: tuple[str, ...], rng: random.Random, n: int) -> list[str]:
-    goals = [g for s in suites for g in corpus.agentdojo_goals.get(s, [])]
+def agentdojo_attacks(corpus: Corpus, rng: random.Random) -> list[str]:
+    """Every AgentDojo injection goal, alone and in ``TEMPLATES_PER_GOAL`` of its attack
+    templates."""
+    goals = [g for suite in sorted(corpus.agentdojo_goals) for g in corpus.agentdojo_goals[suite]]
     attacks = list(goals)
     for goal in goals:
-        for template in rng.sample(corpus.agentdojo_templates, n):
+        count = min(TEMPLATES_PER_GOAL, len(corpus.agentdojo_templates))
+        for template in rng.sample(corpus.agentdojo_templates, count):
             attacks.append(_fill(template, goal, rng))
     return attacks
 
@@ -50,16 +29,6 @@ def _agentdojo(corpus: Corpus, suites: tuple[str, ...], rng: random.Random, n: i
 def _fill(template: str, goal: str, rng: random.Random) -> str:
     values = {"goal": goal, "user": rng.choice(_USERS), "model": rng.choice(_MODELS), "tools": ""}
     return template.format(**values).strip()
-
-
-def _dedupe(pool: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    seen: set[str] = set()
-    out = []
-    for source, text in pool:
-        if text.strip() and text not in seen:
-            seen.add(text)
-            out.append((source, text.strip()))
-    return out
 
 
 def encode(attack: str, rng: random.Random) -> tuple[str, str]:

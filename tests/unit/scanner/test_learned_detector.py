@@ -148,3 +148,17 @@ def test_batched_logits_match_one_at_a_time() -> None:
     groups.append(np.concatenate(groups))
     expected = [model.logit_of_grams(g) for g in groups]
     assert model.logits_of_many(groups) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_short_text_is_not_stretched_to_the_weight_of_a_sentence() -> None:
+    """Below the model's norm floor a vector keeps its length: one word weighs like one word."""
+    model = load_model()
+    assert model.featurizer.floor > 0
+    word = model.featurizer.grams(normalize("Guidelines"))
+    sentence = model.featurizer.grams(normalize(ATTACK))
+    short = model.featurizer.vector_of_grams(word)[1]
+    long = model.featurizer.vector_of_grams(sentence)[1]
+    assert float(np.linalg.norm(short)) < 0.9
+    assert float(np.linalg.norm(long)) == pytest.approx(1.0, rel=1e-5)
+    batched = model.logits_of_many([word, sentence])
+    assert batched == pytest.approx([model.logit_of_grams(word), model.logit_of_grams(sentence)])

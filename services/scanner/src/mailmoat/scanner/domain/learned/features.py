@@ -90,15 +90,19 @@ def char_grams(norm: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Featurizer:
-    """Maps text to a sparse, L2-normalised TF-IDF vector over a fixed vocabulary.
+    """Maps text to a sparse TF-IDF vector over a fixed vocabulary, L2-normalised but never
+    divided by less than ``floor``.
 
     Word grams and character grams live in separate vocabularies (a character trigram may
-    spell a word); character indices follow the word indices.
+    spell a word); character indices follow the word indices. The floor keeps a short text
+    short: a lone "ignore" or "SYSTEM" is a vector of a few grams, and stretched to unit length
+    it would weigh as much as a whole sentence of instructions.
     """
 
     words: dict[str, int]
     chars: dict[str, int]
     idf: npt.NDArray[np.float32]
+    floor: float = 0.0
 
     @property
     def size(self) -> int:
@@ -126,12 +130,12 @@ class Featurizer:
     def vector_of_grams(
         self, found: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """(sorted column indices, L2-normalised TF-IDF values) of the grams ``found``."""
+        """(sorted column indices, normalised TF-IDF values) of the grams ``found``."""
         if not found.size:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         cols, counts = np.unique(found, return_counts=True)
         values = ((1.0 + np.log(counts)) * self.idf[cols]).astype(np.float32)
-        return cols, values / np.float32(np.linalg.norm(values))
+        return cols, values / np.float32(max(float(np.linalg.norm(values)), self.floor))
 
 
 def _untag(match: re.Match[str]) -> str:

@@ -61,7 +61,9 @@ class LinearModel:
         keys, counts = np.unique(owner * size + np.concatenate(groups), return_counts=True)
         owners, cols = np.divmod(keys, size)
         values = ((1.0 + np.log(counts)) * self.featurizer.idf[cols]).astype(np.float64)
-        norms = np.sqrt(np.bincount(owners, values * values, count))
+        norms = np.maximum(
+            np.sqrt(np.bincount(owners, values * values, count)), self.featurizer.floor
+        )
         dots = np.bincount(owners, values * self.weights[cols], count)
         return np.divide(dots, norms, out=np.zeros(count), where=norms > 0) + self.bias
 
@@ -91,6 +93,7 @@ class LinearModel:
             "words": _blob(self.featurizer.words),
             "chars": _blob(self.featurizer.chars),
             "idf": self.featurizer.idf,
+            "floor": np.asarray([self.featurizer.floor], np.float64),
             "weights": self.weights,
             "bias": np.asarray([self.bias], np.float64),
         }
@@ -103,7 +106,8 @@ def load_model(name: str = ARTEFACT) -> LinearModel:
     with (root / f"{name}.npz").open("rb") as handle, np.load(handle) as arrays:
         words = _vocabulary(arrays["words"], 0)
         chars = _vocabulary(arrays["chars"], len(words))
-        featurizer = Featurizer(words, chars, arrays["idf"].astype(np.float32))
+        floor = float(arrays["floor"][0]) if "floor" in arrays else 0.0
+        featurizer = Featurizer(words, chars, arrays["idf"].astype(np.float32), floor)
         weights = arrays["weights"].astype(np.float32)
         bias = float(arrays["bias"][0])
     return LinearModel(featurizer, weights, bias, _card(sidecar))

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from mailmoat.ingest.domain.mime import parse_message
-from mailmoat.scanner.domain.content import ScanContent, Segment
+from mailmoat.scanner.domain.content import ScanContent
 from training.attacks import encode
 from training.benign import HardNegative
 from training.mailattacks import in_forward, in_signature
@@ -56,15 +56,8 @@ def carrier_from_raw(raw: bytes) -> Carrier:
 
 
 def scan_content(raw: bytes) -> ScanContent:
-    """What the scanner reads: the structured parse plus text attachments as segments."""
-    parsed = parse_message(raw)
-    content = ScanContent.from_structured(parsed.message)
-    extra = tuple(
-        Segment(f"attachment:{part.path}", part.data.decode("utf-8", "replace"))
-        for part in parsed.parts
-        if part.filename and part.declared_type.startswith("text/")
-    )
-    return ScanContent(content.segments + extra, content.unscannable)
+    """What the scanner reads: ingest's structured parse, attachments' text included."""
+    return ScanContent.from_structured(parse_message(raw).message)
 
 
 def render(carrier: Carrier, attachment: str = "") -> bytes:

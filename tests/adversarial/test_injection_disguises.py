@@ -15,7 +15,7 @@ import pytest
 from mailmoat.ingest.domain.mime import parse_message
 from mailmoat.scanner.domain.assessment import Assessment
 from mailmoat.scanner.domain.checker import RuleChecker
-from mailmoat.scanner.domain.content import ScanContent, Segment
+from mailmoat.scanner.domain.content import ScanContent
 
 CHECKER = RuleChecker()
 
@@ -33,15 +33,8 @@ def mime(subject: str, text: str, html: str = "") -> bytes:
 
 
 def judge(raw: bytes) -> Assessment:
-    """What the scanner reads of a raw mail: the structured parse plus text attachments."""
-    parsed = parse_message(raw)
-    content = ScanContent.from_structured(parsed.message)
-    extra = tuple(
-        Segment(f"attachment:{part.path}", part.data.decode("utf-8", "replace"))
-        for part in parsed.parts
-        if part.filename and part.declared_type.startswith("text/")
-    )
-    return CHECKER.judge(ScanContent(content.segments + extra, content.unscannable))
+    """What the scanner reads of a raw mail: ingest's structured parse, as the scanner reads it."""
+    return CHECKER.judge(ScanContent.from_structured(parse_message(raw).message))
 
 
 def newsletter(visible: str, hidden: str) -> str:

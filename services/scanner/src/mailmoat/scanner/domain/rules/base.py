@@ -114,7 +114,7 @@ def anchored(text: str, anchors: tuple[str, ...], reach: int = REACH) -> list[tu
             if _whole(low, anchor, at):
                 spans.append((max(0, at - reach), min(len(text), at + len(anchor) + reach)))
             at = low.find(anchor, at + 1)
-    return _merge(spans)
+    return merged_spans(spans)
 
 
 def _whole(low: str, anchor: str, at: int) -> bool:
@@ -156,7 +156,8 @@ def has_unusual(text: str) -> bool:
     return not text.isascii() and _UNUSUAL.search(text) is not None
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans sorted, overlapping ones joined."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:

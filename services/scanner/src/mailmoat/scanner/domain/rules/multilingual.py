@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from mailmoat.common.events import Finding
 from mailmoat.scanner.domain.content import Segment
-from mailmoat.scanner.domain.rules.base import MAX_HITS, anchored, hit, lowered, words
+from mailmoat.scanner.domain.rules.base import MAX_HITS, anchored, hit, lowered, merged_spans, words
 from mailmoat.scanner.domain.rules.lexicon import EMAIL_ADDRESS
 from mailmoat.scanner.domain.rules.multilingual_leaks import PROMPT_LEAK, YOU_ARE_NOW
 from mailmoat.scanner.domain.rules.multilingual_phrases import EXFILTRATION, OVERRIDE, Phrases
@@ -109,13 +109,7 @@ def _windows(low: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
         while at != -1 and len(spans) < 100:
             spans.append((max(0, at - _REACH), min(len(low), at + len(anchor) + _REACH)))
             at = low.find(anchor, at + 1)
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
+    return merged_spans(spans)
 
 
 def _near_address(text: str, start: int, end: int) -> bool:

@@ -159,9 +159,12 @@ def _orders(text: str) -> tuple[tuple[int, int, bool], ...]:
             if not _CLAUSE_BEHIND.search(text, max(0, verb.start() - _BEHIND), verb.start()):
                 continue
             order = _ORDER.match(text, verb.start(), end)
-            strength = None if order is None else _strength(text, order)
-            if order is not None and strength is not None:
-                found.append((order.start(), order.end() + len(_tail(text, order.end())), strength))
+            if order is None:
+                continue
+            tail = _tail(text, order.end())
+            strength = _strength(text, order, tail)
+            if strength is not None:
+                found.append((order.start(), order.end() + len(tail), strength))
             if len(found) >= MAX_HITS:
                 return tuple(found)
     return tuple(found)
@@ -174,14 +177,14 @@ def _tail(text: str, at: int) -> str:
     return rest[: stop.start()] if stop else rest
 
 
-def _strength(text: str, order: re.Match[str]) -> bool | None:
+def _strength(text: str, order: re.Match[str], tail: str) -> bool | None:
     """True for an order sending data or sequenced like an agent's task, False for one sending
     this mail on, None for what is not an outward order at all."""
     target = order.group("target")
-    sentence = text[order.start() : order.end()] + _tail(text, order.end())
+    sentence = text[order.start() : order.end()] + tail
     if _EXCUSED.search(sentence) or _LIST_ADDRESS.search(target.split("@")[0]):
         return None
-    said = order.group("object") + " " + _tail(text, order.end())
+    said = order.group("object") + " " + tail
     if _DATA.search(said):
         return True
     if not _THIS_MAIL.search(order.group("object")):

@@ -152,9 +152,7 @@ def _families(title: str, s: list[Scored], label: int, run: Run) -> list[str]:
             np.asarray([x.label for x in fold_mails]),
         )
         rows.append(
-            f"| {family} | {len(part)} | {auc:.3f} | {_rate(part, lambda x: x.primary.flagged)} "
-            f"| {_rate(part, lambda x: x.checker.flagged)} "
-            f"| {_rate(part, _caught)} | {_rate(part, _held)} |"
+            f"| {family} | {len(part)} | {auc:.3f} | {_flags(part)} | {_rate(part, _held)} |"
         )
     return rows
 
@@ -168,12 +166,14 @@ def _placements(s: list[Scored]) -> list[str]:
     ]
     for placement in ALL_PLACEMENTS:
         part = [x for x in s if x.label == 1 and x.placement == placement]
-        rows.append(
-            f"| {placement} | {len(part)} | {_rate(part, lambda x: x.primary.flagged)} "
-            f"| {_rate(part, lambda x: x.checker.flagged)} "
-            f"| {_rate(part, lambda x: x.consensus != 'PASS')} |"
-        )
+        rows.append(f"| {placement} | {len(part)} | {_flags(part)} |")
     return rows
+
+
+def _flags(part: list[Scored]) -> str:
+    """The cells "primary | checker | consensus not PASS": each one's share of ``part``."""
+    cells = (lambda x: x.primary.flagged, lambda x: x.checker.flagged, _caught)
+    return " | ".join(_rate(part, pick) for pick in cells)
 
 
 def _survival(s: list[Scored]) -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mailmoat.common.events import Finding
 from mailmoat.scanner.domain.content import Segment
 from mailmoat.scanner.domain.rules.base import MAX_HITS, anchored, hit
-from mailmoat.scanner.domain.rules.lexicon import AGENT_ACTIONS, CLAUSE_START
+from mailmoat.scanner.domain.rules.lexicon import AGENT_ACTIONS, CLAUSE_START, VERDICT_ACTIONS
 
 _MODELS = r"(?:AI|A\.I\.|LLMs?|GPT|ChatGPT|Claude|Gemini|Copilot|chatbot|bot|model|assistant|agent)"
 _READING = (
@@ -52,7 +52,10 @@ _WEAK = re.compile(
     r"|\b(?:large\s+)?language\s+models?\b|\bLLMs?\b",
     re.IGNORECASE,
 )
-_ACTION = re.compile(CLAUSE_START + AGENT_ACTIONS + r"\b", re.IGNORECASE | re.MULTILINE)
+# A model addressed as such is also told what to make of the mail ("label this email as safe").
+_ACTION = re.compile(
+    CLAUSE_START + rf"(?:{AGENT_ACTIONS}|{VERDICT_ACTIONS})\b", re.IGNORECASE | re.MULTILINE
+)
 _REACH = 200
 _STRONG_ANCHORS = (
     "if you are",

@@ -19,6 +19,12 @@ AGENT_ACTIONS = (
 )
 """Things an email-reading agent can be made to do."""
 
+VERDICT_ACTIONS = (
+    r"(?:label|classify|categori[sz]e|treat|rate|score|flag|tag|deem|consider|whitelist|"
+    r"allowlist|trust|prioriti[sz]e)"
+)
+"""Verdicts a reader can be told to give a mail: what steers a triaging agent or a detector."""
+
 SENSITIVE = (
     r"(?:passwords?|passcodes?|credentials?|api[\s_-]?keys?|access[\s_-]?tokens?|"
     r"auth(?:entication)?\s+tokens?|session\s+(?:cookies?|tokens?)|secrets?|private\s+keys?|"

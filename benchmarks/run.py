@@ -1,7 +1,8 @@
 """``make bench``: SMTP ingest and whole-pipeline throughput beside a discard-only baseline, the
 detectors' cost by mail size beside one regular-expression pass, the Send API's policy decision
 latency beside no-op endpoints, dispatch beside Postfix's smtp-source (with webhook
-delivery latency), and one workspace's webhook latency beside another's tarpit.
+delivery latency), one workspace's webhook latency beside another's tarpit, and what
+``mailmoat dev`` costs at rest.
 
 Writes a Markdown report (BENCHMARKS.md). Numbers are for comparing runs on one machine.
 """
@@ -26,6 +27,7 @@ from sqlalchemy import Select, func, select
 from benchmarks import (
     dispatch_bench,
     html_bench,
+    idle_bench,
     ingest_bench,
     policy_bench,
     scan_bench,
@@ -167,6 +169,7 @@ async def main(count: int, output: Path) -> None:
         broker.stop()
     scans = await asyncio.to_thread(scan_bench.run)
     hostile = await asyncio.to_thread(html_bench.run)
+    at_rest = await asyncio.to_thread(idle_bench.run)
     sections = [
         *scan_bench.section(scans),
         "",
@@ -177,6 +180,8 @@ async def main(count: int, output: Path) -> None:
         *dispatch_bench.section(sends, DISPATCH_BURST, DISPATCH_PACED),
         "",
         *webhook_bench.section(isolation),
+        "",
+        *idle_bench.section(at_rest),
     ]
     report(count, ingest_results, base, ours, output, sections)
 

@@ -120,9 +120,9 @@ async def test_a_workspace_may_hold_only_so_many_endpoints(adversary: Adversary)
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["code"] == "too_many_endpoints"
         listed = await hoarder.person.get("/webhooks")
-        assert len(listed.json()) == ENDPOINT_CAP
+        assert len(listed.json()["items"]) == ENDPOINT_CAP
         # Room made by deleting one is room again.
-        gone = await hoarder.person.delete(f"/webhooks/{listed.json()[0]['id']}")
+        gone = await hoarder.person.delete(f"/webhooks/{listed.json()['items'][0]['id']}")
         assert gone.status_code == 204
         again = await endpoint(hoarder, adversary.webhooks.url_for("/hoard/again"))
         assert again.status_code == 201, again.text

@@ -92,14 +92,16 @@ async def _approve_with_edits(api: httpx.AsyncClient, smtp_sink: SmtpSink) -> No
     queue = (await api.get("/approvals", params={"inbox": "vault"})).json()
     assert len(queue["items"]) == 1, queue
     [item] = queue["items"]
-    assert item["id"] == outbound_id
+    assert item["id"] == item["outbound_id"] == outbound_id
     assert item["to"] == ["bob@example.org"]
-    assert item["reasoning"] == "Bob asked for them"
     assert item["held_reasons"] == ["L4: every send from this inbox needs a person's approval"]
-    assert "recipient_allowlist" in item["policy_checks"]
-    assert "send_caps" in item["policy_checks"]
     assert item["expires_at"] > item["requested_at"]
-    assert (await api.get(f"/approvals/{outbound_id}")).json()["id"] == outbound_id
+    assert not {"text", "html", "reasoning"} & set(item)  # the draft is in the detail view
+    draft = (await api.get(f"/approvals/{outbound_id}")).json()
+    assert draft["id"] == outbound_id
+    assert draft["reasoning"] == "Bob asked for them"
+    assert "recipient_allowlist" in draft["policy_checks"]
+    assert "send_caps" in draft["policy_checks"]
 
     approved = await api.post(
         f"/approvals/{outbound_id}/approve",
@@ -219,7 +221,7 @@ async def _tainted(stack: ProcessStack, api: httpx.AsyncClient, smtp_sink: SmtpS
     sender = await api.post(
         "/keys", json={"name": "agent", "scopes": ["write:mail.send", "read:mail"]}
     )
-    keys = (await api.get("/keys")).json()
+    keys = (await api.get("/keys")).json()["items"]
     headers = {"authorization": f"Bearer {sender.json()['token']}"}
     async with httpx.AsyncClient(base_url=stack.api, headers=headers, timeout=10) as agent:
         approvers = [k for k in keys if "approve:mail" in k["scopes"]]

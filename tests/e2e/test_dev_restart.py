@@ -6,61 +6,21 @@ the database."""
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
 import smtplib
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from mailmoat.common.processes import free_port, wait_for_port
-from tests.support.stack import STARTUP_SECONDS
+from mailmoat.common.processes import free_port
+from tests.support.dev import ctrl_c, dev_gateway
 
 ADDRESS = "burst@agents.mailmoat.localhost"
 STOP_AFTER_ACCEPTED = 20
 TERMINAL = {"delivered", "review", "withheld", "quarantined"}
-
-
-@contextmanager
-def dev_gateway(data: Path, smtp: int, api: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``mailmoat dev`` in a session of its own, as a terminal runs it."""
-    env = {
-        **os.environ,
-        "MAILMOAT_DEV_METRICS_BASE_PORT": str(random.randint(20_000, 40_000)),
-        "MAILMOAT_REDRIVE_INTERVAL_SECONDS": "2",
-    }
-    ports = ["--smtp-port", str(smtp), "--api-port", str(api)]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mailmoat.cli", "dev", "--data-dir", str(data), *ports],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_for_port("127.0.0.1", api, timeout=STARTUP_SECONDS)
-        wait_for_port("127.0.0.1", smtp, timeout=STARTUP_SECONDS)
-        yield process
-    finally:
-        if process.poll() is None:
-            ctrl_c(process)
-
-
-def ctrl_c(process: subprocess.Popen[bytes]) -> None:
-    """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group (the
-    supervisor, every service and the broker at once)."""
-    os.killpg(process.pid, signal.SIGINT)
-    process.wait(timeout=60)
 
 
 def burst(port: int, accepted: list[int], stop: threading.Event) -> None:
@@ -90,7 +50,7 @@ def test_ctrl_c_mid_burst_then_restart_stores_every_accepted_mail(tmp_path: Path
     data, log = tmp_path / "data", tmp_path / "dev.log"
     smtp, api = free_port(), free_port()
     accepted: list[int] = []
-    with dev_gateway(data, smtp, api, log) as first:
+    with dev_gateway(data, smtp, api, log, MAILMOAT_REDRIVE_INTERVAL_SECONDS="2") as first:
         keys = json.loads((data / "bootstrap-key.json").read_text())
         created = httpx.post(
             f"http://127.0.0.1:{api}/api/v1/inboxes",
@@ -111,7 +71,7 @@ def test_ctrl_c_mid_burst_then_restart_stores_every_accepted_mail(tmp_path: Path
     expected = {f"burst {n}" for n in accepted}
     missing_at_stop = expected - set(stored(database))
 
-    with dev_gateway(data, smtp, api, log):
+    with dev_gateway(data, smtp, api, log, MAILMOAT_REDRIVE_INTERVAL_SECONDS="2"):
         deadline = time.monotonic() + 240
         while True:
             messages = stored(database)

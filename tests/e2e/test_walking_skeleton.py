@@ -77,8 +77,8 @@ async def test_inbound_mail_is_scanned_stored_and_announced(
     message = (await api.get(f"/messages/{items[0]['id']}")).json()
     assert message["from_address"] == "mallory@example.net"  # the addr-spec, never a display name
     assert message["status"] == "withheld"
-    assert message["text"] is None  # withheld: its existence is visible, its content is not
-    assert message["verdicts"] is None  # nor what the detectors found in it
+    assert "text" not in message  # withheld: its existence is visible, its content is not
+    assert "verdicts" not in message  # nor what the detectors found in it
     analysis = (await api.get(f"/messages/{items[0]['id']}/analysis")).json()  # a person's view
     verdicts = {v["detector"]: v for v in analysis["verdicts"]}
     assert set(verdicts) == {"primary", "checker"}
@@ -163,7 +163,9 @@ async def test_api_send_reaches_the_relay_and_reputation(
     assert [(e["reason"], e["amount"], e["ref_id"]) for e in credits["items"]] == [
         ("outbound_sent", -3, sent["id"])
     ]
-    assert credits["balance"] == -3
+    # The developer plan's month starts at its allowance; the send drew 3 from it.
+    assert (credits["allowance"], credits["used"], credits["balance"]) == (25_000, 3, 24_997)
+    assert (credits["overage"], credits["over_allowance"]) == (0, False)
 
     assert len(smtp_sink.envelopes) == 1
     envelope = smtp_sink.envelopes[0]

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
+from mailmoat.common.plans import PLANS
 from mailmoat.common.settings import CommonSettings
 
 CORE_SERVICE_NAMES = (
@@ -35,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--data-dir", type=Path, default=Path(".mailmoat"))
     dev.add_argument("--smtp-port", type=int, default=2525)
     dev.add_argument("--api-port", type=int, default=8080)
+    dev.add_argument(
+        "--relay-port",
+        type=int,
+        default=int(os.environ.get("MAILMOAT_RELAY_PORT", "2526")),
+        help="where dispatch relays: the built-in outbox listens here unless MAILMOAT_RELAY_HOST "
+        "names another host",
+    )
     run = commands.add_parser("run", help="run one service (production style)")
     # Checked when the command runs: listing the services imports every one of them, which
     # would slow every other command down by seconds.
@@ -84,7 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     boot = admin.add_parser("bootstrap", help="create a workspace and print its first API key")
     boot.add_argument("--workspace", required=True)
-    boot.add_argument("--plan", default="free")
+    boot.add_argument(
+        "--plan",
+        default="free",
+        choices=list(PLANS),
+        help="the workspace's plan: %(choices)s (default: %(default)s)",
+    )
     boot.add_argument(
         "--agent-key", action="store_true", help="also mint an agent's key (it may send)"
     )
@@ -101,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dev":
         from mailmoat.cli.dev import run_dev
 
-        return run_dev(args.data_dir, smtp_port=args.smtp_port, api_port=args.api_port)
+        return run_dev(
+            args.data_dir,
+            smtp_port=args.smtp_port,
+            api_port=args.api_port,
+            relay_port=args.relay_port,
+        )
     if args.command == "run":
         return _run_service(args.service)
     settings = CommonSettings()

@@ -1,7 +1,9 @@
-"""Child-process helpers: free ports, readiness waits, and children that die with their parent."""
+"""Process helpers: free ports, readiness waits (blocking or awaited), children that die with
+their parent."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import signal
 import socket
@@ -54,3 +56,17 @@ def terminate_all(processes: Iterable[subprocess.Popen[bytes]], *, timeout: floa
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+async def listening(host: str, port: int) -> None:
+    """Wait, without blocking the event loop, until something accepts connections on
+    ``host:port`` (bound it with ``asyncio.timeout``)."""
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return

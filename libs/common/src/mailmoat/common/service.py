@@ -1,4 +1,5 @@
-"""Service runtime: one process wiring settings, database, bus, outbox relay and handlers."""
+"""Service runtime: settings, database, bus, outbox relay and handlers; one service per process,
+or several sharing one event loop (``mailmoat dev``)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from mailmoat.common.db.session import (
     create_session_factory,
     reading,
 )
+from mailmoat.common.db.tables import OutboxRecord
 from mailmoat.common.dead_letters import count_pending, export_pending
 from mailmoat.common.events.base import utcnow
-from mailmoat.common.observability.logging import configure_logging
+from mailmoat.common.fetch_pace import FetchPace
+from mailmoat.common.observability.logging import configure_logging, set_log_service
 from mailmoat.common.observability.metrics import SERVICE_UP, start_metrics_server
 from mailmoat.common.observability.tracing import configure_tracing
 from mailmoat.common.outbox import OutboxRelay
@@ -45,6 +48,8 @@ class Runtime:
     broker: KafkaBroker
     relay: OutboxRelay
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    pace: FetchPace | None = None
+    """Where services share a paced process: a consumer a task reads by hand may follow it."""
 
     async def pause(self, seconds: float) -> bool:
         """Sleep between rounds of a loop: False, at once, when the service is stopping."""
@@ -72,18 +77,39 @@ class Service:
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default=())
 
 
-async def run_service(service: Service, *, stop: asyncio.Event | None = None) -> None:
-    """Run ``service`` until SIGTERM/SIGINT (or ``stop``), then shut down cleanly."""
-    settings = service.settings
-    configure_logging(service.name, level=settings.log_level, json_lines=settings.log_json)
-    configure_tracing(service.name)
+def configure_process(name: str, settings: CommonSettings) -> None:
+    """What a process sets up once, whatever runs in it: logging, tracing and, where
+    ``settings.metrics_port`` is set, the metrics server (one per process, every series
+    labelled by service, producer or consumer group)."""
+    configure_logging(name, level=settings.log_level, json_lines=settings.log_json)
+    configure_tracing(name)
     if settings.metrics_port:
         start_metrics_server(settings.metrics_port)
+
+
+async def run_service(
+    service: Service,
+    *,
+    stop: asyncio.Event | None = None,
+    configure: bool = True,
+    pace: FetchPace | None = None,
+) -> None:
+    """Run ``service`` until SIGTERM/SIGINT (or ``stop``), then shut down cleanly. ``configure``
+    off: the process is set up already (``configure_process``), as where services share it.
+    ``pace``: its consumers' fetch wait follows the process's traffic (embedded broker)."""
+    settings = service.settings
+    if configure:
+        configure_process(service.name, settings)
+    set_log_service(service.name)  # this task's context: every task started below inherits it
     stop = stop or _stop_on_signals()
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     broker = create_broker(settings, client_id=service.name)
-    relay = OutboxRelay(sessions, broker, settings, producer=service.name)
+    relay = (
+        OutboxRelay(sessions, broker, settings, producer=service.name)
+        if pace is None
+        else _PacedRelay(sessions, broker, settings, producer=service.name, pace=pace)
+    )
     # One client per consumer group: joining a group takes seconds, and separate clients join
     # in parallel where one client would join its groups one after another.
     consumers = [
@@ -93,7 +119,10 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
     for consumer, subscription in zip(consumers, service.subscriptions, strict=True):
         subscribe(consumer, settings, sessions, subscription, after_commit=relay.hand_over)
     await asyncio.gather(broker.start(), *(consumer.start() for consumer in consumers))
-    runtime = Runtime(settings, sessions, broker, relay)
+    if pace is not None:
+        for consumer in consumers:
+            pace.follow(consumer)
+    runtime = Runtime(settings, sessions, broker, relay, pace=pace)
     loops = [asyncio.create_task(relay.run(runtime.stopping))]
     loops += [asyncio.create_task(loop(runtime)) for loop in service.loops]
     if settings.redrive_interval_seconds > 0:
@@ -119,6 +148,56 @@ async def run_service(service: Service, *, stop: asyncio.Event | None = None) ->
             await clean_up()
         await engine.dispose()
         log.info("service stopped")
+
+
+async def run_services(
+    services: Sequence[Service], *, stop: asyncio.Event, pace: FetchPace | None = None
+) -> None:
+    """Run ``services`` side by side on this event loop until ``stop`` is set, each stopping as
+    ``run_service`` does. One that ends first (failing or not) stops the others, cleanly, and
+    ``ServiceFailed`` names it."""
+    runs = [
+        asyncio.create_task(
+            run_service(service, stop=stop, configure=False, pace=pace), name=service.name
+        )
+        for service in services
+    ]
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *runs], return_when=asyncio.FIRST_COMPLETED)
+    first = next((run for run in runs if run in done), None)
+    stop.set()
+    results = await asyncio.gather(*runs, return_exceptions=True)
+    await stopper
+    if first is not None:
+        error = results[runs.index(first)]
+        raise ServiceFailed(first.get_name()) from (
+            error if isinstance(error, BaseException) else None
+        )
+
+
+class ServiceFailed(RuntimeError):
+    """One of several services sharing a loop ended before the stop; the others were stopped."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"service {name} ended before the stop")
+        self.name = name
+
+
+class _PacedRelay(OutboxRelay):
+    """The relay of a paced process: what it is handed or woken for is traffic."""
+
+    def __init__(self, *args: Any, pace: FetchPace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pace = pace
+
+    def wake(self) -> None:
+        self._pace.moved()
+        super().wake()
+
+    def hand_over(self, rows: list[OutboxRecord]) -> None:
+        if rows:
+            self._pace.moved()
+        super().hand_over(rows)
 
 
 async def _redrive(runtime: Runtime, producer: str, groups: set[str]) -> None:

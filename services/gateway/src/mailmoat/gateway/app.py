@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from sqlalchemy import select
 
 from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.service import Runtime, Service
+from mailmoat.gateway.content_type import JsonBodies
 from mailmoat.gateway.decisions import DecisionWaiter
+from mailmoat.gateway.docs import install_docs
 from mailmoat.gateway.keys import mixes_duties
 from mailmoat.gateway.limits import BodyLimit, RateLimiter
-from mailmoat.gateway.problems import document_problems, install_problem_handlers
+from mailmoat.gateway.problems import install_problem_handlers
 from mailmoat.gateway.routes import (
     allowlist,
     approvals,
     audit,
+    dev_outbox,
     inboxes,
     keys,
     messages,
@@ -43,7 +45,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
         title="Mailmoat API",
         version="0.1.0",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = runtime
@@ -52,6 +54,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
     app.state.rate_limiter = RateLimiter(limits.api_rate_per_minute)
     app.state.decisions = decisions or DecisionWaiter(settings)
     app.state.send_wait_seconds = limits.api_send_wait_seconds if decisions else 0.0
+    app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it may read
     app.add_middleware(BodyLimit, limit=limits.api_max_body_bytes)
     install_problem_handlers(app)
     for module in (
@@ -69,6 +72,8 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
         audit,
     ):
         app.include_router(module.router)
+    if limits.dev_outbox_dir:
+        app.include_router(dev_outbox.build_router(Path(limits.dev_outbox_dir)))
 
     @app.middleware("http")
     async def _wake_relay(request, call_next):  # type: ignore[no-untyped-def]
@@ -77,14 +82,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
             runtime.relay.wake()
         return response
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = document_problems(
-                get_openapi(title=app.title, version=app.version, routes=app.routes)
-            )
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    install_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -6,14 +6,33 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Annotated, TypeVar
 
-from mailmoat.gateway.problems import Problem
+from fastapi import Query
+
+from mailmoat.gateway.problems import Problem, invalid
+
+T = TypeVar("T")
+CursorParam = Annotated[
+    str | None, Query(max_length=200, description="A page's ``next_cursor``: the next page.")
+]
+LimitParam = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
 
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
     """The cursor that resumes after the row sorted at (``at``, ``row_id``)."""
     return _pack(f"{at.isoformat()}|{row_id}")
+
+
+def page_of(
+    rows: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, uuid.UUID]]
+) -> tuple[list[T], str | None]:
+    """The first ``limit`` of ``rows`` (fetched with one more, to know if there is a next
+    page) and the cursor of the next page, or None on the last."""
+    page = list(rows[:limit])
+    return page, encode_cursor(*key(page[-1])) if len(rows) > limit else None
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
@@ -57,9 +76,4 @@ def _aware(at: str) -> datetime:
 
 
 def _invalid() -> Problem:
-    return Problem(
-        422,
-        "invalid_request",
-        "cursor: not a cursor this API returned",
-        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
-    )
+    return invalid(["query", "cursor"], "not a cursor this API returned")

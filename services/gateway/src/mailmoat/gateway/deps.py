@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -54,6 +55,14 @@ SessionDep = Annotated[AsyncSession, Depends(session)]
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+REALM = "mailmoat"
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="mm_<prefix>_<secret>",
+    description="An API key: 'Authorization: Bearer mm_<prefix>_<secret>'.",
+    auto_error=False,
+)
+"""The one security scheme: every route that depends on ``caller`` declares it in OpenAPI."""
 
 
 @dataclass(frozen=True)
@@ -95,18 +104,31 @@ class Caller:
         )
 
 
-async def caller(request: Request, db: SessionDep) -> Caller:
+def unauthenticated(detail: str, *, token_given: bool) -> Problem:
+    """A 401 with the challenge RFC 6750 asks for (``invalid_token`` when one was sent)."""
+    challenge = f'Bearer realm="{REALM}"'
+    if token_given:
+        challenge += ', error="invalid_token"'
+    return Problem(401, "unauthenticated", detail, headers={"WWW-Authenticate": challenge})
+
+
+async def caller(
+    request: Request,
+    db: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Caller:
     """Authenticate the bearer key; revoked or unknown keys get 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    prefix = token_prefix(token) if scheme.lower() == "bearer" else None
+    if credentials is None:
+        raise unauthenticated("Send 'Authorization: Bearer <api key>'", token_given=False)
+    token = credentials.credentials
+    prefix = token_prefix(token)
     if prefix is None:
-        raise Problem(401, "unauthenticated", "Send 'Authorization: Bearer <api key>'")
+        raise unauthenticated("The API key is malformed", token_given=True)
     with reading():
         async with db.begin():
             key = (await db.scalars(select(ApiKey).where(ApiKey.prefix == prefix))).first()
     if key is None or key.revoked_at is not None or not token_matches(token, key.secret_hash):
-        raise Problem(401, "unauthenticated", "The API key is unknown or revoked")
+        raise unauthenticated("The API key is unknown or revoked", token_given=True)
     if mixed := mixes_duties(key.scopes):
         raise Problem(
             403,

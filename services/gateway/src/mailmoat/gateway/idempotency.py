@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import IdempotentResponse
 from mailmoat.common.events.base import utcnow
-from mailmoat.gateway.problems import Problem
+from mailmoat.gateway.problems import Problem, invalid
 
 HEADER = "Idempotency-Key"
 _VALID = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -48,12 +48,7 @@ async def claim(
     if key is None:
         return Claim(None)
     if not _VALID.match(key):
-        raise Problem(
-            422,
-            "invalid_request",
-            f"{HEADER}: 1 to 255 visible ASCII characters",
-            errors=[{"loc": ["header", HEADER], "msg": "invalid key", "type": "value_error"}],
-        )
+        raise invalid(["header", HEADER], "1 to 255 visible ASCII characters")
     fingerprint = await _fingerprint(request)
     if (stored := await _stored(db, workspace_id, key)) is not None:
         return _replay(stored, fingerprint)
@@ -98,10 +93,10 @@ async def _stored(db: AsyncSession, workspace_id: uuid.UUID, key: str) -> Idempo
 
 def _replay(stored: IdempotentResponse, fingerprint: str) -> JSONResponse:
     if stored.fingerprint != fingerprint:
-        raise Problem(
-            422,
-            "idempotency_key_reused",
-            f"This {HEADER} was used for a different request",
+        raise invalid(
+            ["header", HEADER],
+            "was used for a different request",
+            code="idempotency_key_reused",
         )
     if stored.status == _PENDING:  # pragma: no cover - a claim is never committed pending
         raise Problem(409, "idempotency_key_in_use", "A request with this key is in progress")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,7 +29,10 @@ class ProblemOut(BaseModel):
     code: str = Field(description="Stable machine-readable error code.")
     detail: str
     errors: list[dict[str, Any]] | None = Field(
-        default=None, description="Validation errors: each field's location and message."
+        default=None,
+        description="Validation errors: each one's ``field`` (a dotted path such as "
+        "``to[0]`` or ``metadata.reasoning``; a query parameter or header by its name), "
+        "``loc`` (where FastAPI found it), ``msg`` and ``type``.",
     )
 
 
@@ -107,11 +112,59 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raw = exc.errors()
+        if raw and raw[0]["type"] == "json_invalid":
+            return malformed_json(exc.body, raw[0])
+        errors = [field_error(e["loc"], e["msg"], e["type"]) for e in raw]
         return problem_response(422, "invalid_request", _summary(errors), errors=errors)
 
 
+LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """How every 422 names a field: ``to[0]``, ``metadata.reasoning``, ``cursor``; the
+    location FastAPI found it in (body, query, path, header) is left to ``loc``."""
+    parts = list(loc[1:] if loc and loc[0] in LOCATIONS else loc)
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def field_error(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> dict[str, Any]:
+    """One entry of a problem's ``errors``."""
+    return {"field": field_path(loc), "loc": list(loc), "msg": msg, "type": kind}
+
+
+def invalid(
+    loc: Sequence[str | int], msg: str, *, code: str = "invalid_request", **extra: Any
+) -> Problem:
+    """A 422 raised by a route, naming the field as request validation does."""
+    error = field_error(loc, msg)
+    return Problem(422, code, _summary([error]), errors=[error], **extra)
+
+
+def malformed_json(doc: Any, error: dict[str, Any]) -> JSONResponse:
+    """A body that is not JSON: 400, with where it broke and what was expected there."""
+    text = doc if isinstance(doc, str) else ""
+    at = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
+    reason = error.get("ctx", {}).get("error", "Invalid JSON")
+    parsed = json.JSONDecodeError(reason, text, at)
+    return problem_response(
+        400,
+        "malformed_json",
+        f"Malformed JSON at line {parsed.lineno}, column {parsed.colno}: {reason}",
+        line=parsed.lineno,
+        column=parsed.colno,
+    )
+
+
 def _summary(errors: list[dict[str, Any]]) -> str:
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"] if part != "body")
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    return f"{first['field']}: {first['msg']}" if first["field"] else str(first["msg"])

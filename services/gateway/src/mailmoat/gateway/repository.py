@@ -28,6 +28,8 @@ from mailmoat.common.db.tables import (
 from mailmoat.gateway.problems import Problem
 
 T = TypeVar("T")
+Keyset = tuple[datetime, uuid.UUID]
+"""The sort key of a page's last row: where the next page starts."""
 
 
 class WorkspaceRepository:
@@ -49,11 +51,14 @@ class WorkspaceRepository:
         )
         return _found(await self.session.scalar(query), f"Inbox '{slug}' not found")
 
-    async def inboxes(self) -> list[Inbox]:
+    async def inboxes(
+        self, *, after: Keyset | None = None, limit: int | None = None
+    ) -> list[Inbox]:
+        """Oldest first; ``after`` is the (created_at, id) of the previous page's last row."""
         query = select(Inbox).where(
             Inbox.workspace_id == self.workspace_id, Inbox.deleted_at.is_(None)
         )
-        return list((await self.session.scalars(query.order_by(Inbox.slug))).all())
+        return await self._oldest_first(query, Inbox.created_at, Inbox.id, after, limit)
 
     async def sender_rules(self, inbox: Inbox) -> list[InboxSenderRule]:
         query = select(InboxSenderRule).where(
@@ -211,9 +216,14 @@ class WorkspaceRepository:
         )
         return -int(await self.session.scalar(query) or 0)
 
-    async def allowlist(self) -> list[AllowlistEntry]:
+    async def allowlist(
+        self, *, after: Keyset | None = None, limit: int | None = None
+    ) -> list[AllowlistEntry]:
+        """Oldest first; ``after`` is the (added_at, id) of the previous page's last row."""
         query = select(AllowlistEntry).where(AllowlistEntry.workspace_id == self.workspace_id)
-        return list((await self.session.scalars(query.order_by(AllowlistEntry.address))).all())
+        return await self._oldest_first(
+            query, AllowlistEntry.added_at, AllowlistEntry.id, after, limit
+        )
 
     async def allowlist_row(self, entry_id: uuid.UUID) -> AllowlistEntry:
         query = select(AllowlistEntry).where(
@@ -221,10 +231,14 @@ class WorkspaceRepository:
         )
         return _found(await self.session.scalar(query), "Allowlist entry not found")
 
-    async def webhooks(self) -> list[WebhookEndpoint]:
+    async def webhooks(
+        self, *, after: Keyset | None = None, limit: int | None = None
+    ) -> list[WebhookEndpoint]:
+        """Oldest first; ``after`` is the (created_at, id) of the previous page's last row."""
         query = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == self.workspace_id)
-        query = query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        return list((await self.session.scalars(query)).all())
+        return await self._oldest_first(
+            query, WebhookEndpoint.created_at, WebhookEndpoint.id, after, limit
+        )
 
     async def webhook(self, webhook_id: uuid.UUID) -> WebhookEndpoint:
         query = select(WebhookEndpoint).where(
@@ -238,10 +252,10 @@ class WorkspaceRepository:
         )
         return await self.session.scalar(query)
 
-    async def keys(self) -> list[ApiKey]:
+    async def keys(self, *, after: Keyset | None = None, limit: int | None = None) -> list[ApiKey]:
+        """Oldest first; ``after`` is the (created_at, id) of the previous page's last row."""
         query = select(ApiKey).where(ApiKey.workspace_id == self.workspace_id)
-        query = query.order_by(ApiKey.created_at, ApiKey.id)
-        return list((await self.session.scalars(query)).all())
+        return await self._oldest_first(query, ApiKey.created_at, ApiKey.id, after, limit)
 
     async def key(self, key_id: uuid.UUID) -> ApiKey:
         query = select(ApiKey).where(ApiKey.workspace_id == self.workspace_id, ApiKey.id == key_id)
@@ -272,6 +286,23 @@ class WorkspaceRepository:
         query = select(CreditEntry).where(CreditEntry.workspace_id == self.workspace_id)
         query = _older_than(query, CreditEntry.created_at, CreditEntry.id, after)
         query = query.order_by(CreditEntry.created_at.desc(), CreditEntry.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
+    async def _oldest_first(
+        self,
+        query: Select[T],
+        at_column: InstrumentedAttribute[datetime],
+        id_column: InstrumentedAttribute[uuid.UUID],
+        after: Keyset | None,
+        limit: int | None,
+    ) -> list[T]:
+        """Keyset pagination, oldest first: the rows sorted after (``at``, ``id``)."""
+        if after is not None:
+            at, last = after
+            query = query.where((at_column > at) | ((at_column == at) & (id_column > last)))
+        query = query.order_by(at_column, id_column)
+        if limit is not None:
+            query = query.limit(limit)
         return list((await self.session.scalars(query)).all())
 
 

@@ -32,3 +32,10 @@ class GatewaySettings(CommonSettings):
             "one more is refused with 409 too_many_endpoints."
         ),
     )
+    dev_outbox_dir: str = Field(
+        default="",
+        description=(
+            "Embedded mode only (``MAILMOAT_DEV_OUTBOX_DIR``): the folder ``mailmoat dev``'s SMTP "
+            "sink keeps relayed mail in, served at /api/v1/dev/outbox. Empty: no such route."
+        ),
+    )

@@ -44,6 +44,9 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     header_id, thread_id = await _thread(session, raw, event.inbox_id)
     withheld = event.withheld or quarantined or dropped
     message = Message(
+        # The id ingest gave the mail (its SMTP "queued as" id, and what its credit charges
+        # name): one id for the mail from SMTP reply to API, ledger and audit log.
+        id=event.mail_id,
         workspace_id=event.workspace_id,
         inbox_id=event.inbox_id,
         mail_id=event.mail_id,

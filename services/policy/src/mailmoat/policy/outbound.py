@@ -37,6 +37,7 @@ from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
 from mailmoat.policy.approvals import review_deadline
+from mailmoat.policy.audit import audit_decision
 from mailmoat.policy.domain.fingerprint import PROBE_SIZE, Fingerprint, fingerprint
 from mailmoat.policy.domain.html import sanitise_html
 from mailmoat.policy.domain.outbound import (
@@ -139,7 +140,7 @@ def _record(
     now: datetime,
     deadline: datetime,
 ) -> None:
-    """Write the decision on the send and stage what follows from it."""
+    """Write the decision on the send, stage what follows from it and audit it."""
     outbound.risk_score = decision.risk_score
     outbound.risk_reasons = list(decision.risk_reasons)
     outbound.policy_checks = list(decision.checks)
@@ -165,6 +166,7 @@ def _record(
             risk_score=decision.risk_score,
         )
         stage_event(session, Topic.SEND_APPROVED, approved, producer=PRODUCER)
+    audit_decision(session, outbound, decision)
 
 
 def _stage_decision(session: AsyncSession, outbound: OutboundMessage) -> None:

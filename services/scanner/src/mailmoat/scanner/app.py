@@ -18,15 +18,21 @@ def _detector_service(
 ) -> Service:
     detector = build_detector(backend, side, settings)
     handler = DetectorHandler(
-        side, detector, producer=name, timeout=settings.detector_timeout_seconds, shadow=shadow
+        side,
+        detector,
+        producer=name,
+        consumer=settings.group(name),
+        timeout=settings.detector_timeout_seconds,
+        shadow=shadow,
     )
-    subscription = Subscription(Topic.RAW_MAIL, name, handler.on_raw_mail)
+    # Not transactional: the handler keeps no transaction open while the detector judges.
+    subscription = Subscription(Topic.RAW_MAIL, name, handler.on_raw_mail, transactional=False)
     close = getattr(detector, "aclose", None)  # network backends hold connection pools
     return Service(
         name=name,
         settings=settings,
         subscriptions=[subscription],
-        on_stop=[close] if close is not None else [],
+        on_stop=[handler.offload.close, *([close] if close is not None else [])],
     )
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.consumer import PoisonEvent
-from mailmoat.common.db.tables import RawMessage
+from mailmoat.common.db.session import reading
+from mailmoat.common.db.tables import ProcessedEvent, RawMessage
 from mailmoat.common.events import DetectorVerdict, Finding, RawMailReceived
 from mailmoat.common.events.inbound import capped
 from mailmoat.common.mail.structured import StructuredMessage
@@ -19,44 +22,96 @@ from mailmoat.common.topics import Topic
 from mailmoat.scanner.domain.assessment import Assessment, Detector
 from mailmoat.scanner.domain.content import ScanContent
 from mailmoat.scanner.domain.coverage import enforce_coverage
+from mailmoat.scanner.offload import Offload
 
 NO_AI_LEVELS = frozenset({"L1"})
 
 
-def scan_content(raw: RawMessage) -> ScanContent:
-    """What the detectors read: ingest's parse when it has one, else the raw text (and a gap
-    saying so, since the raw text is a rougher reading than the parse)."""
-    parsed = None if raw.structured is None else StructuredMessage.model_validate(raw.structured)
+def scan_content(structured: dict[str, Any] | None, raw: bytes) -> ScanContent:
+    """What the detectors read: ingest's parse (``structured``) when it has one, else the raw
+    text (and a gap saying so, since the raw text is a rougher reading than the parse)."""
+    parsed = None if structured is None else StructuredMessage.model_validate(structured)
     if parsed is not None and not parsed.stands_in:
         return ScanContent.from_structured(parsed)
-    text = read_mail_text(raw.raw)
+    text = read_mail_text(raw)
     visible = text.text or html_to_text(text.html)
     return ScanContent.unanalysed(text.subject, text.from_address, visible, text.html)
 
 
 class DetectorHandler:
-    """Runs one detector on every L2+ mail and publishes its verdict (or its failure)."""
+    """Runs one detector on every L2+ mail and publishes its verdict (or its failure).
+
+    Its subscription is not transactional: the mail is read in a short read-only transaction,
+    judged with none open, and the verdict staged and the event recorded as processed (by
+    ``consumer``, the group's id) in one short write transaction. A detector may take seconds;
+    on SQLite a transaction open all along would hold the database's one write lock, and every
+    writer (the SMTP door's commit, the API) would wait for the detector."""
 
     def __init__(
-        self, side: str, detector: Detector, *, producer: str, timeout: float, shadow: bool = False
+        self,
+        side: str,
+        detector: Detector,
+        *,
+        producer: str,
+        timeout: float,
+        consumer: str,
+        shadow: bool = False,
+        offload: Offload | None = None,
     ) -> None:
         self.side, self.detector, self.timeout, self.shadow = side, detector, timeout, shadow
         self.producer = producer  # the service's name: its outbox relay publishes these rows
+        self.consumer = consumer
+        # Reading a large mail (a parse of megabytes) must not hold the event loop, which the
+        # SMTP door and the API share with this consumer when services share a process.
+        self.offload = offload or Offload(name=f"{producer}-read")
 
     async def on_raw_mail(self, event: RawMailReceived, session: AsyncSession) -> None:
         if event.security_level in NO_AI_LEVELS:
+            async with session.begin():
+                await self._record(session, event)
             return  # L1: no AI analysis, and no AI credits
-        raw = await session.get(RawMessage, event.raw_ref)
-        if raw is None or raw.workspace_id != event.workspace_id:
-            raise PoisonEvent(f"raw message {event.raw_ref} not found")
+        with reading():
+            async with session.begin():
+                if await self._taken(session, event):
+                    return
+                raw = await session.get(RawMessage, event.raw_ref)
+                if raw is None or raw.workspace_id != event.workspace_id:
+                    raise PoisonEvent(f"raw message {event.raw_ref} not found")
+                structured, body = raw.structured, raw.raw
+        verdict = await self._judge(event, structured, body)
+        async with session.begin():
+            if await self._record(session, event):
+                stage_event(session, Topic.SCAN_VERDICTS, verdict, producer=self.producer)
+
+    async def _taken(self, session: AsyncSession, event: RawMailReceived) -> bool:
+        """Whether this group recorded ``event`` already (a redelivery)."""
+        query = select(ProcessedEvent.event_id).where(
+            ProcessedEvent.consumer == self.consumer, ProcessedEvent.event_id == event.event_id
+        )
+        return (await session.scalar(query)) is not None
+
+    async def _record(self, session: AsyncSession, event: RawMailReceived) -> bool:
+        """Record ``event`` as processed by this group; False if it was already."""
+        if await self._taken(session, event):
+            return False
+        session.add(
+            ProcessedEvent(
+                consumer=self.consumer, event_id=event.event_id, workspace_id=event.workspace_id
+            )
+        )
+        return True
+
+    async def _judge(
+        self, event: RawMailReceived, structured: dict[str, Any] | None, body: bytes
+    ) -> DetectorVerdict:
         started = time.perf_counter()
-        content = scan_content(raw)
+        content = await self.offload.run(scan_content, structured, body)
         assessment, error = await self._assess(content)
         assessment = enforce_coverage(content, assessment)
         findings, dropped = capped(assessment.findings)
         if dropped:
             EVENTS_TRIMMED.labels(Topic.SCAN_VERDICTS.value).inc()
-        verdict = DetectorVerdict(
+        return DetectorVerdict(
             mail_id=event.mail_id,
             workspace_id=event.workspace_id,
             detector=self.side,
@@ -71,7 +126,6 @@ class DetectorHandler:
             coverage=assessment.coverage,
             shadow=self.shadow,
         )
-        stage_event(session, Topic.SCAN_VERDICTS, verdict, producer=self.producer)
 
     async def _assess(self, content: ScanContent) -> tuple[Assessment, str | None]:
         try:

@@ -12,6 +12,13 @@ from datetime import UTC, datetime
 
 _mail_id: ContextVar[str | None] = ContextVar("mail_id", default=None)
 _event_id: ContextVar[str | None] = ContextVar("event_id", default=None)
+_service: ContextVar[str | None] = ContextVar("service", default=None)
+
+
+def set_log_service(name: str) -> None:
+    """Name the service on every log line of the current task and the tasks it starts, where
+    several services share one process (``mailmoat dev``)."""
+    _service.set(name)
 
 
 @contextmanager
@@ -37,7 +44,7 @@ class JsonFormatter(logging.Formatter):
         line: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
-            "service": self.service,
+            "service": _service.get() or self.service,
             "logger": record.name,
             "message": record.getMessage(),
         }
@@ -55,9 +62,21 @@ def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = T
     if json_lines:
         handler.setFormatter(JsonFormatter(service))
     else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(message)s"))
+        handler.setFormatter(_TextFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     for noisy in ("aiokafka", "faststream", "kafka", "uvicorn.access", "httpx", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _TextFormatter(logging.Formatter):
+    """``time service LEVEL message``, the service being the task's own where several share."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__("%(asctime)s %(service)s %(levelname)s %(message)s")
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.service = _service.get() or self.service
+        return super().format(record)

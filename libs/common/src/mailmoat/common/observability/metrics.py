@@ -64,6 +64,17 @@ SENDER_SIGNALS = Counter(
     "Sender-graph signals the consensus added to inbound risk, by code.",
     ["code"],
 )
+CREDITS_CHARGED = Counter(
+    "mailmoat_credits_charged_total",
+    "Credits charged to workspaces, by reason (inbound, ai_analysis, outbound_sent, ...).",
+    ["reason"],
+)
+CREDITS_OVERAGE = Counter(
+    "mailmoat_credits_overage_total",
+    "Credits charged beyond a workspace's monthly allowance (the mail was handled all the "
+    "same), by reason.",
+    ["reason"],
+)
 SERVICE_UP = Gauge("mailmoat_service_up", "1 while the service runs.", ["service"])
 
 

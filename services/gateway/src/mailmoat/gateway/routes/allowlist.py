@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr
 
 from mailmoat.common.db.tables import AllowlistEntry
 from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.cursors import CursorParam, LimitParam, decode_cursor, page_of
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.idempotency import Claim, claim
 from mailmoat.gateway.problems import Problem
@@ -40,13 +41,27 @@ class AllowlistOut(BaseModel):
     active_from: datetime
 
 
+class AllowlistPage(BaseModel):
+    """Allowlist rows, oldest first; pass ``next_cursor`` as ``cursor`` for the next page."""
+
+    items: list[AllowlistOut]
+    next_cursor: str | None
+
+
 @router.get("")
 async def list_allowlist(
-    db: SessionDep, who: Annotated[Caller, Depends(require("read:mail"))]
-) -> list[AllowlistOut]:
+    db: SessionDep,
+    who: Annotated[Caller, Depends(require("read:mail"))],
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+) -> AllowlistPage:
+    after = decode_cursor(cursor) if cursor else None
     async with db.begin():
-        rows = await WorkspaceRepository(db, who.workspace_id).allowlist()
-    return [AllowlistOut.model_validate(r, from_attributes=True) for r in rows]
+        repo = WorkspaceRepository(db, who.workspace_id)
+        rows = await repo.allowlist(after=after, limit=limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda r: (r.added_at, r.id))
+    items = [AllowlistOut.model_validate(r, from_attributes=True) for r in page]
+    return AllowlistPage(items=items, next_cursor=next_cursor)
 
 
 @router.post("", status_code=201, response_model=AllowlistOut)

@@ -23,7 +23,7 @@ from mailmoat.common.events import InboxEventKind, SendRequested
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.topics import Topic
-from mailmoat.gateway.cursors import decode_cursor, encode_cursor
+from mailmoat.gateway.cursors import decode_cursor, page_of
 from mailmoat.gateway.decisions import DecisionWaiter
 from mailmoat.gateway.deps import Caller, ReviewerDep, SessionDep
 from mailmoat.gateway.problems import Problem
@@ -65,10 +65,28 @@ class ApprovalOut(BaseModel):
     expires_at: datetime
 
 
+class ApprovalSummary(BaseModel):
+    """A held send in the queue: enough to choose which to open (``GET /approvals/{id}`` has
+    the draft, the agent's reasoning and policy's checks)."""
+
+    id: uuid.UUID
+    outbound_id: uuid.UUID = Field(description="The send's id (``GET /outbound/{id}``).")
+    inbox: str
+    security_level: str = Field(description="The inbox's level (L4 holds every send).")
+    to: list[str]
+    subject: str
+    risk_score: int
+    risk_reasons: list[str]
+    held_reasons: list[str]
+    requested_at: datetime
+    expires_at: datetime
+    size_bytes: int = Field(description="UTF-8 size of the draft: subject, text and HTML.")
+
+
 class ApprovalPage(BaseModel):
     """Held sends, oldest first; pass ``next_cursor`` as ``cursor`` for the next page."""
 
-    items: list[ApprovalOut]
+    items: list[ApprovalSummary]
     next_cursor: str | None
 
 
@@ -116,6 +134,24 @@ def approval_out(outbound: OutboundMessage, inbox: Inbox) -> ApprovalOut:
     )
 
 
+def approval_summary(outbound: OutboundMessage, inbox: Inbox) -> ApprovalSummary:
+    parts = (outbound.subject, outbound.text, outbound.html or "")
+    return ApprovalSummary(
+        id=outbound.id,
+        outbound_id=outbound.id,
+        inbox=inbox.slug,
+        security_level=inbox.security_level,
+        to=list(outbound.recipients),
+        subject=outbound.subject,
+        risk_score=outbound.risk_score,
+        risk_reasons=list(outbound.risk_reasons),
+        held_reasons=list(outbound.held_reasons),
+        requested_at=outbound.created_at,
+        expires_at=expires_at(outbound, inbox),
+        size_bytes=sum(len(part.encode()) for part in parts),
+    )
+
+
 def expires_at(outbound: OutboundMessage, inbox: Inbox) -> datetime:
     """When the sweep rejects the held send unless a person decides first: the deadline policy
     stored when it held the send (computed from the inbox's window for a send held before
@@ -133,18 +169,17 @@ async def list_approvals(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ApprovalPage:
-    """The queue of sends waiting for a person, optionally of one inbox."""
+    """The queue of sends waiting for a person, optionally of one inbox, as summaries."""
     after = decode_cursor(cursor) if cursor else None
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         only = await repo.inbox(inbox) if inbox is not None else None
         rows = await repo.held_sends(inbox=only, after=after, limit=limit + 1)
         inboxes = await repo.inboxes_by_id({row.inbox_id for row in rows})
-    page = rows[:limit]
-    last = page[-1] if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
     return ApprovalPage(
-        items=[approval_out(row, inboxes[row.inbox_id]) for row in page],
-        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+        items=[approval_summary(row, inboxes[row.inbox_id]) for row in page],
+        next_cursor=next_cursor,
     )
 
 

@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from mailmoat.common.caps import WORKSPACE_DAILY_CAP
 from mailmoat.common.db.tables import Inbox, InboxSenderRule
 from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.cursors import CursorParam, LimitParam, decode_cursor, page_of
 from mailmoat.gateway.deps import Caller, SessionDep, require, runtime
 from mailmoat.gateway.idempotency import Claim, claim
-from mailmoat.gateway.problems import Problem
+from mailmoat.gateway.problems import Problem, invalid
 from mailmoat.gateway.repository import WorkspaceRepository
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
@@ -25,9 +26,14 @@ LEVEL_PLANS = {"L3": ("developer", "startup", "enterprise"), "L4": ("startup", "
 MINIMUM_PLAN = {"L3": "developer", "L4": "startup"}
 MAX_SENDER_RULES = 500
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-SenderPattern = Annotated[str, Field(max_length=320, pattern=rf"^(?:[^@\s]{{1,64}}@)?{_DOMAIN}$")]
+# No control characters (PostgreSQL refuses NUL in text): a local part is printable.
+SenderPattern = Annotated[
+    str, Field(max_length=320, pattern=rf"^(?:[^@\s\x00-\x1f\x7f]{{1,64}}@)?{_DOMAIN}$")
+]
 DomainName = Annotated[str, Field(max_length=253, pattern=rf"^{_DOMAIN}$")]
-Keyword = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Keyword = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+]
 MAX_RESTRICTIONS = 500
 Writer = Annotated[Caller, Depends(require("write:inbox"))]
 RESERVED_SLUGS = frozenset({"bounces", "feedback"})
@@ -128,6 +134,13 @@ class InboxOut(BaseModel):
     created_at: datetime
 
 
+class InboxPage(BaseModel):
+    """Inboxes, oldest first; pass ``next_cursor`` as ``cursor`` for the next page."""
+
+    items: list[InboxOut]
+    next_cursor: str | None
+
+
 def inbox_out(inbox: Inbox, rules: list[InboxSenderRule]) -> InboxOut:
     return InboxOut(
         id=inbox.id,
@@ -189,10 +202,16 @@ async def create_inbox(body: InboxCreate, request: Request, db: SessionDep, who:
 
 
 @router.get("")
-async def list_inboxes(db: SessionDep, who: Reader) -> list[InboxOut]:
+async def list_inboxes(
+    db: SessionDep, who: Reader, cursor: CursorParam = None, limit: LimitParam = 50
+) -> InboxPage:
+    after = decode_cursor(cursor) if cursor else None
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
-        return [inbox_out(i, await repo.sender_rules(i)) for i in await repo.inboxes()]
+        rows = await repo.inboxes(after=after, limit=limit + 1)
+        page, next_cursor = page_of(rows, limit, lambda i: (i.created_at, i.id))
+        items = [inbox_out(i, await repo.sender_rules(i)) for i in page]
+    return InboxPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{slug}")
@@ -252,7 +271,7 @@ async def _apply(repo: WorkspaceRepository, inbox: Inbox, body: InboxSettings) -
         if field in named:
             value = getattr(body, field)
             if value is None and field == "approval_timeout_seconds":
-                raise Problem(422, "invalid_request", f"{field}: may not be null")
+                raise invalid(["body", field], "may not be null")
             setattr(inbox, field, value)
     if "allowed_recipient_domains" in named:
         inbox.allowed_recipient_domains = body.allowed_recipient_domains
@@ -260,7 +279,7 @@ async def _apply(repo: WorkspaceRepository, inbox: Inbox, body: InboxSettings) -
         inbox.blocked_keywords = body.blocked_keywords or []
     hourly, daily = inbox.hourly_send_limit, inbox.daily_send_limit
     if hourly is not None and daily is not None and hourly > daily:
-        raise Problem(422, "invalid_request", "hourly_send_limit cannot exceed daily_send_limit")
+        raise invalid(["body", "hourly_send_limit"], "cannot exceed daily_send_limit")
     for field, action in (("sender_allowlist", "allow"), ("sender_blocklist", "block")):
         if field in named:
             await repo.replace_sender_rules(inbox, action, getattr(body, field) or [])

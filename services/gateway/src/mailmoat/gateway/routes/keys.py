@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.cursors import CursorParam, LimitParam, decode_cursor, page_of
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.idempotency import Claim, claim
 from mailmoat.gateway.keys import SEND_SCOPE, expand_scopes, generate_key, mixes_duties
-from mailmoat.gateway.problems import Problem
+from mailmoat.gateway.problems import Problem, invalid
 from mailmoat.gateway.repository import WorkspaceRepository
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
@@ -53,6 +54,13 @@ class KeyOut(BaseModel):
     revoked_at: datetime | None
 
 
+class KeyPage(BaseModel):
+    """Keys, oldest first; pass ``next_cursor`` as ``cursor`` for the next page."""
+
+    items: list[KeyOut]
+    next_cursor: str | None
+
+
 class KeyCreated(KeyOut):
     """A new key; ``token`` is shown in this response only."""
 
@@ -63,11 +71,11 @@ class KeyCreated(KeyOut):
 async def create_key(body: KeyCreate, request: Request, db: SessionDep, who: Admin) -> Any:
     """Mint a key; its token is in this answer only (a replay of the request omits it)."""
     if mixed := mixes_duties(body.scopes):
-        raise Problem(
-            422,
-            "mixed_duties",
-            f"A key that can send is an agent's and may not also hold {', '.join(mixed)}: "
+        raise invalid(
+            ["body", "scopes"],
+            f"a key that can send is an agent's and may not also hold {', '.join(mixed)}: "
             "mint one key for the agent and another for the person",
+            code="mixed_duties",
             scopes=mixed,
         )
     beyond = sorted(set(body.scopes) - set(who.scopes) - {SEND_SCOPE})
@@ -100,9 +108,14 @@ async def create_key(body: KeyCreate, request: Request, db: SessionDep, who: Adm
 
 
 @router.get("")
-async def list_keys(db: SessionDep, who: Admin) -> list[KeyOut]:
+async def list_keys(
+    db: SessionDep, who: Admin, cursor: CursorParam = None, limit: LimitParam = 50
+) -> KeyPage:
+    after = decode_cursor(cursor) if cursor else None
     async with db.begin():
-        return [_out(k) for k in await WorkspaceRepository(db, who.workspace_id).keys()]
+        rows = await WorkspaceRepository(db, who.workspace_id).keys(after=after, limit=limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda k: (k.created_at, k.id))
+    return KeyPage(items=[_out(k) for k in page], next_cursor=next_cursor)
 
 
 @router.delete("/{key_id}", status_code=204)

@@ -1,6 +1,7 @@
 """Inbound messages: list an inbox's mail, read one with its verdicts and consensus, read the
 original or the full analysis (a person's, audited), release withheld mail (audited), and read
-a thread. What an agent sees is ``mailmoat.common.mail.exposure``'s to say."""
+a thread. What an agent sees is ``mailmoat.common.mail.exposure``'s to say: withheld mail is
+listed and read as a stub (``WithheldOut``) that carries none of its content."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Discriminator, EmailStr, Field, Tag
 
 from mailmoat.common.audit import subject_hash
 from mailmoat.common.db.tables import Message, RawMessage, ScanVerdictRecord
 from mailmoat.common.events import InboxEventKind
 from mailmoat.common.mail.exposure import agent_authentication, agent_findings, shown
 from mailmoat.common.outbox import stage_inbox_event
-from mailmoat.gateway.cursors import decode_cursor, encode_cursor
+from mailmoat.gateway.cursors import decode_cursor, page_of
 from mailmoat.gateway.deps import Caller, ReviewerDep, SessionDep, require
 from mailmoat.gateway.problems import Problem
 from mailmoat.gateway.repository import WorkspaceRepository
@@ -25,7 +26,7 @@ from mailmoat.gateway.spotlight import INSTRUCTIONS, MARKER, datamark
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
 Status = Literal["delivered", "review", "withheld"]
-VISIBLE_BY_DEFAULT = ("delivered", "review")
+LISTED_BY_DEFAULT = ("delivered", "review", "withheld")
 Reader = Annotated[Caller, Depends(require("read:mail"))]
 
 
@@ -63,9 +64,9 @@ class SpotlightOut(BaseModel):
 
 
 class MessageOut(BaseModel):
-    """A message as an agent may read it (``mailmoat.common.mail.exposure``): a withheld one
-    shows who sent it and why, never its content or what the detectors found in it. The detail
-    view of other mail adds the verdicts, ingest's findings and the authentication results."""
+    """A delivered or review message as an agent may read it (``mailmoat.common.mail.exposure``;
+    withheld mail is a ``WithheldOut`` instead). The detail view adds the verdicts, ingest's
+    findings and the authentication results."""
 
     id: uuid.UUID
     inbox_id: uuid.UUID
@@ -93,6 +94,39 @@ class MessageOut(BaseModel):
     spotlight: SpotlightOut | None = None
 
 
+class WithheldOut(BaseModel):
+    """A withheld message: that it exists, who sent it and why, so the agent can ask a person
+    to release it. Never its subject, text, HTML or attachments, nor what the detectors found
+    in it (a person reads those through ``/analysis`` and ``/raw``, audited)."""
+
+    id: uuid.UUID
+    inbox_id: uuid.UUID
+    thread_id: uuid.UUID | None
+    status: Literal["withheld"] = "withheld"
+    from_address: str
+    subject_sha256: str = Field(description="SHA-256 of the subject, hex: never the subject.")
+    withheld_reason: str | None = Field(
+        description="Why it is withheld: codes such as detectors, malware.eicar, "
+        "blocked_sender, analysis_failed, lookalike_domain."
+    )
+    consensus: str
+    risk_score: int
+    risk_reasons: list[str] = Field(description="Sender-graph signals, as codes only.")
+    received_at: datetime
+
+
+def _kind(value: Any) -> str:
+    status = value.get("status") if isinstance(value, dict) else getattr(value, "status", None)
+    return "withheld" if status == "withheld" else "message"
+
+
+MessageView = Annotated[
+    Annotated[MessageOut, Tag("message")] | Annotated[WithheldOut, Tag("withheld")],
+    Discriminator(_kind),
+]
+"""A message as ``read:mail`` reads it: whole (sanitised) or, while withheld, a stub."""
+
+
 class AnalysisOut(BaseModel):
     """Everything the pipeline found, for a person: the detectors' reasons may quote the mail."""
 
@@ -109,7 +143,7 @@ class AnalysisOut(BaseModel):
 class MessagePage(BaseModel):
     """A page of messages, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
 
-    items: list[MessageOut]
+    items: list[MessageView]
     next_cursor: str | None
 
 
@@ -117,7 +151,34 @@ class ThreadOut(BaseModel):
     """A conversation's inbound messages, oldest first."""
 
     id: uuid.UUID
-    messages: list[MessageOut]
+    messages: list[MessageView]
+
+
+def withheld_out(message: Message) -> WithheldOut:
+    view = shown(message)
+    return WithheldOut(
+        id=message.id,
+        inbox_id=message.inbox_id,
+        thread_id=message.thread_id,
+        from_address=view.from_address,
+        subject_sha256=subject_hash(message.subject),
+        withheld_reason=view.withheld_reason,
+        consensus=message.consensus,
+        risk_score=message.risk_score,
+        risk_reasons=view.risk_reasons,
+        received_at=message.received_at,
+    )
+
+
+def message_view(
+    message: Message,
+    verdicts: list[ScanVerdictRecord] | None = None,
+    raw: RawMessage | None = None,
+) -> MessageOut | WithheldOut:
+    """The stub while withheld, else the message as an agent may read it."""
+    if shown(message).withheld:
+        return withheld_out(message)
+    return message_out(message, verdicts, raw)
 
 
 def message_out(
@@ -180,25 +241,22 @@ async def list_messages(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
-    """Newest first; withheld mail is listed only when asked for with ``status=withheld``."""
+    """Newest first, withheld mail included as stubs (``status: withheld``: who sent it, the
+    subject's SHA-256 and why, never its content); ``status`` keeps to one status."""
     after = decode_cursor(cursor) if cursor else None
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         inbox = await repo.inbox(slug)
         rows = await repo.messages(
             inbox,
-            statuses=(status,) if status else VISIBLE_BY_DEFAULT,
+            statuses=(status,) if status else LISTED_BY_DEFAULT,
             sender=sender,
             since=since,
             after=after,
             limit=limit + 1,
         )
-    page = rows[:limit]
-    last = page[-1] if len(rows) > limit else None
-    return MessagePage(
-        items=[message_out(m) for m in page],
-        next_cursor=encode_cursor(last.received_at, last.id) if last else None,
-    )
+    page, next_cursor = page_of(rows, limit, lambda m: (m.received_at, m.id))
+    return MessagePage(items=[message_view(m) for m in page], next_cursor=next_cursor)
 
 
 @router.get("/messages/{message_id}")
@@ -207,11 +265,14 @@ async def get_message(
     db: SessionDep,
     who: Reader,
     view: Annotated[Literal["plain", "spotlighted"], Query()] = "plain",
-) -> MessageOut:
-    """One message; ``view=spotlighted`` adds the body datamarked for the agent's prompt."""
+) -> MessageView:
+    """One message; ``view=spotlighted`` adds the body datamarked for the agent's prompt. A
+    withheld message answers its stub only, whoever asks."""
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         message = await repo.message(message_id)
+        if shown(message).withheld:
+            return withheld_out(message)
         out = message_out(message, await repo.verdicts(message.mail_id), await repo.raw(message))
     if view == "spotlighted" and out.text is not None:
         spotlighted = SpotlightOut(
@@ -313,4 +374,4 @@ async def get_thread(thread_id: uuid.UUID, db: SessionDep, who: Reader) -> Threa
         messages = await WorkspaceRepository(db, who.workspace_id).thread(thread_id)
     if not messages:
         raise Problem(404, "not_found", "Thread not found")
-    return ThreadOut(id=thread_id, messages=[message_out(m) for m in messages])
+    return ThreadOut(id=thread_id, messages=[message_view(m) for m in messages])

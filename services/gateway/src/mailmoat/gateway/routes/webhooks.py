@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.db.tables import WebhookEndpoint, Workspace
 from mailmoat.common.events import InboxEventKind
 from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.cursors import CursorParam, LimitParam, decode_cursor, page_of
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.idempotency import Claim, claim
 from mailmoat.gateway.problems import Problem
@@ -119,10 +120,23 @@ async def create_webhook(
     return out
 
 
+class WebhookPage(BaseModel):
+    """Webhook endpoints, oldest first; pass ``next_cursor`` as ``cursor`` for the next page."""
+
+    items: list[WebhookOut]
+    next_cursor: str | None
+
+
 @router.get("")
-async def list_webhooks(db: SessionDep, who: Manager) -> list[WebhookOut]:
+async def list_webhooks(
+    db: SessionDep, who: Manager, cursor: CursorParam = None, limit: LimitParam = 50
+) -> WebhookPage:
+    after = decode_cursor(cursor) if cursor else None
     async with db.begin():
-        return [_out(e) for e in await WorkspaceRepository(db, who.workspace_id).webhooks()]
+        repo = WorkspaceRepository(db, who.workspace_id)
+        rows = await repo.webhooks(after=after, limit=limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda e: (e.created_at, e.id))
+    return WebhookPage(items=[_out(e) for e in page], next_cursor=next_cursor)
 
 
 @router.delete("/{webhook_id}", status_code=204)

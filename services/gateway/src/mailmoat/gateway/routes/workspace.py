@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from mailmoat.common.credits import credit_standing
+from mailmoat.common.events.base import utcnow
 from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.deps import Caller, CallerDep, SessionDep, require
 from mailmoat.gateway.repository import WorkspaceRepository
@@ -26,7 +28,6 @@ class WorkspaceOut(BaseModel):
     sending_status: str = "active"
     """Reputation's word on the workspace's sends together (see the inbox's)."""
     sending_status_until: datetime | None = None
-    credits_balance: int
     created_at: datetime
 
 
@@ -41,20 +42,35 @@ class WorkspacePatch(BaseModel):
 
 
 class CreditOut(BaseModel):
-    """One ledger entry: negative for a charge, with the mail or send it paid for."""
+    """One ledger entry: negative for a charge, with the message or send it paid for."""
 
     id: uuid.UUID
     amount: int
     reason: str
     ref_id: uuid.UUID | None
+    """The message (``/messages/{id}``) or send (``/outbound/{id}``) charged for."""
     balance_after: int
+    """What was left of the month's allowance after this entry (never below 0)."""
+    overage_after: int
+    """Credits the month had used beyond its allowance after this entry."""
     created_at: datetime
 
 
 class CreditPage(BaseModel):
-    """The balance and a page of the ledger, newest first; ``next_cursor`` goes on."""
+    """The month's credits and a page of the ledger, newest first; ``next_cursor`` goes on.
 
+    The plan gives ``allowance`` credits per calendar month (UTC); charges draw ``balance``
+    down from it. At 0 nothing is refused or left unscanned: usage beyond the allowance is
+    ``overage`` and ``over_allowance`` is true until ``resets_at``."""
+
+    plan: str
+    period: str
+    resets_at: datetime
+    allowance: int
+    used: int
     balance: int
+    overage: int
+    over_allowance: bool
     items: list[CreditOut]
     next_cursor: str | None
 
@@ -96,12 +112,20 @@ async def get_credits(
     after = decode_cursor(cursor) if cursor else None
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
-        balance = (await repo.workspace()).credits_balance
+        workspace = await repo.workspace()
+        month = credit_standing(workspace, utcnow())
         rows = await repo.credit_entries(after=after, limit=limit + 1)
     page = rows[:limit]
     last = page[-1] if len(rows) > limit else None
     return CreditPage(
-        balance=balance,
+        plan=workspace.plan,
+        period=month.period,
+        resets_at=month.resets_at,
+        allowance=month.allowance,
+        used=month.used,
+        balance=month.balance,
+        overage=month.overage,
+        over_allowance=month.overage > 0,
         items=[CreditOut.model_validate(r, from_attributes=True) for r in page],
         next_cursor=encode_cursor(last.created_at, last.id) if last else None,
     )

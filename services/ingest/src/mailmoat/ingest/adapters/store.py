@@ -102,6 +102,8 @@ async def store_message(
         header_from=analysis.header_from,
     )
     stage_event(session, Topic.RAW_MAIL, event, producer=PRODUCER)
+    # The mail's id is also its message's id (policy stores the message under it), so the
+    # charge names what the API shows.
     await charge(session, inbox.workspace_id, INBOUND, mail_id)
     record_audit(
         session,

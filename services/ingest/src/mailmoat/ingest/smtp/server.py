@@ -48,6 +48,7 @@ class HardenedSMTP(SMTP):
         super().__init__(
             handler,
             hostname=hostname,
+            ident="ESMTP",  # the banner names the host, not the software and its version
             data_size_limit=limits.max_message_bytes,
             enable_SMTPUTF8=True,
             decode_data=False,

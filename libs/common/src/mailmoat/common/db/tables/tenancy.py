@@ -35,7 +35,10 @@ class Workspace(Base):
     # Reputation's word on the workspace as a whole (its inboxes' sends together).
     sending_status: Mapped[str] = mapped_column(String(20), default="active")
     sending_status_until: Mapped[datetime | None] = mapped_column(default=None)
-    credits_balance: Mapped[int] = mapped_column(default=0)
+    # Credits used in ``credits_period`` (``YYYY-MM``, UTC), the month of the last charge; the
+    # balance is the plan's allowance less this (``common.credits``), a new month starts at 0.
+    credits_period: Mapped[str | None] = mapped_column(String(7), default=None)
+    credits_used: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -149,16 +152,21 @@ class WebhookDelivery(Base):
 
 
 class CreditEntry(Base):
-    """One charge (negative) or grant (positive) of credits, with what it was for."""
+    """One charge (negative) of credits, with the message or send it was for (charged once per
+    reason) and the period's balance and overage after it."""
 
     __tablename__ = "credit_ledger"
+    __table_args__ = (UniqueConstraint("workspace_id", "reason", "ref_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     amount: Mapped[int]
     reason: Mapped[str] = mapped_column(String(50))
     ref_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    # What was left of the period's allowance after this entry (never below 0), and what the
+    # period had used beyond it.
     balance_after: Mapped[int]
+    overage_after: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

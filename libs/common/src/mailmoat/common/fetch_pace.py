@@ -1,0 +1,78 @@
+"""Consumers' fetch wait on the embedded broker: long while nothing moves, short while mail does.
+
+Kafka answers a waiting fetch as soon as data arrives; tansu (the embedded broker) answers only at
+the fetch's deadline, so there the wait is both each hop's latency and how often an idle consumer
+asks. One pace shared by every service of a process (``mailmoat dev``) keeps the idle cost low and
+the hops short: any commit or wake-up in the process turns every consumer's wait short for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from faststream.kafka import KafkaBroker
+
+log = logging.getLogger(__name__)
+
+BUSY_SECONDS = 30.0
+"""How long after the last movement the waits stay short: a person trying the gateway by hand
+(send, read, reply) keeps short hops throughout."""
+
+
+@dataclass
+class FetchPace:
+    """``idle_ms`` until something moves, then ``busy_ms`` for ``busy_seconds`` after the last
+    movement. Only the wait changes: every fetch is still answered and nothing is skipped, so
+    pacing can delay a record (by at most one idle wait) but never lose one."""
+
+    idle_ms: int
+    busy_ms: int
+    busy_seconds: float = BUSY_SECONDS
+    _fetchers: list[Any] = field(default_factory=list)
+    _busy_until: float = 0.0
+    _timer: asyncio.TimerHandle | None = None
+
+    def follow(self, broker: KafkaBroker) -> None:
+        """Pace the consumers of ``broker``, a started broker."""
+        for subscriber in broker.subscribers:
+            self.follow_consumer(getattr(subscriber, "consumer", None))
+
+    def follow_consumer(self, consumer: AIOKafkaConsumer | None) -> None:
+        """Pace ``consumer``, a started aiokafka consumer (one read outside FastStream)."""
+        # aiokafka reads this attribute each time it builds a fetch request.
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+            log.warning("cannot pace a consumer: its fetch wait stays as configured")
+            return
+        fetcher._fetch_max_wait_ms = self.wait_ms
+        self._fetchers.append(fetcher)
+
+    @property
+    def wait_ms(self) -> int:
+        """The wait a fetch built now gets."""
+        return self.busy_ms if self._timer is not None else self.idle_ms
+
+    def moved(self) -> None:
+        """Something was committed or accepted: short waits for the next ``busy_seconds``."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._timer is not None and self._busy_until - now > self.busy_seconds / 2:
+            return  # busy a good while yet: no timer churn on every record
+        self._busy_until = now + self.busy_seconds
+        if self._timer is None:
+            self._set(self.busy_ms)
+        else:
+            self._timer.cancel()
+        self._timer = loop.call_at(self._busy_until, self._quiet)
+
+    def _quiet(self) -> None:
+        self._timer = None
+        self._set(self.idle_ms)
+
+    def _set(self, wait_ms: int) -> None:
+        for fetcher in self._fetchers:
+            fetcher._fetch_max_wait_ms = wait_ms

@@ -10,18 +10,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
-from sqlalchemy import select
 
 from mailmoat.cli.dev_sink import DevOutbox
-from mailmoat.common.db.tables import OutboundMessage
 from mailmoat.common.dev_outbox import find_mail, list_mail, read_raw
-from mailmoat.common.events import SendApproved
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
-from mailmoat.common.topics import Topic
 from mailmoat.dispatch.app import build_service
 from mailmoat.dispatch.settings import DispatchSettings
+from tests.integration.test_dispatch import publish, settled
 from tests.support.inprocess import running
 from tests.support.outbound import approved_sends
 from tests.support.scenario import Scenario
@@ -138,28 +134,6 @@ def test_the_sink_runs_on_a_thread_of_its_own_for_a_caller_without_a_loop(
     assert [m.outbound_id for m in list_mail(tmp_path)] == [SEND_ID]
 
 
-async def _publish(settings: CommonSettings, scenario: Scenario, outbound_id: uuid.UUID) -> None:
-    event = SendApproved(
-        mail_id=outbound_id,
-        workspace_id=scenario.workspace_id,
-        inbox_id=scenario.inbox_id,
-        risk_score=0,
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
-    await producer.start()
-    try:
-        topic = settings.topic(Topic.SEND_APPROVED.value)
-        await producer.send_and_wait(topic, event.to_bytes(), key=str(outbound_id).encode())
-    finally:
-        await producer.stop()
-
-
-async def _settled(scenario: Scenario, outbound_id: uuid.UUID) -> OutboundMessage | None:
-    async with scenario.sessions() as db:
-        row = await db.scalar(select(OutboundMessage).where(OutboundMessage.id == outbound_id))
-    return row if row is not None and row.status in ("sent", "failed") else None
-
-
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_dispatch_relays_an_approved_send_into_the_dev_outbox(
     settings: CommonSettings, scenario: Scenario, tmp_path: Path
@@ -170,8 +144,8 @@ async def test_dispatch_relays_an_approved_send_into_the_dev_outbox(
         )
         async with running(build_service(dispatch)):
             [outbound_id] = await approved_sends(scenario, ["bob@example.org"])
-            await _publish(settings, scenario, outbound_id)
-            row = await eventually(lambda: _settled(scenario, outbound_id), what="the send")
+            await publish(settings, scenario, outbound_id)
+            row = await eventually(lambda: settled(scenario, outbound_id), what="the send")
     [mail] = list_mail(tmp_path)
     assert row.status == "sent", row.relay_reply
     assert f"stored in the dev outbox as {mail.id}" in (row.relay_reply or "")

@@ -127,6 +127,10 @@ def build_service(settings: GatewaySettings) -> Service:
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         await _warn_of_mixed_keys(runtime)
         log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
-        await server.serve()
+        try:
+            await server.serve()
+        finally:  # cancelled at stop: uvicorn leaves its listening sockets to whoever cancels
+            for listener in getattr(server, "servers", []):
+                listener.close()
 
     return Service(name="gateway", settings=settings, tasks=[read_decisions, serve_http])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import email.message
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mailmoat.gateway.limits import replaying
 from mailmoat.gateway.problems import problem_response
 
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
@@ -68,16 +69,7 @@ class JsonBodies:
         if body:
             await self._refuse(scope, receive, send)
             return
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -41,3 +41,14 @@ def test_a_consumer_without_a_fetcher_is_left_as_configured() -> None:
     pace = FetchPace(idle_ms=500, busy_ms=10)
     pace.follow_consumer(SimpleNamespace())
     assert pace.wait_ms == 500
+
+
+async def test_an_unfollowed_consumer_keeps_its_last_wait() -> None:
+    pace = FetchPace(idle_ms=500, busy_ms=10, busy_seconds=60)
+    stopped, replacement = consumer(10), consumer(10)
+    pace.follow_consumer(stopped)
+    pace.unfollow_consumer(stopped)  # a reader restarted with a new consumer
+    pace.follow_consumer(replacement)
+    pace.moved()
+    assert stopped._fetcher._fetch_max_wait_ms == 500
+    assert replacement._fetcher._fetch_max_wait_ms == 10

@@ -51,6 +51,11 @@ class FetchPace:
         fetcher._fetch_max_wait_ms = self.wait_ms
         self._fetchers.append(fetcher)
 
+    def unfollow_consumer(self, consumer: AIOKafkaConsumer) -> None:
+        """Stop pacing ``consumer`` (stopped, to be replaced by a new one)."""
+        fetcher = getattr(consumer, "_fetcher", None)
+        self._fetchers = [f for f in self._fetchers if f is not fetcher]
+
     @property
     def wait_ms(self) -> int:
         """The wait a fetch built now gets."""

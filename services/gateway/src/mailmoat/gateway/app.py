@@ -111,7 +111,7 @@ def build_service(settings: GatewaySettings) -> Service:
     decisions = DecisionWaiter(settings)
 
     async def read_decisions(runtime: Runtime) -> None:
-        await decisions.run()
+        await decisions.run(runtime.pace)
 
     async def serve_http(runtime: Runtime) -> None:
         config = uvicorn.Config(

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from mailmoat.common.events import SendDecided
+from mailmoat.common.fetch_pace import FetchPace
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 
@@ -66,11 +67,12 @@ class DecisionWaiter:
         if future is not None and not future.done():
             future.set_result(decided)
 
-    async def run(self) -> None:
-        """Read replies until cancelled; a broker error restarts the reader."""
+    async def run(self, pace: FetchPace | None = None) -> None:
+        """Read replies until cancelled; a broker error restarts the reader. ``pace``: the
+        process's fetch pace, which the reader follows like every other consumer there."""
         while True:
             try:
-                await self._read()
+                await self._read(pace)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -78,7 +80,7 @@ class DecisionWaiter:
                 self.ready.clear()
                 await asyncio.sleep(RESTART_SECONDS)
 
-    async def _read(self) -> None:
+    async def _read(self, pace: FetchPace | None) -> None:
         consumer = AIOKafkaConsumer(
             self._settings.topic(Topic.SEND_DECISIONS.value),
             bootstrap_servers=self._settings.kafka_bootstrap,
@@ -89,6 +91,8 @@ class DecisionWaiter:
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         await consumer.start()
+        if pace is not None:
+            pace.follow_consumer(consumer)
         try:
             self.ready.set()
             async for record in consumer:
@@ -96,5 +100,7 @@ class DecisionWaiter:
                     self.resolve(record.value)
         finally:
             self.ready.clear()
+            if pace is not None:
+                pace.unfollow_consumer(consumer)
             with contextlib.suppress(Exception):
                 await consumer.stop()

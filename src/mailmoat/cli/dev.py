@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import secrets
 import signal
@@ -88,6 +89,10 @@ class DevStack:
             "MAILMOAT_EGRESS_ALLOWED_NETWORKS": os.environ.get(
                 "MAILMOAT_EGRESS_ALLOWED_NETWORKS", '["127.0.0.0/8", "::1/128"]'
             ),
+            # A person watches this terminal: plain lines, warnings and errors only (and what the
+            # built-in outbox keeps). ``MAILMOAT_LOG_LEVEL=INFO`` shows every service's chatter.
+            "MAILMOAT_LOG_JSON": os.environ.get("MAILMOAT_LOG_JSON", "false"),
+            "MAILMOAT_LOG_LEVEL": os.environ.get("MAILMOAT_LOG_LEVEL", "WARNING"),
             "MAILMOAT_SMTP_PORT": str(self.smtp_port),
             "MAILMOAT_API_PORT": str(self.api_port),
             "MAILMOAT_RELAY_PORT": str(self.relay_port),
@@ -205,6 +210,9 @@ def _configure(settings: CommonSettings, metrics_port: int) -> None:
         )
     except OSError as error:  # another gateway holds the port: run without metrics
         print(f"Metrics not served on port {metrics_port}: {error}", file=sys.stderr)
+    # Each mail the built-in outbox keeps is news to the person trying the gateway.
+    outbox_log = logging.getLogger(DevOutbox.__module__)
+    outbox_log.setLevel(min(outbox_log.getEffectiveLevel(), logging.INFO))
 
 
 async def _started(stack: DevStack, running: asyncio.Task[None]) -> None:
@@ -249,6 +257,7 @@ def _announce(stack: DevStack) -> None:
         f"  Metrics  http://127.0.0.1:{stack.metrics_port}/metrics  (every service, by label)\n"
         f"  API keys (a person's, an agent's): "
         f"{(stack.data_dir / 'bootstrap-key.json').resolve()}\n"
+        f"  Logs     warnings and errors here (MAILMOAT_LOG_LEVEL=INFO for every service's)\n"
         f"Press Ctrl-C to stop.\n",
         flush=True,
     )

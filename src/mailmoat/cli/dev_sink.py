@@ -115,7 +115,9 @@ class DevOutbox:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self.session, host=self.host, port=self.port)
-        log.info("dev outbox: SMTP on %s:%d, mail kept in %s", self.host, self.port, self.directory)
+        log.debug(
+            "dev outbox: SMTP on %s:%d, mail kept in %s", self.host, self.port, self.directory
+        )
 
     async def stop(self) -> None:
         """Stop listening and close open sessions (a message mid-DATA is not acknowledged)."""

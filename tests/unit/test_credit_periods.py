@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mailmoat.cli.bootstrap import PLANS as BOOTSTRAP_PLANS
 from mailmoat.common.credits import credit_period, credit_standing
 from mailmoat.common.db.tables import Workspace
-from mailmoat.common.plans import PLANS, monthly_allowance
-from mailmoat.gateway.routes.inboxes import LEVEL_PLANS
+from mailmoat.common.plans import PLANS, allows, minimum_plan, monthly_allowance
 
 LAST_SECOND = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -44,8 +42,10 @@ def test_the_period_of_an_aware_time_is_its_month_in_utc() -> None:
     assert credit_period(datetime.fromisoformat("2027-01-01T00:30:00+01:00")) == "2026-12"
 
 
-def test_the_plans_are_the_ones_the_gateway_and_the_cli_know() -> None:
-    assert tuple(PLANS) == BOOTSTRAP_PLANS
-    for level, plans in LEVEL_PLANS.items():
-        assert {p for p in PLANS if level in PLANS[p].levels} == set(plans), level
+def test_each_plan_allows_its_levels_and_names_the_cheapest_for_each() -> None:
+    assert [p for p in PLANS if allows(p, "L3")] == ["developer", "startup", "enterprise"]
+    assert [p for p in PLANS if allows(p, "L4")] == ["startup", "enterprise"]
+    assert (minimum_plan("L3"), minimum_plan("L4")) == ("developer", "startup")
+    assert allows("custom", "L2")  # a plan set by hand allows what the free plan does
+    assert not allows("custom", "L3")
     assert all(plan.monthly_credits > 0 for plan in PLANS.values())

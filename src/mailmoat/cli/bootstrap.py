@@ -13,9 +13,9 @@ from mailmoat.common.audit import record_audit
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import ApiKey, Workspace
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.plans import PLANS
 from mailmoat.gateway.keys import PERSON_SCOPES, PRESETS, SEND_SCOPE, generate_key, mixes_duties
 
-PLANS = ("free", "developer", "startup", "enterprise")
 BOOTSTRAP_SCOPES = sorted(PRESETS["full-access"])
 """The first key is a person's: everything but sending."""
 AGENT_SCOPES = sorted({"read:mail", "write:webhooks", SEND_SCOPE})

@@ -40,3 +40,14 @@ def monthly_allowance(plan: str) -> int:
     """The credits a workspace on ``plan`` may use each month before it runs into overage."""
     found = PLANS.get(plan)
     return found.monthly_credits if found is not None else 0
+
+
+def allows(plan: str, level: str) -> bool:
+    """Whether an inbox of a workspace on ``plan`` may use security ``level``; a plan not listed
+    here allows what the free plan does."""
+    return level in PLANS.get(plan, PLANS["free"]).levels
+
+
+def minimum_plan(level: str) -> str:
+    """The cheapest plan that allows ``level``."""
+    return next(plan.name for plan in PLANS.values() if level in plan.levels)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 
+from mailmoat.common import plans
 from mailmoat.common.caps import WORKSPACE_DAILY_CAP
 from mailmoat.common.db.tables import Inbox, InboxSenderRule
 from mailmoat.common.events.base import utcnow
@@ -22,8 +23,6 @@ from mailmoat.gateway.repository import WorkspaceRepository
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 
 Level = Literal["L1", "L2", "L3", "L4"]
-LEVEL_PLANS = {"L3": ("developer", "startup", "enterprise"), "L4": ("startup", "enterprise")}
-MINIMUM_PLAN = {"L3": "developer", "L4": "startup"}
 MAX_SENDER_RULES = 500
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 # No control characters (PostgreSQL refuses NUL in text): a local part is printable.
@@ -163,8 +162,8 @@ def inbox_out(inbox: Inbox, rules: list[InboxSenderRule]) -> InboxOut:
 
 def check_plan(plan: str, level: str) -> None:
     """L3 needs Developer or above, L4 Startup or above (403 naming the plan needed)."""
-    if level in LEVEL_PLANS and plan not in LEVEL_PLANS[level]:
-        needed = MINIMUM_PLAN[level]
+    if not plans.allows(plan, level):
+        needed = plans.minimum_plan(level)
         raise Problem(
             403, "plan_required", f"{level} needs the {needed} plan or above", required_plan=needed
         )

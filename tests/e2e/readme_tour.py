@@ -3,10 +3,10 @@ it gives, and a matcher that checks an answer against that statement.
 
 A command is one shell line, with its ``\\`` continuations, open quotes and here-document.
 The comment lines right after it that start with ``# ->`` (and the ``#`` lines that continue
-them) state its answer: JSON, in which ``"..."`` stands for any value, a string ending in
-``...`` for any string it begins, a list for a list holding a match of each of its items, and
-``"<name>"`` for any value, which is kept and put in place of ``<name>`` in every later
-command.
+them) state its answer: JSON (or, for an answer that is not JSON, its text), in which ``"..."``
+stands for any value, a string ending in ``...`` for any string it begins, a list for a list
+holding a match of each of its items, and ``"<name>"`` for any value, which is kept and put in
+place of ``<name>`` in every later command.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _steps(lines: list[str]) -> list[Step]:
             stated.append(stripped[1:])
             continue
         if stated is not None:
-            steps[-1] = Step(steps[-1].command, json.loads(" ".join(stated)))
+            steps[-1] = Step(steps[-1].command, _stated(" ".join(stated)))
             stated = None
         if not command and (not stripped or stripped.startswith("#")):
             continue
@@ -64,6 +64,14 @@ def _steps(lines: list[str]) -> list[Step]:
             steps.append(Step("\n".join(command)))
             command = []
     return steps
+
+
+def _stated(text: str) -> Any:
+    """A stated answer: JSON, or else the text an answer that is not JSON begins with."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text.strip()
 
 
 def _complete(lines: list[str]) -> bool:

@@ -24,6 +24,7 @@ cat <<'EOF'
 # not a comment
 EOF
 curl -s http://127.0.0.1:8080/api/v1/inboxes/<inbox-id>
+# -> Received: from ...
 ```
 
 ## Next
@@ -43,7 +44,8 @@ def test_commands_are_cut_whole_with_their_stated_answers() -> None:
         "curl -s http://127.0.0.1:8080/api/v1/inboxes/<inbox-id>",
     ]
     assert steps[1].expected == {"slug": "agent", "id": "<inbox-id>"}
-    assert [s.expected for s in steps[2:]] == [None, None]
+    assert [s.expected for s in steps[2:]] == [None, "Received: from ..."]  # text, not JSON
+    assert matches(steps[3].expected, "Received: from mx.example", {})
 
 
 @pytest.mark.parametrize(

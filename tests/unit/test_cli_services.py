@@ -16,3 +16,10 @@ def test_the_run_command_names_every_service_of_the_registry() -> None:
 def test_an_unknown_service_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "mailer"]) == 2
     assert "unknown service 'mailer'" in capsys.readouterr().err
+
+
+def test_one_unknown_name_among_several_refuses_them_all(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["run", "ingest", "mailer", "policy"]) == 2
+    assert "unknown service 'mailer'" in capsys.readouterr().err

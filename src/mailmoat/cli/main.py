@@ -44,10 +44,14 @@ def _parser() -> argparse.ArgumentParser:
         help="where dispatch relays: the built-in outbox listens here unless MAILMOAT_RELAY_HOST "
         "names another host",
     )
-    run = commands.add_parser("run", help="run one service (production style)")
+    run = commands.add_parser(
+        "run", help="run one service (production style), or several in one process"
+    )
     # Checked when the command runs: listing the services imports every one of them, which
     # would slow every other command down by seconds.
-    run.add_argument("service", help="one of: " + ", ".join(SERVICE_NAMES))
+    run.add_argument(
+        "services", nargs="+", metavar="SERVICE", help="one or more of: " + ", ".join(SERVICE_NAMES)
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
     topics = commands.add_parser("topics", help="create missing Kafka topics")
     topics.add_argument("--partitions", type=int, default=3)
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             relay_port=args.relay_port,
         )
     if args.command == "run":
-        return _run_service(args.service)
+        return _run_services(args.services)
     settings = CommonSettings()
     if args.command == "migrate":
         from mailmoat.common.db.migrate import upgrade
@@ -152,16 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     return _bootstrap(settings, args.workspace, args.plan, agent_key=args.agent_key)
 
 
-def _run_service(name: str) -> int:
+def _run_services(names: list[str]) -> int:
     from mailmoat.cli.registry import OPTIONAL_SERVICES, SERVICES
-    from mailmoat.common.service import run_service
+    from mailmoat.common.service import ServiceFailed, run_service, run_together
 
-    if name not in SERVICES and name not in OPTIONAL_SERVICES:
-        print(f"mailmoat run: unknown service {name!r}", file=sys.stderr)
+    known = {**SERVICES, **OPTIONAL_SERVICES}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        print(f"mailmoat run: unknown service {unknown[0]!r}", file=sys.stderr)
         return 2
-
-    spec = SERVICES.get(name) or OPTIONAL_SERVICES[name]
-    asyncio.run(run_service(spec.from_environment()))
+    services = [known[name].from_environment() for name in dict.fromkeys(names)]
+    if len(services) == 1:
+        asyncio.run(run_service(services[0]))
+        return 0
+    try:
+        asyncio.run(run_together(services, name="+".join(s.name for s in services)))
+    except ServiceFailed as failure:
+        print(f"service {failure.name} stopped: {failure.__cause__!r}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -175,6 +175,13 @@ async def run_services(
         )
 
 
+async def run_together(services: Sequence[Service], *, name: str) -> None:
+    """Run ``services`` in this process until SIGTERM/SIGINT, set up once as ``name``: a
+    deployment that packs several services into one process (``mailmoat run a b c``)."""
+    configure_process(name, services[0].settings)
+    await run_services(services, stop=_stop_on_signals())
+
+
 class ServiceFailed(RuntimeError):
     """One of several services sharing a loop ended before the stop; the others were stopped."""
 

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from mailmoat.common.db.session import create_engine, create_session_factory
@@ -21,6 +22,12 @@ from tests.support.waiting import eventually
 
 MAILS = 30
 ADDRESS = "steady@agents.mailmoat.localhost"
+
+
+@pytest.fixture
+def separate_processes() -> bool:
+    """Each service in its own process, so one can be killed."""
+    return True
 
 
 def send_numbered(port: int, numbers: range) -> None:

@@ -20,7 +20,7 @@ from schemathesis.checks import (
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.settings import CommonSettings
-from tests.support.stack import gateway_alone
+from tests.support.stack import gateway_process
 
 CHECKS = [
     not_a_server_error,
@@ -34,7 +34,7 @@ EXAMPLES = 12
 async def test_every_operation_answers_within_its_schema(
     settings: CommonSettings, tmp_path: Path
 ) -> None:
-    with gateway_alone(settings, tmp_path, MAILMOAT_API_RATE_PER_MINUTE="100000") as stack:
+    with gateway_process(settings, tmp_path, MAILMOAT_API_RATE_PER_MINUTE="100000") as stack:
         made = await bootstrap_workspace(settings.database_url, name="fuzz", plan="enterprise")
         auth = {"Authorization": f"Bearer {made.api_key}"}
         async with httpx.AsyncClient(base_url=stack.api, headers=auth, timeout=10) as client:

@@ -58,9 +58,11 @@ async def tenant(settings: CommonSettings, tmp_path: Path, plan: str) -> AsyncIt
         session.add(inbox)
     scenario = Scenario(settings, engine, sessions, made.workspace_id, inbox.id, inbox.address)
     headers = {"authorization": f"Bearer {made.api_key}"}
-    with gateway_alone(settings, tmp_path) as gateway:
-        async with httpx.AsyncClient(base_url=gateway.api, headers=headers, timeout=10) as api:
-            yield Tenant(scenario, api)
+    async with (
+        gateway_alone(settings, tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.api, headers=headers, timeout=10) as api,
+    ):
+        yield Tenant(scenario, api)
     await engine.dispose()
 
 

@@ -72,7 +72,7 @@ async def test_a_workspace_reads_its_own_relayed_mail_newest_first(
     settings: CommonSettings, tmp_path: Path
 ) -> None:
     folder = tmp_path / "outbox"
-    with gateway_alone(settings, tmp_path, MAILMOAT_DEV_OUTBOX_DIR=str(folder)) as gateway:
+    async with gateway_alone(settings, tmp_path, MAILMOAT_DEV_OUTBOX_DIR=str(folder)) as gateway:
         a = await bootstrap_workspace(settings.database_url, name="a", plan="free", agent_key=True)
         b = await bootstrap_workspace(settings.database_url, name="b", plan="free")
         a_ids = await _sends(settings, a, gateway.api, 3)
@@ -126,7 +126,7 @@ async def test_a_workspace_reads_its_own_relayed_mail_newest_first(
 async def test_without_the_setting_there_is_no_dev_outbox(
     settings: CommonSettings, tmp_path: Path
 ) -> None:
-    with gateway_alone(settings, tmp_path) as gateway:
+    async with gateway_alone(settings, tmp_path) as gateway:
         made = await bootstrap_workspace(settings.database_url, name="prod", plan="free")
         async with _client(gateway.api, made.api_key) as person:
             absent = await person.get("/dev/outbox")

@@ -1,12 +1,12 @@
-"""The gateway API over real HTTP (the gateway process) on SQLite and PostgreSQL: keys, the
-workspace's kill switch, the audit log, and isolation between two workspaces."""
+"""The gateway API over real HTTP (the gateway service on its own) on SQLite and PostgreSQL:
+keys, the workspace's kill switch, the audit log, and isolation between two workspaces."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +30,7 @@ from mailmoat.common.settings import CommonSettings
 from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
 from mailmoat.ingest.adapters.store import find_inbox
 from tests.support.duties import both_keys
-from tests.support.stack import ProcessStack, gateway_alone
+from tests.support.stack import LoneGateway, gateway_alone
 
 PROBLEM = "application/problem+json"
 
@@ -55,13 +55,13 @@ def _client(base_url: httpx.URL | str, token: str) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-def gateway(settings: CommonSettings, tmp_path: Path) -> Iterator[ProcessStack]:
-    with gateway_alone(settings, tmp_path) as stack:
+async def gateway(settings: CommonSettings, tmp_path: Path) -> AsyncIterator[LoneGateway]:
+    async with gateway_alone(settings, tmp_path) as stack:
         yield stack
 
 
 async def _tenant(
-    gateway: ProcessStack, settings: CommonSettings, name: str, plan: str = "startup"
+    gateway: LoneGateway, settings: CommonSettings, name: str, plan: str = "startup"
 ) -> Tenant:
     made = await bootstrap_workspace(settings.database_url, name=name, plan=plan, agent_key=True)
     auth = both_keys(made.api_key, made.agent_key)
@@ -71,7 +71,7 @@ async def _tenant(
 
 @pytest.fixture
 async def tenants(
-    gateway: ProcessStack, settings: CommonSettings
+    gateway: LoneGateway, settings: CommonSettings
 ) -> AsyncIterator[tuple[Tenant, Tenant]]:
     a, b = await _tenant(gateway, settings, "a"), await _tenant(gateway, settings, "b")
     try:
@@ -550,7 +550,7 @@ async def test_a_held_send_is_approved_only_in_its_window_and_never_by_its_asker
 
 
 async def test_security_levels_follow_the_plan(
-    gateway: ProcessStack, settings: CommonSettings
+    gateway: LoneGateway, settings: CommonSettings
 ) -> None:
     for plan, level, needed in (("free", "L3", "developer"), ("developer", "L4", "startup")):
         tenant = await _tenant(gateway, settings, plan, plan=plan)
@@ -834,7 +834,7 @@ async def test_oversized_bodies_are_refused_before_parsing(tenants: tuple[Tenant
 async def test_each_key_is_rate_limited_on_its_own(
     settings: CommonSettings, tmp_path: Path
 ) -> None:
-    with gateway_alone(settings, tmp_path, MAILMOAT_API_RATE_PER_MINUTE="5") as stack:
+    async with gateway_alone(settings, tmp_path, MAILMOAT_API_RATE_PER_MINUTE="5") as stack:
         a = await _tenant(stack, settings, "limited")
         async with a.client, await a.key("read:mail") as other:
             codes = [(await a.client.get("/workspace")).status_code for _ in range(5)]

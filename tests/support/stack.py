@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailmoat.cli.main import CORE_SERVICE_NAMES
-from mailmoat.common.processes import die_with_parent, free_port, terminate_all, wait_for_port
+from mailmoat.common.processes import (
+    die_with_parent,
+    free_port,
+    listening,
+    terminate_all,
+    wait_for_port,
+)
 from mailmoat.common.settings import CommonSettings
+from tests.support.inprocess import running
 
 ALL_SERVICES = CORE_SERVICE_NAMES
+TOGETHER = "services"
+"""The key (and log name) of the one process running every service."""
 STARTUP_SECONDS = 180
 """How long a stack may take to listen: eight processes importing and joining their consumer
 groups at once take seconds on an idle machine, and minutes on a busy one."""
@@ -34,6 +44,9 @@ class ProcessStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Settings for one service only (its metrics port, say), by service name."""
+    separate: bool = False
+    """``start()`` spawns one process per service (what a test that kills one needs); by
+    default every service shares one ``mailmoat run`` process, as a small deployment may."""
 
     @property
     def api(self) -> str:
@@ -63,8 +76,11 @@ class ProcessStack:
         }
 
     def start(self, *names: str) -> None:
-        for name in names or ALL_SERVICES:
-            self._spawn(name, name)
+        if names or self.separate:
+            for name in names or ALL_SERVICES:
+                self._spawn(name)
+        else:
+            self._spawn(*ALL_SERVICES, key=TOGETHER)
         if not names or "ingest" in names:
             wait_for_port("127.0.0.1", self.smtp_port, timeout=STARTUP_SECONDS)
         if not names or "gateway" in names:
@@ -72,20 +88,25 @@ class ProcessStack:
 
     def start_replica(self, name: str, replica: int) -> None:
         """Another process of service ``name`` (keyed ``name#replica``), sharing its groups."""
-        self._spawn(name, f"{name}#{replica}")
+        self._spawn(name, key=f"{name}#{replica}")
 
-    def _spawn(self, name: str, key: str) -> None:
+    def _spawn(self, *names: str, key: str | None = None) -> None:
+        key = key or names[0]
+        env = self.environment()
+        for name in names:
+            env.update(self.service_env.get(name, {}))
         with open(self.log_dir / f"{key}.log", "ab") as log:  # the child keeps its copy
             self.processes[key] = subprocess.Popen(
-                [sys.executable, "-m", "mailmoat.cli", "run", name],
-                env={**self.environment(), **self.service_env.get(name, {})},
+                [sys.executable, "-m", "mailmoat.cli", "run", *names],
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,
             )
 
     def kill(self, name: str) -> None:
-        """SIGKILL: no clean-up, no offset commit, no goodbye to the consumer group."""
+        """SIGKILL: no clean-up, no offset commit, no goodbye to the consumer group. ``name``: a
+        service started on its own (``separate``), or ``TOGETHER``."""
         process = self.processes.pop(name)
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -101,10 +122,41 @@ class ProcessStack:
         )
 
 
-@contextmanager
-def gateway_alone(settings: CommonSettings, log_dir: Path, **env: str) -> Iterator[ProcessStack]:
-    """The gateway process by itself (no relay behind it), with extra ``MAILMOAT_*`` settings."""
+@dataclass(frozen=True)
+class LoneGateway:
+    """The gateway service by itself, serving real HTTP from the test's own process."""
+
+    api_port: int
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}/api/v1"
+
+
+@asynccontextmanager
+async def gateway_alone(
+    settings: CommonSettings, log_dir: Path, **env: str
+) -> AsyncIterator[LoneGateway]:
+    """The gateway by itself (no relay behind it), with extra ``MAILMOAT_*`` settings, read from
+    the same variables a ``mailmoat run gateway`` process would be given. It runs on the test's
+    event loop: the HTTP layer is the same, and it starts in a fraction of a second."""
+    from mailmoat.cli.registry import SERVICES
+
     # No policy answers it: a send answers ``queued`` at once rather than wait for a decision.
+    env = {"MAILMOAT_API_SEND_WAIT_SECONDS": "0", **env}
+    stack = ProcessStack(settings=settings, log_dir=log_dir, relay_port=free_port(), extra_env=env)
+    with _environment(stack.environment()):
+        service = SERVICES["gateway"].from_environment()
+    async with running(service):
+        async with asyncio.timeout(STARTUP_SECONDS):
+            await listening("127.0.0.1", stack.api_port)
+        yield LoneGateway(stack.api_port)
+
+
+@contextmanager
+def gateway_process(settings: CommonSettings, log_dir: Path, **env: str) -> Iterator[ProcessStack]:
+    """The gateway as its own process, for a test whose client must not share a process with it
+    (a property-based fuzzer that watches the process's ``random`` state)."""
     env = {"MAILMOAT_API_SEND_WAIT_SECONDS": "0", **env}
     stack = ProcessStack(settings=settings, log_dir=log_dir, relay_port=free_port(), extra_env=env)
     stack.start("gateway")
@@ -112,3 +164,16 @@ def gateway_alone(settings: CommonSettings, log_dir: Path, **env: str) -> Iterat
         yield stack
     finally:
         stack.stop()
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` as ``values`` for the block, then as it was."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

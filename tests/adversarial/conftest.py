@@ -59,7 +59,7 @@ async def adversary(
                 relay_port=sink.port,
                 extra_env=_dns_env(dns),
                 service_env={s: _service_env(s) for s in ALL_SERVICES},
-                separate=True,  # each service's metrics on its own port
+                separate=ALL_SERVICES,  # each service's metrics on its own port
             )
             stack.start()
             try:

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the whole gateway as separate processes, and a workspace to drive it."""
+"""End-to-end fixtures: the gateway as `mailmoat run` processes, and a workspace to drive it."""
 
 from __future__ import annotations
 
@@ -42,10 +42,10 @@ CALL_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
-def separate_processes() -> bool:
-    """Whether ``stack`` runs each service in its own process; a module whose tests kill one
-    service overrides this. By default they share one, which starts several times faster."""
-    return False
+def separate_processes() -> tuple[str, ...]:
+    """The services ``stack`` runs in processes of their own; a module whose tests kill one
+    overrides this. The rest share one process, which starts several times faster."""
+    return ()
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def stack(
     smtp_sink: SmtpSink,
     tmp_path: Path,
     request: pytest.FixtureRequest,
-    separate_processes: bool,
+    separate_processes: tuple[str, ...],
 ) -> Iterator[ProcessStack]:
     processes = ProcessStack(
         settings=settings,

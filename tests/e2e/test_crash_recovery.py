@@ -25,9 +25,9 @@ ADDRESS = "steady@agents.mailmoat.localhost"
 
 
 @pytest.fixture
-def separate_processes() -> bool:
-    """Each service in its own process, so one can be killed."""
-    return True
+def separate_processes() -> tuple[str, ...]:
+    """The services these tests kill, each in its own process."""
+    return ("policy", "dispatch")
 
 
 def send_numbered(port: int, numbers: range) -> None:

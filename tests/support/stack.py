@@ -44,9 +44,9 @@ class ProcessStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Settings for one service only (its metrics port, say), by service name."""
-    separate: bool = False
-    """``start()`` spawns one process per service (what a test that kills one needs); by
-    default every service shares one ``mailmoat run`` process, as a small deployment may."""
+    separate: tuple[str, ...] = ()
+    """Services ``start()`` gives a process of their own (one a test kills, say); the others
+    share one ``mailmoat run`` process, as a small deployment may."""
 
     @property
     def api(self) -> str:
@@ -76,11 +76,14 @@ class ProcessStack:
         }
 
     def start(self, *names: str) -> None:
-        if names or self.separate:
-            for name in names or ALL_SERVICES:
+        if names:
+            for name in names:
                 self._spawn(name)
         else:
-            self._spawn(*ALL_SERVICES, key=TOGETHER)
+            for name in self.separate:
+                self._spawn(name)
+            if together := [name for name in ALL_SERVICES if name not in self.separate]:
+                self._spawn(*together, key=TOGETHER)
         if not names or "ingest" in names:
             wait_for_port("127.0.0.1", self.smtp_port, timeout=STARTUP_SECONDS)
         if not names or "gateway" in names:

@@ -1,6 +1,6 @@
 """Send API to policy decision, on the embedded stack, beside no-op endpoints of the same API.
 
-Every service runs as its own process, as ``make run`` starts them (tansu, SQLite). One client
+Every service runs as its own process, as production runs them (tansu, SQLite). One client
 sends to an L4 inbox one call at a time: each call commits the request, policy runs every
 outbound rule and holds the send, and the call returns with ``pending_approval`` once policy's
 reply arrives. A call that gave up waiting answers ``queued`` and is counted apart.
@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy import select
 from tests.support.allowlist import end_cooldowns
 from tests.support.duties import both_keys
-from tests.support.stack import ProcessStack
+from tests.support.stack import ALL_SERVICES, ProcessStack
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
@@ -183,6 +183,7 @@ async def run(broker: EmbeddedBroker, work_dir: Path, count: int) -> list[Timing
         log_dir=work_dir,
         relay_port=free_port(),
         extra_env={"MAILMOAT_API_SEND_WAIT_SECONDS": "2", "MAILMOAT_LOG_LEVEL": "WARNING"},
+        separate=ALL_SERVICES,  # as production runs them
     )
     stack.start()
     try:
@@ -243,7 +244,7 @@ def section(results: list[Timings], count: int) -> list[str]:
         "## Policy decision (Send API call to decision)",
         "",
         f"{count} calls of each kind, one at a time, against the embedded stack with every",
-        "service in its own process (as `make run`; consumers fetch with a "
+        "service in its own process (as production runs them; consumers fetch with a "
         f"{EMBEDDED_FETCH_MAX_WAIT_MS} ms wait). A send call commits the request, waits while",
         "the outbox relay publishes it, policy judges it by every rule and holds it (L4), and",
         "policy's reply on `send-decisions` comes back; target: p95 under 50 ms.",

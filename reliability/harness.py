@@ -22,7 +22,7 @@ from tests.support.databases import fresh_database, isolated_settings
 from tests.support.duties import both_keys
 from tests.support.peers import WebhookReceiver
 from tests.support.postgres import ThrowawayPostgres, _binary
-from tests.support.stack import STARTUP_SECONDS, ProcessStack
+from tests.support.stack import ALL_SERVICES, STARTUP_SECONDS, ProcessStack
 from tests.support.waiting import eventually
 from tests.support.zones import TestZone
 
@@ -307,7 +307,8 @@ async def open_gateway(
         logs.mkdir(exist_ok=True)
         with ChaosRelay() as relay, WebhookReceiver() as webhooks:
             extra = {**STACK_ENV, "MAILMOAT_DNS_ZONE_FILE": str(zone.directory), **(env or {})}
-            stack = ProcessStack(settings, logs, relay.port, extra_env=extra)
+            # Faults kill and stall services one by one: each runs in its own process.
+            stack = ProcessStack(settings, logs, relay.port, extra_env=extra, separate=ALL_SERVICES)
             gateway = Gateway(infra, database, settings, stack, relay, webhooks)
             try:
                 await asyncio.to_thread(stack.start)

@@ -84,7 +84,7 @@ def configure_process(name: str, settings: CommonSettings) -> None:
     configure_logging(name, level=settings.log_level, json_lines=settings.log_json)
     configure_tracing(name)
     if settings.metrics_port:
-        start_metrics_server(settings.metrics_port)
+        start_metrics_server(settings.metrics_port, settings.metrics_host)
 
 
 async def run_service(

@@ -62,6 +62,9 @@ class CommonSettings(BaseSettings):
         default=5, ge=1, description="Redrives of one event before it is reported stuck."
     )
     metrics_port: int | None = Field(default=None, description="Prometheus port; none disables.")
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the metrics server binds (0.0.0.0 in a pod)."
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
     data_dir: Path = Field(default=Path(".mailmoat"), description="Local state (embedded mode).")

@@ -146,7 +146,7 @@ def test_every_pod_is_locked_down_and_secrets_come_only_from_secrets(
     assert not [d for d in production if d["kind"] in ("ConfigMap", "Secret")]
 
 
-def test_network_policies_let_only_dispatch_out_to_the_internet(
+def test_network_policies_let_out_only_dispatch_and_an_anthropic_detector(
     production: list[dict[str, Any]],
 ) -> None:
     policies = {
@@ -158,9 +158,11 @@ def test_network_policies_let_only_dispatch_out_to_the_internet(
     for name, policy in policies.items():
         open_ports = [rule for rule in policy["spec"]["egress"] if "to" not in rule]
         dns = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
-        expected = 2 if name == "dispatch" else 1
+        # Production values: the primary detector is Anthropic's, the checker offline.
+        expected = 2 if name in ("dispatch", "scanner-primary") else 1
         assert len(open_ports) == expected, name
         assert open_ports[0]["ports"] == dns, name
+    assert policies["scanner-primary"]["spec"]["egress"][-1]["ports"] == [{"port": 443}]
 
 
 def test_embedded_mode_is_one_pod_marked_not_for_production(helm: Path) -> None:

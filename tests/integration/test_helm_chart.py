@@ -104,6 +104,9 @@ def test_the_hooks_migrate_and_make_topics_before_the_services(
     assert topics == ["topics", "--partitions", "6", "--replication-factor", "3"]
 
 
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+
+
 def test_ports_meet_what_the_services_listen_on(production: list[dict[str, Any]]) -> None:
     listening = {"ingest": ("smtp", "MAILMOAT_SMTP_PORT"), "gateway": ("http", "MAILMOAT_API_PORT")}
     ports_by_component: dict[str, set[str]] = {}
@@ -117,6 +120,12 @@ def test_ports_meet_what_the_services_listen_on(production: list[dict[str, Any]]
         if service in listening:
             port_name, setting = listening[service]
             assert ports[port_name] == int(env[setting]), service
+        probes = {kind: container[kind]["httpGet"] for kind in PROBES}
+        assert probes == {
+            "startupProbe": {"path": "/healthz/ready", "port": "metrics"},
+            "readinessProbe": {"path": "/healthz/ready", "port": "metrics"},
+            "livenessProbe": {"path": "/healthz/live", "port": "metrics"},
+        }, service
         labels = deployment["spec"]["selector"]["matchLabels"]
         ports_by_component[labels["app.kubernetes.io/component"]] = set(ports)
     for svc in (s for s in production if s["kind"] == "Service"):

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -72,9 +72,11 @@ def subscribe(
     subscription: Subscription[E],
     *,
     after_commit: Callable[[list[OutboxRecord]], None] = lambda rows: None,
-) -> None:
-    """Register ``subscription`` on ``broker`` with our consumer defaults."""
+) -> Membership:
+    """Register ``subscription`` on ``broker`` with our consumer defaults; the answer says
+    whether its group holds an assignment (readiness)."""
     consumer = _Consumer(broker, settings, sessions, subscription, after_commit)
+    membership = Membership()
     broker.subscriber(
         settings.topic(subscription.topic.value),
         group_id=settings.group(subscription.group),
@@ -84,7 +86,23 @@ def subscribe(
         heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 5),
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         decoder=_raw_body,
+        listener=membership,
     )(consumer.consume)
+    return membership
+
+
+class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Whether a consumer holds its group's assignment: from a join until the next rebalance
+    takes it away. An empty assignment counts (a replica beyond the partition count waits)."""
+
+    def __init__(self) -> None:
+        self.assigned = False
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        self.assigned = False
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        self.assigned = True
 
 
 async def _raw_body(msg: StreamMessage[Any]) -> bytes:

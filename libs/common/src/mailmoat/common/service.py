@@ -13,9 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mailmoat.common.bus import create_broker, create_topics
-from mailmoat.common.consumer import Subscription, subscribe
+from mailmoat.common.consumer import Membership, Subscription, subscribe
 from mailmoat.common.db.session import (
     SessionFactory,
     create_engine,
@@ -26,8 +28,14 @@ from mailmoat.common.db.tables import OutboxRecord
 from mailmoat.common.dead_letters import count_pending, export_pending
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.fetch_pace import FetchPace
+from mailmoat.common.observability.health import (
+    CHECK_TIMEOUT_SECONDS,
+    HEALTH,
+    Check,
+    start_ops_server,
+)
 from mailmoat.common.observability.logging import configure_logging, set_log_service
-from mailmoat.common.observability.metrics import SERVICE_UP, start_metrics_server
+from mailmoat.common.observability.metrics import SERVICE_UP
 from mailmoat.common.observability.tracing import configure_tracing
 from mailmoat.common.outbox import OutboxRelay
 from mailmoat.common.redrive import Redrive
@@ -79,12 +87,12 @@ class Service:
 
 def configure_process(name: str, settings: CommonSettings) -> None:
     """What a process sets up once, whatever runs in it: logging, tracing and, where
-    ``settings.metrics_port`` is set, the metrics server (one per process, every series
-    labelled by service, producer or consumer group)."""
+    ``settings.metrics_port`` is set, the server of ``/metrics`` (one per process, every series
+    labelled by service, producer or consumer group), ``/healthz/live`` and ``/healthz/ready``."""
     configure_logging(name, level=settings.log_level, json_lines=settings.log_json)
     configure_tracing(name)
     if settings.metrics_port:
-        start_metrics_server(settings.metrics_port, settings.metrics_host)
+        start_ops_server(settings.metrics_port, settings.metrics_host)
 
 
 async def run_service(
@@ -116,8 +124,12 @@ async def run_service(
         create_broker(settings, client_id=f"{service.name}-{subscription.group}")
         for subscription in service.subscriptions
     ]
-    for consumer, subscription in zip(consumers, service.subscriptions, strict=True):
-        subscribe(consumer, settings, sessions, subscription, after_commit=relay.hand_over)
+    memberships = {
+        subscription.group: subscribe(
+            consumer, settings, sessions, subscription, after_commit=relay.hand_over
+        )
+        for consumer, subscription in zip(consumers, service.subscriptions, strict=True)
+    }
     await asyncio.gather(broker.start(), *(consumer.start() for consumer in consumers))
     if pace is not None:
         for consumer in consumers:
@@ -129,12 +141,14 @@ async def run_service(
         groups = {settings.group(subscription.group) for subscription in service.subscriptions}
         loops.append(asyncio.create_task(_redrive(runtime, service.name, groups)))
     tasks = [asyncio.create_task(task(runtime)) for task in service.tasks]
+    HEALTH.add(service.name, _readiness(runtime, engine, memberships))
     SERVICE_UP.labels(service.name).set(1)
     log.info("service started")
     try:
         await _until_stopped(stop, [*loops, *tasks])
     finally:
         SERVICE_UP.labels(service.name).set(0)
+        HEALTH.remove(service.name)
         for task in tasks:
             task.cancel()
         runtime.stopping.set()
@@ -230,6 +244,28 @@ async def _redrive(runtime: Runtime, producer: str, groups: set[str]) -> None:
             log.exception("redrive failed; retrying")
         if not await runtime.pause(settings.redrive_interval_seconds):
             return
+
+
+def _readiness(runtime: Runtime, engine: AsyncEngine, memberships: dict[str, Membership]) -> Check:
+    """A service is ready when it is not stopping, its database and broker answer, and each of
+    its consumer groups holds an assignment."""
+
+    async def check() -> str | None:
+        if runtime.stopping.is_set():
+            return "stopping"
+        waiting = sorted(group for group, member in memberships.items() if not member.assigned)
+        if waiting:
+            return f"consumer group not assigned yet: {', '.join(waiting)}"
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            return f"database unreachable: {type(error).__name__}"
+        if not await runtime.broker.ping(timeout=CHECK_TIMEOUT_SECONDS / 2):
+            return "broker unreachable"
+        return None
+
+    return check
 
 
 def _stop_on_signals() -> asyncio.Event:

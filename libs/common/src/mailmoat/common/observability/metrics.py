@@ -1,8 +1,9 @@
-"""The one registry of metric names (``mailmoat_`` prefix, units in names) and /metrics."""
+"""The one registry of metric names (``mailmoat_`` prefix, units in names); ``observability.health``
+serves it on ``/metrics``."""
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
     "mailmoat_events_consumed_total",
@@ -76,8 +77,3 @@ CREDITS_OVERAGE = Counter(
     ["reason"],
 )
 SERVICE_UP = Gauge("mailmoat_service_up", "1 while the service runs.", ["service"])
-
-
-def start_metrics_server(port: int, host: str = "127.0.0.1") -> None:
-    """Serve the default registry on ``http://host:port/metrics`` in a background thread."""
-    start_http_server(port, addr=host, registry=REGISTRY)

@@ -127,7 +127,7 @@ async def sessions() -> AsyncIterator[Session]:
 
 
 def runtime() -> Runtime:
-    return Runtime(CommonSettings(), sessions, None, Relay())  # type: ignore[arg-type]
+    return Runtime("dispatch", CommonSettings(), sessions, None, Relay())  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager

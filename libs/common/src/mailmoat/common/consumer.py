@@ -127,6 +127,8 @@ class _Consumer(Generic[E]):
         self._model = EVENT_BY_TOPIC[subscription.topic]
         self._after_commit = after_commit
         self._labels = (subscription.topic.value, subscription.group)
+        for outcome in ("processed", "duplicate", "dead_lettered"):
+            EVENTS_CONSUMED.labels(*self._labels, outcome)  # read as 0 before the first
 
     async def consume(self, body: bytes, msg: KafkaMessage) -> None:
         token = otel_context.attach(context_from_headers(msg.headers))

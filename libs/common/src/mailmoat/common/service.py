@@ -10,11 +10,11 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from faststream.kafka import KafkaBroker
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mailmoat.common.bus import create_broker, create_topics
 from mailmoat.common.consumer import Membership, Subscription, subscribe
@@ -28,6 +28,15 @@ from mailmoat.common.db.tables import OutboxRecord
 from mailmoat.common.dead_letters import count_pending, export_pending
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.fetch_pace import FetchPace
+from mailmoat.common.observability.gauges import (
+    Consumer,
+    database_answers,
+    measure_all,
+    measure_lag,
+    measure_outbox,
+    measure_with,
+    record_dependencies,
+)
 from mailmoat.common.observability.health import (
     CHECK_TIMEOUT_SECONDS,
     HEALTH,
@@ -35,7 +44,7 @@ from mailmoat.common.observability.health import (
     start_ops_server,
 )
 from mailmoat.common.observability.logging import configure_logging, set_log_service
-from mailmoat.common.observability.metrics import SERVICE_UP
+from mailmoat.common.observability.metrics import SERVICE_UP, export_known_series
 from mailmoat.common.observability.tracing import configure_tracing
 from mailmoat.common.outbox import OutboxRelay
 from mailmoat.common.redrive import Redrive
@@ -51,6 +60,7 @@ STOP_GRACE_SECONDS = 10.0
 class Runtime:
     """What a running service's tasks and handlers share."""
 
+    name: str
     settings: CommonSettings
     sessions: SessionFactory
     broker: KafkaBroker
@@ -67,6 +77,7 @@ class Runtime:
 
 
 Task = Callable[[Runtime], Coroutine[Any, Any, None]]
+Measure = Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,9 @@ class Service:
     subscriptions: Sequence[Subscription[Any]] = ()
     tasks: Sequence[Task] = ()
     loops: Sequence[Task] = ()
+    measures: Sequence[Measure] = ()
+    """What the service sets on its gauges from the database, every ``gauges_interval_seconds``
+    where it serves metrics."""
     on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default=())
 
 
@@ -92,6 +106,7 @@ def configure_process(name: str, settings: CommonSettings) -> None:
     configure_logging(name, level=settings.log_level, json_lines=settings.log_json)
     configure_tracing(name)
     if settings.metrics_port:
+        export_known_series()
         start_ops_server(settings.metrics_port, settings.metrics_host)
 
 
@@ -134,9 +149,13 @@ async def run_service(
     if pace is not None:
         for consumer in consumers:
             pace.follow(consumer)
-    runtime = Runtime(settings, sessions, broker, relay, pace=pace)
+    runtime = Runtime(service.name, settings, sessions, broker, relay, pace=pace)
     loops = [asyncio.create_task(relay.run(runtime.stopping))]
     loops += [asyncio.create_task(loop(runtime)) for loop in service.loops]
+    if settings.metrics_port:
+        pairs = zip(consumers, service.subscriptions, strict=True)
+        measured = [Consumer(client, subscription) for client, subscription in pairs]
+        loops.append(asyncio.create_task(_measure(runtime, engine, measured, service.measures)))
     if settings.redrive_interval_seconds > 0:
         groups = {settings.group(subscription.group) for subscription in service.subscriptions}
         loops.append(asyncio.create_task(_redrive(runtime, service.name, groups)))
@@ -256,16 +275,39 @@ def _readiness(runtime: Runtime, engine: AsyncEngine, memberships: dict[str, Mem
         waiting = sorted(group for group, member in memberships.items() if not member.assigned)
         if waiting:
             return f"consumer group not assigned yet: {', '.join(waiting)}"
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as error:
-            return f"database unreachable: {type(error).__name__}"
-        if not await runtime.broker.ping(timeout=CHECK_TIMEOUT_SECONDS / 2):
+        database, broker = await _dependencies(runtime, engine)
+        if not database:
+            return "database unreachable"
+        if not broker:
             return "broker unreachable"
         return None
 
     return check
+
+
+async def _dependencies(runtime: Runtime, engine: AsyncEngine) -> tuple[bool, bool]:
+    """Whether the database and the broker answer (``mailmoat_dependency_up`` says too)."""
+    database = await database_answers(engine)
+    broker = await runtime.broker.ping(timeout=CHECK_TIMEOUT_SECONDS / 2)
+    record_dependencies(runtime.name, database=database, broker=broker)
+    return database, broker
+
+
+async def _measure(
+    runtime: Runtime, engine: AsyncEngine, consumers: list[Consumer], measures: Sequence[Measure]
+) -> None:
+    """Measure lag, outbox, dependencies and the service's own gauges for ``/metrics`` until
+    the service stops."""
+    steps: list[Callable[[], Awaitable[object]]] = [
+        lambda: measure_lag(consumers),
+        lambda: measure_outbox(runtime.sessions, runtime.name),
+        lambda: _dependencies(runtime, engine),
+        *(partial(measure_with, runtime.sessions, measure) for measure in measures),
+    ]
+    while True:
+        await measure_all(steps)
+        if not await runtime.pause(runtime.settings.gauges_interval_seconds):
+            return
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -65,6 +65,12 @@ class CommonSettings(BaseSettings):
     metrics_host: str = Field(
         default="127.0.0.1", description="Address the metrics server binds (0.0.0.0 in a pod)."
     )
+    gauges_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often a service with a metrics port measures its consumer lag, outbox "
+        "backlog and dependencies for /metrics.",
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
     data_dir: Path = Field(default=Path(".mailmoat"), description="Local state (embedded mode).")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import Inbox, Workspace
 from mailmoat.common.events import InboxEvent, InboxEventKind, SenderStatusChanged
+from mailmoat.common.observability.metrics import REPUTATION_STANDING_CHANGES
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 
@@ -46,6 +47,7 @@ def announce_standing(
     stage_event(session, Topic.SENDER_STATUS, changed, producer=producer)
     reinstated = status == "active" and actor != REPUTATION
     what = "inbox" if inbox_id is not None else "workspace"
+    REPUTATION_STANDING_CHANGES.labels("reinstated" if reinstated else status).inc()
     record_audit(
         session,
         workspace_id=workspace_id,

@@ -14,6 +14,7 @@ from mailmoat.common.consumer import Subscription
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime, Service
 from mailmoat.common.topics import Topic
+from mailmoat.dispatch.adapters.deliveries import measure_backlog
 from mailmoat.dispatch.adapters.egress import SafeEgress
 from mailmoat.dispatch.adapters.relay import SmtpRelay
 from mailmoat.dispatch.attempts import WebhookAttempts
@@ -66,6 +67,7 @@ def build_service(settings: DispatchSettings) -> Service:
         settings=settings,
         subscriptions=subscriptions,
         loops=[fail_interrupted, worker.run],
+        measures=[measure_backlog],
         on_stop=[client.aclose, relay.close],
     )
 

@@ -13,7 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import Inbox, WebhookDelivery, WebhookEndpoint
 from mailmoat.common.events.base import utcnow
-from mailmoat.common.observability.metrics import WEBHOOK_DELIVERIES
+from mailmoat.common.observability.metrics import (
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_DURATION,
+    observe_stage,
+)
 from mailmoat.common.webhook_secrets import inbox_webhook_secret, parsed
 from mailmoat.dispatch.adapters.egress import EgressRefused, SafeEgress
 from mailmoat.dispatch.adapters.webhooks import WebhookError, post_webhook
@@ -24,6 +28,8 @@ GONE = 410
 # How long a claimed delivery is left to its attempt; past it (a crash mid-attempt) it is due
 # again. Longer than any attempt may take (the timeout setting is at most 30 s).
 ATTEMPT_LEASE = timedelta(seconds=60)
+# Deliveries owed for a mail stored for the agent (their delivery ends the stored_to_webhook stage).
+STORED_MAIL = frozenset({"message.received", "message.withheld"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ class WebhookAttempts:
         """POST ``claimed`` signed now; the whole exchange (resolving, connecting, sending,
         reading the answer) within the attempt's time."""
         signed_at = int(utcnow().timestamp())
+        with WEBHOOK_DURATION.time():
+            return await self._post(claimed, signed_at)
+
+    async def _post(self, claimed: Claimed, signed_at: int) -> Outcome:
         try:
             async with asyncio.timeout(self._timeout):
                 status = await post_webhook(
@@ -128,6 +138,8 @@ async def _settle(session: AsyncSession, owed: WebhookDelivery, outcome: Outcome
     if outcome.error is None:
         owed.status, owed.delivered_at, owed.next_attempt_at = "delivered", now, None
         WEBHOOK_DELIVERIES.labels("delivered").inc()
+        if owed.event_type in STORED_MAIL:
+            observe_stage("stored_to_webhook", owed.created_at)
         return
     owed.last_error = outcome.error[:2000]
     if outcome.refused:

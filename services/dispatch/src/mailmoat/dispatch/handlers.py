@@ -30,7 +30,7 @@ from mailmoat.common.events import (
 )
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.structured import StructuredMessage
-from mailmoat.common.observability.metrics import OUTBOUND_SENDS
+from mailmoat.common.observability.metrics import OUTBOUND_SENDS, observe_stage
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
@@ -139,6 +139,7 @@ class MailDispatcher:
         OUTBOUND_SENDS.labels(status).inc()
         if result.accepted:  # a failed or refused send costs nothing
             await charge(session, outbound.workspace_id, OUTBOUND_SENT, outbound.id)
+            observe_stage("approval_to_sent", event.occurred_at)
         _stage_outcome(session, outbound, result.reply, elapsed_ms)
         _audit_send(session, outbound, f"outbound.{status}", provider=self.provider)
 

@@ -12,7 +12,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime, Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
-from mailmoat.policy.approvals import reject_overdue_approvals
+from mailmoat.policy.approvals import measure_held, reject_overdue_approvals
 from mailmoat.policy.flagged import backfill_fingerprints
 from mailmoat.policy.handlers import on_mail_scanned, on_sender_status
 from mailmoat.policy.outbound import on_send_requested
@@ -64,6 +64,7 @@ def build_service(settings: CommonSettings) -> Service:
         settings=settings,
         subscriptions=subscriptions,
         loops=[sweep_approvals, backfill],
+        measures=[measure_held],
     )
 
 

@@ -9,19 +9,55 @@ so no workspace's queue can hide another's overdue sends.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
-from mailmoat.common.db.tables import Inbox, OutboundMessage
+from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind
+from mailmoat.common.events.base import utcnow
+from mailmoat.common.observability.metrics import (
+    APPROVALS_NEXT_DEADLINE,
+    APPROVALS_OLDEST_AGE,
+    APPROVALS_PENDING,
+    KILL_SWITCH_ENGAGED,
+)
 from mailmoat.common.outbox import stage_inbox_event
 
 PRODUCER = "policy"
 HELD = "pending_approval"
+
+
+async def measure_held(session: AsyncSession) -> None:
+    """The approval queue and the kill switches, for ``/metrics``: across every workspace, so
+    no series names one."""
+    held = OutboundMessage.status == HELD
+    count, oldest, deadline = (
+        await session.execute(
+            select(
+                func.count(),
+                func.min(OutboundMessage.created_at),
+                func.min(OutboundMessage.expires_at),
+            ).where(held)
+        )
+    ).one()
+    now = utcnow()
+    APPROVALS_PENDING.set(count)
+    APPROVALS_OLDEST_AGE.set(0 if oldest is None else _seconds(now, oldest))
+    if deadline is None:
+        APPROVALS_NEXT_DEADLINE.set(float("inf"))
+    else:
+        APPROVALS_NEXT_DEADLINE.set(-_seconds(now, deadline))
+    stopped = select(func.count()).where(Workspace.outbound_enabled.is_(False))
+    KILL_SWITCH_ENGAGED.set(await session.scalar(stopped) or 0)
+
+
+def _seconds(now: datetime, then: datetime) -> float:
+    """Seconds from ``then`` (naive: UTC, as SQLite gives it back) to ``now``."""
+    return (now - (then if then.tzinfo else then.replace(tzinfo=UTC))).total_seconds()
 
 
 def review_deadline(outbound: OutboundMessage, inbox: Inbox) -> datetime:

@@ -20,6 +20,7 @@ from mailmoat.common.events import (
 )
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
+from mailmoat.common.observability.metrics import observe_stage
 from mailmoat.common.outbox import stage_inbox_event
 from mailmoat.policy.domain.fingerprint import fingerprint
 from mailmoat.policy.domain.inbound import agent_fields, located, withheld_reason
@@ -74,6 +75,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
         index_flagged(session, message, fingerprint(message.text))
     kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
     stage_inbox_event(session, kind, message, producer=PRODUCER)
+    observe_stage("smtp_to_stored", raw.received_at)
 
 
 async def _thread(

@@ -33,6 +33,7 @@ from mailmoat.common.db.tables import (
 )
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.observability.metrics import POLICY_DECISIONS, observe_stage
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
@@ -109,6 +110,21 @@ async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> 
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
     _record(session, outbound, decision, facts.now, review_deadline(outbound, inbox))
     _stage_decision(session, outbound)
+    _count(decision)
+    if not event.reviewed:  # a person's approval is judged again: not the agent's wait
+        observe_stage("send_to_decision", event.occurred_at)
+
+
+def _count(decision: OutboundDecision) -> None:
+    """``mailmoat_policy_decisions_total``: by decision and its first rule (a held send's
+    reason before its colon: ``L4``, ``tainted_context``)."""
+    if decision.violation is not None:
+        POLICY_DECISIONS.labels("rejected", decision.violation.code).inc()
+    elif decision.needs_approval:
+        held = decision.held_reasons[0].partition(":")[0] if decision.held_reasons else "review"
+        POLICY_DECISIONS.labels("held", held).inc()
+    else:
+        POLICY_DECISIONS.labels("approved", "none").inc()
 
 
 def _still_requested(outbound: OutboundMessage, draft: Draft) -> bool:

@@ -11,6 +11,7 @@ from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.reputation.handlers import on_feedback, on_sender_status, on_sent
+from mailmoat.reputation.rates import measure_rates
 from mailmoat.reputation.sender_graph import on_inbox_event, on_mail_scanned
 
 
@@ -23,4 +24,9 @@ def build_service(settings: CommonSettings) -> Service:
         Subscription(Topic.SCANNED_MAIL, "reputation-scanned", on_mail_scanned),
         Subscription(Topic.INBOX_EVENTS, "reputation-releases", on_inbox_event),
     ]
-    return Service(name="reputation", settings=settings, subscriptions=subscriptions)
+    return Service(
+        name="reputation",
+        settings=settings,
+        subscriptions=subscriptions,
+        measures=[measure_rates],
+    )

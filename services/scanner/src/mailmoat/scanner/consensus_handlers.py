@@ -23,7 +23,7 @@ from mailmoat.common.events import (
 )
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.lookalike import domain_skeleton, split_address
-from mailmoat.common.observability.metrics import SENDER_SIGNALS
+from mailmoat.common.observability.metrics import CONSENSUS_OUTCOMES, SENDER_SIGNALS
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.service import Runtime
 from mailmoat.common.topics import Topic
@@ -196,6 +196,7 @@ def _publish(
         withheld_reason=outcome.withheld_reason,
     )
     stage_event(session, Topic.SCANNED_MAIL, scanned, producer=PRODUCER)
+    CONSENSUS_OUTCOMES.labels(outcome.consensus.value).inc()
 
 
 async def _sender_signals(

@@ -16,7 +16,12 @@ from mailmoat.common.events import DetectorVerdict, Finding, RawMailReceived
 from mailmoat.common.events.inbound import capped
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
-from mailmoat.common.observability.metrics import EVENTS_TRIMMED
+from mailmoat.common.observability.metrics import (
+    DETECTOR_COVERAGE_FLAGS,
+    DETECTOR_DURATION,
+    DETECTOR_FAILURES,
+    EVENTS_TRIMMED,
+)
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.domain.assessment import Assessment, Detector
@@ -64,6 +69,9 @@ class DetectorHandler:
         # Reading a large mail (a parse of megabytes) must not hold the event loop, which the
         # SMTP door and the API share with this consumer when services share a process.
         self.offload = offload or Offload(name=f"{producer}-read")
+        DETECTOR_DURATION.labels(side, detector.name)  # read as 0 before the first mail
+        for kind in ("error", "timeout"):
+            DETECTOR_FAILURES.labels(side, detector.name, kind)
 
     async def on_raw_mail(self, event: RawMailReceived, session: AsyncSession) -> None:
         if event.security_level in NO_AI_LEVELS:
@@ -108,6 +116,9 @@ class DetectorHandler:
         content = await self.offload.run(scan_content, structured, body)
         assessment, error = await self._assess(content)
         assessment = enforce_coverage(content, assessment)
+        for finding in assessment.findings:
+            if finding.code.startswith("coverage."):
+                DETECTOR_COVERAGE_FLAGS.labels(self.side, finding.code).inc()
         findings, dropped = capped(assessment.findings)
         if dropped:
             EVENTS_TRIMMED.labels(Topic.SCAN_VERDICTS.value).inc()
@@ -128,9 +139,16 @@ class DetectorHandler:
         )
 
     async def _assess(self, content: ScanContent) -> tuple[Assessment, str | None]:
+        labels = (self.side, self.detector.name)
+        started = time.perf_counter()
         try:
-            return await asyncio.wait_for(self.detector.assess(content), self.timeout), None
+            assessed = await asyncio.wait_for(self.detector.assess(content), self.timeout)
         except Exception as exc:  # a detector that fails or overruns counts as a flag
+            kind = "timeout" if isinstance(exc, TimeoutError) else "error"
+            DETECTOR_FAILURES.labels(*labels, kind).inc()
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             finding = Finding(code="detector.error", reason=f"detector failed: {error}")
             return Assessment(score=100, flagged=True, findings=(finding,)), error
+        finally:
+            DETECTOR_DURATION.labels(*labels).observe(time.perf_counter() - started)
+        return assessed, None

@@ -3,6 +3,8 @@ serves it on ``/metrics``."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
@@ -77,3 +79,130 @@ CREDITS_OVERAGE = Counter(
     ["reason"],
 )
 SERVICE_UP = Gauge("mailmoat_service_up", "1 while the service runs.", ["service"])
+
+# What an operator watches (deploy/grafana dashboards, deploy/prometheus alerts). No series is
+# labelled by workspace or inbox: the number of series stays fixed however many tenants there are.
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+CONSUMER_LAG = Gauge(
+    "mailmoat_consumer_lag_records",
+    "Records on a partition a consumer group has not consumed yet (high watermark minus position).",
+    ["group", "topic", "partition"],
+)
+STAGES = ("smtp_to_stored", "stored_to_webhook", "send_to_decision", "approval_to_sent")
+STAGE_LATENCY = Histogram(
+    "mailmoat_stage_latency_seconds",
+    "Time a mail or a send took across one journey: smtp_to_stored (250 to stored for the agent), "
+    "stored_to_webhook (stored to webhook delivered), send_to_decision (send call to policy "
+    "decision), approval_to_sent (a person's approval to the relay's 250).",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSENSUS_OUTCOMES = Counter(
+    "mailmoat_consensus_outcomes_total",
+    "Inbound mail decided by the consensus, by outcome (PASS, REVIEW, WITHHOLD).",
+    ["outcome"],
+)
+DETECTOR_DURATION = Histogram(
+    "mailmoat_detector_duration_seconds",
+    "Time a detector took to assess one mail, by side (primary, checker) and backend.",
+    ["side", "detector"],
+    buckets=LATENCY_BUCKETS,
+)
+DETECTOR_FAILURES = Counter(
+    "mailmoat_detector_failures_total",
+    "Assessments a detector did not finish, counted as a flag (fail closed), by kind "
+    "(error, timeout).",
+    ["side", "detector", "kind"],
+)
+DETECTOR_COVERAGE_FLAGS = Counter(
+    "mailmoat_detector_coverage_flags_total",
+    "Parts of a mail a detector did not read whole, flagged for a person (coverage.*), by code.",
+    ["side", "code"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "mailmoat_outbox_backlog_rows", "Outbox rows committed and not yet published.", ["producer"]
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "mailmoat_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet published (0 when none waits).",
+    ["producer"],
+)
+WEBHOOK_DURATION = Histogram(
+    "mailmoat_webhook_duration_seconds",
+    "Time of one webhook POST, answer or failure included.",
+    buckets=LATENCY_BUCKETS,
+)
+WEBHOOK_BACKLOG = Gauge(
+    "mailmoat_webhook_backlog_deliveries", "Webhook deliveries waiting for their next attempt."
+)
+POLICY_DECISIONS = Counter(
+    "mailmoat_policy_decisions_total",
+    "Outbound sends decided by policy, by decision (approved, held, rejected) and rule code "
+    "(the first reason; 'none' when every check passed).",
+    ["decision", "rule"],
+)
+APPROVALS_PENDING = Gauge("mailmoat_approvals_pending", "Sends held for a person's approval.")
+APPROVALS_OLDEST_AGE = Gauge(
+    "mailmoat_approvals_oldest_age_seconds", "Age of the oldest send held for approval (0: none)."
+)
+APPROVALS_NEXT_DEADLINE = Gauge(
+    "mailmoat_approvals_next_deadline_seconds",
+    "Seconds until the first held send times out (negative: overdue; +Inf when none waits).",
+)
+KILL_SWITCH_ENGAGED = Gauge(
+    "mailmoat_kill_switch_engaged_workspaces", "Workspaces whose outbound kill switch is on."
+)
+KILL_SWITCH_CHANGES = Counter(
+    "mailmoat_kill_switch_changes_total", "Kill switch flips, by new state (on, off).", ["state"]
+)
+REPUTATION_RATE_MAX = Gauge(
+    "mailmoat_reputation_rate_max_ratio",
+    "The highest rate among senders with enough sends to be judged, by kind (complaint, bounce); "
+    "a sender is suspended above its threshold (complaint 0.003).",
+    ["kind"],
+)
+REPUTATION_STANDING_CHANGES = Counter(
+    "mailmoat_reputation_standing_changes_total",
+    "Sender standing changes, by new standing (warned, suspended, reinstated, ...).",
+    ["standing"],
+)
+SMTP_SESSIONS = Counter("mailmoat_smtp_sessions_total", "SMTP connections opened.")
+SMTP_REFUSALS = Counter(
+    "mailmoat_smtp_refusals_total",
+    "SMTP replies refusing a command or a message, by reply code (421, 450, 550, 552, 554, ...).",
+    ["code"],
+)
+DEPENDENCY_UP = Gauge(
+    "mailmoat_dependency_up",
+    "1 when a service's last readiness check reached the dependency (database, broker).",
+    ["service", "dependency"],
+)
+
+
+def observe_stage(stage: str, since: datetime) -> None:
+    """Observe ``stage``'s latency from ``since`` (naive: UTC, as SQLite gives it back) to now."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    elapsed = (datetime.now(UTC) - since).total_seconds()
+    STAGE_LATENCY.labels(stage).observe(max(0.0, elapsed))
+
+
+KNOWN_SERIES: tuple[tuple[Counter | Histogram, tuple[tuple[str, ...], ...]], ...] = (
+    (CONSENSUS_OUTCOMES, (("PASS",), ("REVIEW",), ("WITHHOLD",))),
+    (SMTP_TRANSACTIONS, (("accepted",), ("rejected",), ("failed",))),
+    (OUTBOUND_SENDS, (("sent",), ("failed",), ("refused",))),
+    (WEBHOOK_DELIVERIES, (("delivered",), ("failed",), ("refused",))),
+    (KILL_SWITCH_CHANGES, (("on",), ("off",))),
+    (POLICY_DECISIONS, (("approved", "none"),)),
+    (REPUTATION_STANDING_CHANGES, (("warned",), ("throttled",), ("suspended",), ("active",))),
+    (STAGE_LATENCY, tuple((stage,) for stage in STAGES)),
+)
+"""Series whose labels are known before anything happens: exported at zero from the start, so
+a rate over them reads 0, not 'no data', and an alert on their increase sees the first one."""
+
+
+def export_known_series() -> None:
+    for metric, label_sets in KNOWN_SERIES:
+        for labels in label_sets:
+            metric.labels(*labels)

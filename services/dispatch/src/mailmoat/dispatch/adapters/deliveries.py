@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import WebhookDelivery
+from mailmoat.common.observability.metrics import WEBHOOK_BACKLOG
 from mailmoat.dispatch.domain.fairness import Due, target_of
 
 
@@ -31,3 +32,9 @@ async def due_deliveries(session: AsyncSession, now: datetime, per_workspace: in
         .order_by(ranked.c.next_attempt_at)
     )
     return [Due(owed_id, workspace, target_of(url)) for owed_id, workspace, url in rows.all()]
+
+
+async def measure_backlog(session: AsyncSession) -> None:
+    """``mailmoat_webhook_backlog_deliveries``: deliveries still owed (due or waiting to retry)."""
+    pending = select(func.count()).where(WebhookDelivery.status == "pending")
+    WEBHOOK_BACKLOG.set(await session.scalar(pending) or 0)

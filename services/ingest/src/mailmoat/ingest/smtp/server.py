@@ -10,6 +10,7 @@ from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP
 
+from mailmoat.common.observability.metrics import SMTP_REFUSALS, SMTP_SESSIONS
 from mailmoat.ingest.smtp import replies
 from mailmoat.ingest.smtp.limits import ConnectionLimiter
 
@@ -73,6 +74,7 @@ class HardenedSMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._peer_ip is None and not self._refused:
+            SMTP_SESSIONS.inc()
             peer = transport.get_extra_info("peername")
             ip = str(peer[0]) if peer else "unknown"
             if not self._limiter.acquire(ip):
@@ -90,6 +92,7 @@ class HardenedSMTP(SMTP):
         write = getattr(transport, "write", None)
         if write is not None:
             write(f"{replies.TOO_MANY_CONNECTIONS}\r\n".encode())
+        _count_refusal(replies.TOO_MANY_CONNECTIONS)
         transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -115,6 +118,14 @@ class HardenedSMTP(SMTP):
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str):
+            _count_refusal(status)
             await super().push(replies.with_enhanced_code(status))
             return
         await super().push(status)
+
+
+def _count_refusal(reply: str) -> None:
+    """``mailmoat_smtp_refusals_total`` by reply code, for a 4xx or 5xx reply."""
+    code = reply[:3]
+    if code.isdigit() and code[0] in "45":
+        SMTP_REFUSALS.labels(code).inc()

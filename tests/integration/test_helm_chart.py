@@ -5,21 +5,25 @@ chart's schema."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from mailmoat.cli.main import _parser
 from mailmoat.cli.registry import SERVICES
 from mailmoat.common.settings import CommonSettings
+from tests.support.dashboards import dashboard_files
 from tests.support.helm import CHART, helm_run, render, unpack_helm
 
 KUBERNETES = [f"1.{minor}.0" for minor in range(29, 36)]
 PRODUCTION = CHART / "ci" / "production-values.yaml"
 EMBEDDED = CHART / "ci" / "embedded-values.yaml"
+ALERTS = CHART.parents[1] / "prometheus" / "mailmoat-alerts.yaml"
 SECRET_SETTINGS = {
     "MAILMOAT_DATABASE_URL",
     "MAILMOAT_WEBHOOK_SECRET_KEY",
@@ -152,7 +156,10 @@ def test_every_pod_is_locked_down_and_secrets_come_only_from_secrets(
             for entry in container.get("env", []):
                 if entry["name"] in SECRET_SETTINGS or entry["name"].endswith("API_KEY"):
                     assert "secretKeyRef" in entry["valueFrom"], (name, entry["name"])
-    assert not [d for d in production if d["kind"] in ("ConfigMap", "Secret")]
+    assert not [d for d in production if d["kind"] == "Secret"]
+    # The only ConfigMaps are the dashboards: no setting travels in one.
+    config_maps = [d for d in production if d["kind"] == "ConfigMap"]
+    assert all(d["metadata"]["labels"].get("grafana_dashboard") for d in config_maps)
 
 
 def test_network_policies_let_out_only_dispatch_and_an_anthropic_detector(
@@ -215,3 +222,20 @@ def test_production_without_its_kafka_is_refused_by_name(helm: Path) -> None:
     done = helm_run(helm, "template", "mm", str(CHART), check=False)
     assert done.returncode != 0
     assert "kafka.bootstrapServers is required" in done.stderr
+
+
+def test_dashboards_and_alert_rules_ship_as_the_operators_expect(
+    production: list[dict[str, Any]],
+) -> None:
+    dashboards = {
+        name: json.loads(text)
+        for doc in production
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["labels"].get("grafana_dashboard") == "1"
+        for name, text in doc["data"].items()
+    }
+    assert dashboards == {
+        path.name: json.loads(path.read_text(encoding="utf-8")) for path in dashboard_files()
+    }
+    [rule] = [doc for doc in production if doc["kind"] == "PrometheusRule"]
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert rule["spec"] == yaml.safe_load(ALERTS.read_text(encoding="utf-8"))

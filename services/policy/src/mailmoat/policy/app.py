@@ -15,7 +15,7 @@ from mailmoat.common.topics import Topic
 from mailmoat.policy.approvals import measure_held, reject_overdue_approvals
 from mailmoat.policy.flagged import backfill_fingerprints
 from mailmoat.policy.handlers import on_mail_scanned, on_sender_status
-from mailmoat.policy.outbound import on_send_requested
+from mailmoat.policy.outbound import export_decision_series, on_send_requested
 from mailmoat.policy.settings import PolicySettings
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def build_service(settings: CommonSettings) -> Service:
             if not await runtime.pause(policy.approval_sweep_seconds):
                 return
 
+    export_decision_series()
     return Service(
         name="policy",
         settings=settings,

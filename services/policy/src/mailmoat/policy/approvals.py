@@ -45,14 +45,12 @@ async def measure_held(session: AsyncSession) -> None:
         )
     ).one()
     now = utcnow()
-    APPROVALS_PENDING.set(count)
-    APPROVALS_OLDEST_AGE.set(0 if oldest is None else _seconds(now, oldest))
-    if deadline is None:
-        APPROVALS_NEXT_DEADLINE.set(float("inf"))
-    else:
-        APPROVALS_NEXT_DEADLINE.set(-_seconds(now, deadline))
+    APPROVALS_PENDING.labels(PRODUCER).set(count)
+    APPROVALS_OLDEST_AGE.labels(PRODUCER).set(0 if oldest is None else _seconds(now, oldest))
+    until = float("inf") if deadline is None else -_seconds(now, deadline)
+    APPROVALS_NEXT_DEADLINE.labels(PRODUCER).set(until)
     stopped = select(func.count()).where(Workspace.outbound_enabled.is_(False))
-    KILL_SWITCH_ENGAGED.set(await session.scalar(stopped) or 0)
+    KILL_SWITCH_ENGAGED.labels(PRODUCER).set(await session.scalar(stopped) or 0)
 
 
 def _seconds(now: datetime, then: datetime) -> float:

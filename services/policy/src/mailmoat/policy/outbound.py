@@ -115,6 +115,23 @@ async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> 
         observe_stage("send_to_decision", event.occurred_at)
 
 
+VIOLATION_CODES = (
+    "policy_violation",
+    "cap_exceeded",
+    "capability_disabled",
+    "recipient_cooldown",
+    "reply_outside_thread",
+    "suspended",
+    "tainted_context",
+)
+"""The codes a rule refuses a send with, exported at zero (``mailmoat_policy_decisions_total``)."""
+
+
+def export_decision_series() -> None:
+    for code in VIOLATION_CODES:
+        POLICY_DECISIONS.labels("rejected", code)
+
+
 def _count(decision: OutboundDecision) -> None:
     """``mailmoat_policy_decisions_total``: by decision and its first rule (a held send's
     reason before its colon: ``L4``, ``tainted_context``)."""

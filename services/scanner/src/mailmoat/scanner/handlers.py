@@ -26,7 +26,7 @@ from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.domain.assessment import Assessment, Detector
 from mailmoat.scanner.domain.content import ScanContent
-from mailmoat.scanner.domain.coverage import enforce_coverage
+from mailmoat.scanner.domain.coverage import COVERAGE_CODES, enforce_coverage
 from mailmoat.scanner.offload import Offload
 
 NO_AI_LEVELS = frozenset({"L1"})
@@ -72,6 +72,8 @@ class DetectorHandler:
         DETECTOR_DURATION.labels(side, detector.name)  # read as 0 before the first mail
         for kind in ("error", "timeout"):
             DETECTOR_FAILURES.labels(side, detector.name, kind)
+        for code in COVERAGE_CODES:
+            DETECTOR_COVERAGE_FLAGS.labels(side, code)
 
     async def on_raw_mail(self, event: RawMailReceived, session: AsyncSession) -> None:
         if event.security_level in NO_AI_LEVELS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -34,11 +34,16 @@ class Consumer:
 
     broker: KafkaBroker
     subscription: Subscription[Any]
+    reported: set[str] = field(default_factory=set)
+    """The partitions whose lag this consumer reported last time."""
 
 
 async def measure_lag(consumers: Sequence[Consumer]) -> None:
-    """Set ``mailmoat_consumer_lag_records`` for every partition a consumer holds."""
+    """Set ``mailmoat_consumer_lag_records`` for every partition a consumer holds, and drop the
+    series of partitions a rebalance gave to another member (which reports them now)."""
     for consumer in consumers:
+        labels = (consumer.subscription.group, consumer.subscription.topic.value)
+        held: set[str] = set()
         for subscriber in consumer.broker.subscribers:
             client = getattr(subscriber, "consumer", None)
             if client is None:
@@ -46,8 +51,12 @@ async def measure_lag(consumers: Sequence[Consumer]) -> None:
             for partition in client.assignment():
                 lag = await _lag(client, partition)
                 if lag is not None:
-                    labels = (consumer.subscription.group, consumer.subscription.topic.value)
+                    held.add(str(partition.partition))
                     CONSUMER_LAG.labels(*labels, str(partition.partition)).set(lag)
+        for gone in consumer.reported - held:
+            CONSUMER_LAG.remove(*labels, gone)
+        consumer.reported.clear()
+        consumer.reported.update(held)
 
 
 async def _lag(client: Any, partition: TopicPartition) -> int | None:

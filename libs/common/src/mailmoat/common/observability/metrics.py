@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from mailmoat.common.topics import Topic
+
 EVENTS_CONSUMED = Counter(
     "mailmoat_events_consumed_total",
     "Records a consumer finished with, by outcome (processed, duplicate, dead_lettered).",
@@ -133,8 +135,12 @@ WEBHOOK_DURATION = Histogram(
     "Time of one webhook POST, answer or failure included.",
     buckets=LATENCY_BUCKETS,
 )
+# The gauges below read from the database carry the measuring service as a label: a gauge
+# with no label would read 0 in every other process that imports this module.
 WEBHOOK_BACKLOG = Gauge(
-    "mailmoat_webhook_backlog_deliveries", "Webhook deliveries waiting for their next attempt."
+    "mailmoat_webhook_backlog_deliveries",
+    "Webhook deliveries waiting for their next attempt.",
+    ["service"],
 )
 POLICY_DECISIONS = Counter(
     "mailmoat_policy_decisions_total",
@@ -142,16 +148,23 @@ POLICY_DECISIONS = Counter(
     "(the first reason; 'none' when every check passed).",
     ["decision", "rule"],
 )
-APPROVALS_PENDING = Gauge("mailmoat_approvals_pending", "Sends held for a person's approval.")
+APPROVALS_PENDING = Gauge(
+    "mailmoat_approvals_pending", "Sends held for a person's approval.", ["service"]
+)
 APPROVALS_OLDEST_AGE = Gauge(
-    "mailmoat_approvals_oldest_age_seconds", "Age of the oldest send held for approval (0: none)."
+    "mailmoat_approvals_oldest_age_seconds",
+    "Age of the oldest send held for approval (0: none).",
+    ["service"],
 )
 APPROVALS_NEXT_DEADLINE = Gauge(
     "mailmoat_approvals_next_deadline_seconds",
     "Seconds until the first held send times out (negative: overdue; +Inf when none waits).",
+    ["service"],
 )
 KILL_SWITCH_ENGAGED = Gauge(
-    "mailmoat_kill_switch_engaged_workspaces", "Workspaces whose outbound kill switch is on."
+    "mailmoat_kill_switch_engaged_workspaces",
+    "Workspaces whose outbound kill switch is on.",
+    ["service"],
 )
 KILL_SWITCH_CHANGES = Counter(
     "mailmoat_kill_switch_changes_total", "Kill switch flips, by new state (on, off).", ["state"]
@@ -197,6 +210,8 @@ KNOWN_SERIES: tuple[tuple[Counter | Histogram, tuple[tuple[str, ...], ...]], ...
     (POLICY_DECISIONS, (("approved", "none"),)),
     (REPUTATION_STANDING_CHANGES, (("warned",), ("throttled",), ("suspended",), ("active",))),
     (STAGE_LATENCY, tuple((stage,) for stage in STAGES)),
+    (EVENTS_TRIMMED, tuple((topic.value,) for topic in Topic)),
+    (CREDITS_OVERAGE, (("inbound",), ("ai_analysis",), ("outbound_sent",), ("review_event",))),
 )
 """Series whose labels are known before anything happens: exported at zero from the start, so
 a rate over them reads 0, not 'no data', and an alert on their increase sees the first one."""

@@ -37,4 +37,4 @@ async def due_deliveries(session: AsyncSession, now: datetime, per_workspace: in
 async def measure_backlog(session: AsyncSession) -> None:
     """``mailmoat_webhook_backlog_deliveries``: deliveries still owed (due or waiting to retry)."""
     pending = select(func.count()).where(WebhookDelivery.status == "pending")
-    WEBHOOK_BACKLOG.set(await session.scalar(pending) or 0)
+    WEBHOOK_BACKLOG.labels("dispatch").set(await session.scalar(pending) or 0)

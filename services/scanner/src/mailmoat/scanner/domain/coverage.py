@@ -14,6 +14,14 @@ from mailmoat.scanner.domain.content import ScanContent
 COVERAGE_SCORE = 50
 """The least score of a verdict with a coverage gap: a flag, which alone makes REVIEW."""
 
+COVERAGE_CODES = (
+    "coverage.unread",
+    "coverage.analysis_failed",
+    "coverage.truncated",
+    "coverage.budget",
+)
+"""Every coverage gap a verdict may carry (``mailmoat_detector_coverage_flags_total``'s codes)."""
+
 
 def enforce_coverage(content: ScanContent, assessment: Assessment) -> Assessment:
     """``assessment`` with the content's gaps and the segments it left unread as findings,

@@ -21,7 +21,6 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
-from opentelemetry import context as otel_context
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -33,7 +32,7 @@ from mailmoat.common.dead_letters import ERROR_LIMIT, record_dead_letter
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
 from mailmoat.common.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
-from mailmoat.common.observability.tracing import context_from_headers, tracer
+from mailmoat.common.observability.tracing import processing
 from mailmoat.common.outbox import take_staged
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
@@ -131,12 +130,10 @@ class _Consumer(Generic[E]):
             EVENTS_CONSUMED.labels(*self._labels, outcome)  # read as 0 before the first
 
     async def consume(self, body: bytes, msg: KafkaMessage) -> None:
-        token = otel_context.attach(context_from_headers(msg.headers))
-        try:
-            with tracer().start_as_current_span(f"consume {self._sub.topic.value}"):
-                await self._consume(body, msg)
-        finally:
-            otel_context.detach(token)
+        record = cast(ConsumerRecord[Any, Any], msg.raw_message)
+        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
+        with processing(msg.headers, self._sub.topic.value, self._sub.group, record.partition, key):
+            await self._consume(body, msg)
 
     async def _consume(self, body: bytes, msg: KafkaMessage) -> None:
         try:

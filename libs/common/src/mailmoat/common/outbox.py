@@ -16,7 +16,7 @@ from mailmoat.common.events import InboxEvent, InboxEventKind
 from mailmoat.common.events.base import Event, utcnow
 from mailmoat.common.events.budget import within_budget
 from mailmoat.common.observability.metrics import OUTBOX_DELAY, OUTBOX_PUBLISHED
-from mailmoat.common.observability.tracing import current_trace_headers
+from mailmoat.common.observability.tracing import created_trace_headers
 from mailmoat.common.outbox_failures import PERMANENT_ERRORS, Refusals, Settled, mark
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
@@ -38,7 +38,7 @@ def stage_event(
     headers = {
         "event-type": type(event).__name__,
         "schema-version": str(event.schema_version),
-        **current_trace_headers(),
+        **created_trace_headers(topic.value),
     }
     record = OutboxRecord(
         event_id=event.event_id,

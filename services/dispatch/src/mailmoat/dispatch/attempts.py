@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
@@ -18,6 +19,7 @@ from mailmoat.common.observability.metrics import (
     WEBHOOK_DURATION,
     observe_stage,
 )
+from mailmoat.common.observability.tracing import context_from_headers, tracer
 from mailmoat.common.webhook_secrets import inbox_webhook_secret, parsed
 from mailmoat.dispatch.adapters.egress import EgressRefused, SafeEgress
 from mailmoat.dispatch.adapters.webhooks import WebhookError, post_webhook
@@ -40,6 +42,7 @@ class Claimed:
     secret: bytes
     webhook_id: str
     body: bytes
+    trace_context: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,22 @@ class WebhookAttempts:
         """POST ``claimed`` signed now; the whole exchange (resolving, connecting, sending,
         reading the answer) within the attempt's time."""
         signed_at = int(utcnow().timestamp())
-        with WEBHOOK_DURATION.time():
-            return await self._post(claimed, signed_at)
+        parent = context_from_headers(claimed.trace_context or {})
+        with (
+            tracer().start_as_current_span(
+                "webhook POST",
+                context=parent,
+                kind=SpanKind.CLIENT,
+                attributes={"http.request.method": "POST", "webhook.id": claimed.webhook_id},
+            ) as span,
+            WEBHOOK_DURATION.time(),
+        ):
+            outcome = await self._post(claimed, signed_at)
+            if outcome.status is not None:
+                span.set_attribute("http.response.status_code", outcome.status)
+            if outcome.error is not None:
+                span.set_status(StatusCode.ERROR, outcome.error[:200])
+            return outcome
 
     async def _post(self, claimed: Claimed, signed_at: int) -> Outcome:
         try:
@@ -116,7 +133,7 @@ class WebhookAttempts:
             owed.last_error = "the endpoint is disabled or gone"
             return None
         owed.next_attempt_at = now + ATTEMPT_LEASE
-        return Claimed(owed.url, secret, owed.webhook_id, owed.payload)
+        return Claimed(owed.url, secret, owed.webhook_id, owed.payload, owed.trace_context)
 
     async def _secret(self, session: AsyncSession, owed: WebhookDelivery) -> bytes | None:
         """The target's current secret: a rotated one signs from the next attempt on."""

@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from email.policy import SMTP
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,7 @@ from mailmoat.common.events import (
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.observability.metrics import OUTBOUND_SENDS, observe_stage
+from mailmoat.common.observability.tracing import tracer
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
@@ -78,16 +80,22 @@ class MailDispatcher:
         raw = message.as_bytes(policy=SMTP)
         domain = content.sender.rpartition("@")[2].lower()
         bounces_to = self._verp.address(content.outbound_id)
-        if (key := self._keys.get(domain)) is not None:
-            raw = dkim_sign(raw, key)
-            result = await self._relay.send(raw, bounces_to, list(content.recipients))
-        elif self._dkim_required:
-            result = RelayResult(False, f"not sent: no DKIM key for {domain}")
-        else:
-            result = await self._relay.send(raw, bounces_to, list(content.recipients))
+        with tracer().start_as_current_span("smtp send", kind=SpanKind.CLIENT) as span:
+            result = await self._send(raw, domain, bounces_to, content)
+            span.set_attribute("smtp.accepted", result.accepted)
         elapsed_ms = (time.perf_counter() - started) * 1000
         async with session.begin():
             await self._record(event, session, message_id, result, elapsed_ms)
+
+    async def _send(
+        self, raw: bytes, domain: str, bounces_to: str, content: OutboundContent
+    ) -> RelayResult:
+        """Sign with the domain's DKIM key and hand to the relay; unsigned only where allowed."""
+        if (key := self._keys.get(domain)) is not None:
+            return await self._relay.send(dkim_sign(raw, key), bounces_to, list(content.recipients))
+        if self._dkim_required:
+            return RelayResult(False, f"not sent: no DKIM key for {domain}")
+        return await self._relay.send(raw, bounces_to, list(content.recipients))
 
     async def _claim(self, event: SendApproved, session: AsyncSession) -> OutboundContent | None:
         # Locked (PostgreSQL; SQLite's write transaction is exclusive): of two dispatchers given

@@ -25,6 +25,7 @@ from mailmoat.common.deliveries import delivery_id
 from mailmoat.common.events import AuditRecorded, InboxEvent
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.exposure import shown
+from mailmoat.common.observability.tracing import current_trace_headers
 from mailmoat.dispatch.domain.deliveries import render
 from mailmoat.dispatch.domain.fairness import Due, target_of
 
@@ -198,6 +199,7 @@ def _owed(
                 payload=bodies[fmt],
                 timestamp=int(event.occurred_at.timestamp()),
                 next_attempt_at=utcnow(),
+                trace_context=current_trace_headers() or None,
             )
         )
     return rows

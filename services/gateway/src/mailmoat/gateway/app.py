@@ -34,6 +34,7 @@ from mailmoat.gateway.routes import (
     workspace,
 )
 from mailmoat.gateway.settings import GatewaySettings
+from mailmoat.gateway.tracing import TraceRequests
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
         return response
 
     install_docs(app)
+    app.add_middleware(TraceRequests)  # outermost: the span covers every other layer
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

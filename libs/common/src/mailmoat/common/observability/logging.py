@@ -21,6 +21,11 @@ def set_log_service(name: str) -> None:
     _service.set(name)
 
 
+def current_service() -> str | None:
+    """The service the current task runs for, if one was named."""
+    return _service.get()
+
+
 @contextmanager
 def log_context(*, mail_id: object = None, event_id: object = None) -> Iterator[None]:
     """Tag every log line inside the block with the given mail and event ids."""

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import Inbox
 from mailmoat.common.mail.addr import is_plausible_address
 from mailmoat.common.observability.metrics import SMTP_BYTES, SMTP_TRANSACTIONS
+from mailmoat.common.observability.tracing import tracer, within
 from mailmoat.ingest.adapters import store
 from mailmoat.ingest.adapters.commits import GroupCommitter
 from mailmoat.ingest.analysis import Analyser, Analysis
@@ -115,6 +118,12 @@ class IngestHandler:
         return None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with tracer().start_as_current_span("smtp DATA", kind=SpanKind.SERVER) as span:
+            reply = await self._data(session, envelope)
+            span.set_attribute("smtp.reply.code", reply[:3])
+            return reply
+
+    async def _data(self, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         refusal = self._refuse_raw(raw)
         if refusal is not None:
@@ -162,7 +171,11 @@ class IngestHandler:
         self, envelope: store.Envelope, analysis: Analysis, rcpts: list[str]
     ) -> list[str]:
         # One unit of work for every recipient: either all are stored, or the client retries all.
-        return await self._commits.run(lambda db: self._store_in(db, envelope, analysis, rcpts))
+        # The group commit runs it in its own task: under this transaction's trace context.
+        here = otel_context.get_current()
+        return await self._commits.run(
+            lambda db: within(here, self._store_in(db, envelope, analysis, rcpts))
+        )
 
     async def _store_in(
         self, db: AsyncSession, envelope: store.Envelope, analysis: Analysis, rcpts: list[str]

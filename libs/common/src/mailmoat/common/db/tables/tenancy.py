@@ -149,6 +149,8 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The W3C trace context of the event that owed it: each attempt's span joins that trace.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
 
 
 class CreditEntry(Base):

@@ -29,7 +29,7 @@ SECRET_SETTINGS = {
     "MAILMOAT_WEBHOOK_SECRET_KEY",
     "MAILMOAT_ANTHROPIC_API_KEY",
 }
-CRD_GROUPS = ("monitoring.coreos.com/",)
+CRD_GROUPS = ("monitoring.coreos.com/", "keda.sh/")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_the_hooks_migrate_and_make_topics_before_the_services(
         assert {entry["name"] for entry in container["env"]} <= common
     assert jobs["migrate"]["metadata"]["annotations"]["helm.sh/hook-weight"] == "0"
     topics = jobs["topics"]["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert topics == ["topics", "--partitions", "6", "--replication-factor", "3"]
+    assert topics == ["topics", "--partitions", "12", "--replication-factor", "3"]
 
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -239,3 +239,35 @@ def test_dashboards_and_alert_rules_ship_as_the_operators_expect(
     [rule] = [doc for doc in production if doc["kind"] == "PrometheusRule"]
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert rule["spec"] == yaml.safe_load(ALERTS.read_text(encoding="utf-8"))
+
+
+def test_keda_scales_each_consumer_service_on_the_groups_it_really_reads(
+    production: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILMOAT_WEBHOOK_SECRET_KEY", "a-key-only-for-building-the-services")
+    reads = {}
+    for name, spec in SERVICES.items():
+        subscriptions = spec.build(spec.settings()).subscriptions
+        if subscriptions:
+            reads[name] = {(s.group, s.topic.value) for s in subscriptions}
+    scaled = {
+        doc["spec"]["scaleTargetRef"]["name"].removeprefix("mm-mailmoat-"): doc
+        for doc in production
+        if doc["kind"] == "ScaledObject"
+    }
+    assert set(scaled) == set(reads)
+    for name, scaler in scaled.items():
+        triggers = scaler["spec"]["triggers"]
+        found = {(t["metadata"]["consumerGroup"], t["metadata"]["topic"]) for t in triggers}
+        assert found == {(f"mm-{group}", f"mm.{topic}") for group, topic in reads[name]}, name
+        assert {t["authenticationRef"]["name"] for t in triggers} == {"mailmoat-kafka"}
+        assert scaler["spec"]["maxReplicaCount"] == 12  # 20 asked, one per partition at most
+    deployments = {d["metadata"]["name"]: d for d in production if d["kind"] == "Deployment"}
+    autoscalers = {
+        d["spec"]["scaleTargetRef"]["name"]
+        for d in production
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    for name in scaled:
+        assert "replicas" not in deployments[f"mm-mailmoat-{name}"]["spec"], name  # KEDA's
+        assert f"mm-mailmoat-{name}" not in autoscalers, name

@@ -115,3 +115,38 @@ chart's ConfigMap) because the pre-install hook Jobs run before any chart object
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
+
+{{/*
+The consumer groups each service reads, with their topics (as the services declare them;
+tests/integration/test_helm_chart.py checks the two agree): KEDA scales each Deployment on them.
+*/}}
+{{- define "mailmoat.consumerGroups" -}}
+scanner-primary:
+  - {group: scanner-primary, topic: raw-mail}
+scanner-checker:
+  - {group: scanner-checker, topic: raw-mail}
+scanner-consensus:
+  - {group: scanner-consensus-intake, topic: raw-mail}
+  - {group: scanner-consensus, topic: scan-verdicts}
+  - {group: scanner-consensus-graph, topic: sender-graph}
+policy:
+  - {group: policy-inbound, topic: scanned-mail}
+  - {group: policy-outbound, topic: send-requested}
+  - {group: policy-sender-status, topic: sender-status}
+dispatch:
+  - {group: dispatch-mail, topic: send-approved}
+  - {group: dispatch-webhooks, topic: inbox-events}
+  - {group: dispatch-audit, topic: audit}
+reputation:
+  - {group: reputation-sent, topic: sent}
+  - {group: reputation-feedback, topic: feedback}
+  - {group: reputation-sender-status, topic: sender-status}
+  - {group: reputation-scanned, topic: scanned-mail}
+  - {group: reputation-releases, topic: inbox-events}
+{{- end }}
+
+{{/* "true" when KEDA scales service .name (its replicas and CPU autoscaler then stand aside). */}}
+{{- define "mailmoat.kedaScales" -}}
+{{- $groups := include "mailmoat.consumerGroups" .root | fromYaml -}}
+{{- if and .root.Values.keda.enabled (hasKey $groups .name) }}true{{ end -}}
+{{- end }}

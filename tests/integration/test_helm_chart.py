@@ -28,6 +28,8 @@ SECRET_SETTINGS = {
     "MAILMOAT_DATABASE_URL",
     "MAILMOAT_WEBHOOK_SECRET_KEY",
     "MAILMOAT_ANTHROPIC_API_KEY",
+    "MAILMOAT_KAFKA_SASL_USERNAME",
+    "MAILMOAT_KAFKA_SASL_PASSWORD",
 }
 CRD_GROUPS = ("monitoring.coreos.com/", "keda.sh/")
 
@@ -271,3 +273,26 @@ def test_keda_scales_each_consumer_service_on_the_groups_it_really_reads(
     for name in scaled:
         assert "replicas" not in deployments[f"mm-mailmoat-{name}"]["spec"], name  # KEDA's
         assert f"mm-mailmoat-{name}" not in autoscalers, name
+
+
+def test_every_kafka_client_gets_sasl_from_a_secret_and_the_ca_as_a_file(
+    production: list[dict[str, Any]],
+) -> None:
+    workloads = [
+        (name, spec)
+        for name, spec in pod_specs(production)
+        if name.startswith(("Deployment/", "Job/mm-mailmoat-topics"))
+    ]
+    assert len(workloads) == 9  # eight services and the topics hook
+    for name, spec in workloads:
+        container = spec["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["MAILMOAT_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL", name
+        password = env["MAILMOAT_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password == {"name": "mailmoat-kafka-user", "key": "password"}, name
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v.get("secret", {}).get("secretName") for v in spec["volumes"]}
+        cafile = Path(env["MAILMOAT_KAFKA_SSL_CAFILE"]["value"])
+        assert volumes[mounts[str(cafile.parent)]] == "mailmoat-kafka-ca", name
+        certfile = Path(env["MAILMOAT_KAFKA_SSL_CERTFILE"]["value"])
+        assert volumes[mounts[str(certfile.parent)]] == "mailmoat-kafka-client", name

@@ -59,9 +59,62 @@ chart's ConfigMap) because the pre-install hook Jobs run before any chart object
     secretKeyRef:
       name: {{ required "secrets.existingSecret is required" .Values.secrets.existingSecret }}
       key: {{ .Values.secrets.webhookSecretKeyKey }}
+{{- include "mailmoat.kafkaEnv" . }}
 {{- range $name, $value := .Values.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Kafka's TLS and SASL: the protocol, the credentials from a Secret, certificates as files. */}}
+{{- define "mailmoat.kafkaEnv" -}}
+{{- $k := .Values.kafka }}
+- name: MAILMOAT_KAFKA_SECURITY_PROTOCOL
+  value: {{ $k.securityProtocol | quote }}
+{{- if hasPrefix "SASL" $k.securityProtocol }}
+- name: MAILMOAT_KAFKA_SASL_MECHANISM
+  value: {{ $k.sasl.mechanism | quote }}
+- name: MAILMOAT_KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "kafka.sasl.existingSecret is required with SASL" $k.sasl.existingSecret }}
+      key: {{ $k.sasl.usernameKey }}
+- name: MAILMOAT_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $k.sasl.existingSecret }}
+      key: {{ $k.sasl.passwordKey }}
+{{- end }}
+{{- if $k.tls.caSecret }}
+- name: MAILMOAT_KAFKA_SSL_CAFILE
+  value: /etc/mailmoat/kafka-ca/{{ $k.tls.caKey }}
+{{- end }}
+{{- if $k.tls.clientSecret }}
+- name: MAILMOAT_KAFKA_SSL_CERTFILE
+  value: /etc/mailmoat/kafka-client/tls.crt
+- name: MAILMOAT_KAFKA_SSL_KEYFILE
+  value: /etc/mailmoat/kafka-client/tls.key
+{{- end }}
+{{- end -}}
+
+{{/* The Kafka certificate files, mounted read-only where kafkaEnv points. */}}
+{{- define "mailmoat.kafkaVolumeMounts" -}}
+{{- if .Values.kafka.tls.caSecret }}
+- {name: kafka-ca, mountPath: /etc/mailmoat/kafka-ca, readOnly: true}
+{{- end }}
+{{- if .Values.kafka.tls.clientSecret }}
+- {name: kafka-client, mountPath: /etc/mailmoat/kafka-client, readOnly: true}
+{{- end }}
+{{- end -}}
+
+{{- define "mailmoat.kafkaVolumes" -}}
+{{- if .Values.kafka.tls.caSecret }}
+- name: kafka-ca
+  secret: {secretName: {{ .Values.kafka.tls.caSecret }}}
+{{- end }}
+{{- if .Values.kafka.tls.clientSecret }}
+- name: kafka-client
+  secret: {secretName: {{ .Values.kafka.tls.clientSecret }}}
 {{- end }}
 {{- end -}}
 

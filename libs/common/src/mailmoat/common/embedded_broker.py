@@ -27,10 +27,13 @@ class EmbeddedBroker:
         host: str = "127.0.0.1",
         port: int | None = None,
         storage: str = MEMORY_STORAGE,
+        advertised: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.storage = storage
+        self.advertised = advertised
+        """host:port clients are told to reach the broker at (a proxy in front), if not its own."""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -47,7 +50,7 @@ class EmbeddedBroker:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            f"tcp://{self.advertised}" if self.advertised else url,
             "--storage-engine",
             self.storage,
         ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "mailmoat-development-only-key"  # noqa: S105  (a known, refused value)
@@ -37,6 +38,25 @@ class CommonSettings(BaseSettings):
             "data arrives; the embedded broker answers at the deadline, so there this bounds "
             "each hop's latency (and sets how often idle consumers poll)."
         ),
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How clients reach Kafka: TLS (SSL), SASL, or both."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism, with SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_username: str = Field(default="", description="SASL user name.")
+    kafka_sasl_password: SecretStr = Field(
+        default=SecretStr(""), description="SASL password (from a Secret in the chart)."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle that signed the brokers' certificates (TLS)."
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="Client certificate, where the brokers ask for one (mTLS)."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="The client certificate's key."
     )
     mail_domain: str = Field(
         default="agents.mailmoat.localhost", description="Domain of inbox addresses."
@@ -89,6 +109,19 @@ class CommonSettings(BaseSettings):
         if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError(f"set a real secret in {SECRET_ENV}, not a placeholder")
         return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> CommonSettings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"{self.kafka_security_protocol} needs MAILMOAT_KAFKA_SASL_USERNAME and "
+                "MAILMOAT_KAFKA_SASL_PASSWORD"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("a Kafka client certificate needs its key, and a key its certificate")
+        return self
 
     def topic(self, name: str) -> str:
         """Physical topic name for a logical topic name."""

@@ -15,6 +15,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
+from mailmoat.common.bus import kafka_client_options
 from mailmoat.common.events import SendDecided
 from mailmoat.common.fetch_pace import FetchPace
 from mailmoat.common.settings import CommonSettings
@@ -89,6 +90,7 @@ class DecisionWaiter:
             enable_auto_commit=False,
             auto_offset_reset="latest",
             fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
+            **kafka_client_options(self._settings),
         )
         await consumer.start()
         if pace is not None:

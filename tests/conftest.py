@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,6 +74,30 @@ async def database_url(
 async def settings(database_url: str, kafka_bootstrap: str) -> CommonSettings:
     """Settings for one test: its own database, topics and consumer groups."""
     return await isolated_settings(database_url, kafka_bootstrap)
+
+
+STACKS = ("adversarial", "chaos", "e2e")
+"""Test folders whose tests start whole gateways of processes: under ``pytest -n 2`` (``make
+test``) they share one worker, one after another, so two stacks never compete for this
+machine's two cores; the other worker takes the in-process tests beside them."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(Path(__file__).parent).parts[0] in STACKS:
+            item.add_marker(pytest.mark.xdist_group("stacks"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker hands the suites' pass counts it recorded to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["suite_reports"] = list(SUITE_REPORTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    SUITE_REPORTS.extend(getattr(node, "workeroutput", {}).get("suite_reports", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

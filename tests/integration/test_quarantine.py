@@ -13,6 +13,7 @@ from mailmoat.common.processes import wait_for_port
 from mailmoat.common.settings import CommonSettings
 from tests.support.inprocess import running
 from tests.support.scenario import Scenario, all_consumer_services
+from tests.support.stack import STARTUP_SECONDS
 from tests.support.waiting import eventually
 from tests.unit.ingest.checks.samples import eicar
 
@@ -38,7 +39,9 @@ async def test_malware_is_quarantined_and_clean_mail_delivered(
     )
     clean = b"From: a@example.com\r\nSubject: lunch\r\n\r\nSee you at noon.\r\n"
     async with running(*all_consumer_services(settings, scenario)):
-        await asyncio.to_thread(wait_for_port, "127.0.0.1", scenario.smtp_port)
+        await asyncio.to_thread(
+            wait_for_port, "127.0.0.1", scenario.smtp_port, timeout=STARTUP_SECONDS
+        )
         await asyncio.to_thread(_send, scenario, infected)
         await asyncio.to_thread(_send, scenario, clean)
 

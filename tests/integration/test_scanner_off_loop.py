@@ -30,6 +30,7 @@ from mailmoat.scanner.handlers import DetectorHandler
 from mailmoat.scanner.settings import ScannerSettings
 from tests.support.inprocess import running
 from tests.support.scenario import Scenario
+from tests.support.stack import STARTUP_SECONDS
 from tests.support.waiting import eventually
 
 LONG_BODY_LINES = 5000
@@ -88,8 +89,10 @@ async def test_a_held_detector_does_not_stop_the_api_or_the_smtp_door(
     ingest = build_ingest(IngestSettings(**settings.model_dump(), smtp_port=scenario.smtp_port))
     gateway = build_gateway(GatewaySettings(**settings.model_dump(), api_port=api_port))
     async with running(ingest, held_scanner(settings, detector), gateway):
-        await asyncio.to_thread(wait_for_port, "127.0.0.1", scenario.smtp_port)
-        await asyncio.to_thread(wait_for_port, "127.0.0.1", api_port)
+        await asyncio.to_thread(
+            wait_for_port, "127.0.0.1", scenario.smtp_port, timeout=STARTUP_SECONDS
+        )
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", api_port, timeout=STARTUP_SECONDS)
         await asyncio.to_thread(send, scenario, "first")
         assert await asyncio.to_thread(detector.entered.wait, 120), "the detector never started"
         async with httpx.AsyncClient(timeout=30) as client:

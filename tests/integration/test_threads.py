@@ -12,6 +12,7 @@ from mailmoat.common.processes import wait_for_port
 from mailmoat.common.settings import CommonSettings
 from tests.support.inprocess import running
 from tests.support.scenario import Scenario, all_consumer_services
+from tests.support.stack import STARTUP_SECONDS
 from tests.support.waiting import eventually
 
 
@@ -35,7 +36,9 @@ async def test_replies_join_the_thread_they_answer(
             client.sendmail("a@example.com", [scenario.address], raw)
 
     async with running(*all_consumer_services(settings, scenario)):
-        await asyncio.to_thread(wait_for_port, "127.0.0.1", scenario.smtp_port)
+        await asyncio.to_thread(
+            wait_for_port, "127.0.0.1", scenario.smtp_port, timeout=STARTUP_SECONDS
+        )
         # Each mail waits for the one before: a reply can only join a thread already stored.
         mails = (
             _mail("first", "<1@example.com>"),

@@ -22,6 +22,7 @@ from mailmoat.ingest.app import build_service
 from mailmoat.ingest.settings import IngestSettings
 from tests.support.inprocess import running
 from tests.support.scenario import Scenario
+from tests.support.stack import STARTUP_SECONDS
 from tests.support.zones import TestZone
 
 
@@ -102,7 +103,9 @@ async def ingest_factory(settings: CommonSettings, tmp_path: Path) -> AsyncItera
         }
         ingest_settings = IngestSettings(**values)
         async with running(build_service(ingest_settings)):
-            await asyncio.to_thread(wait_for_port, "127.0.0.1", ingest_settings.smtp_port)
+            await asyncio.to_thread(
+                wait_for_port, "127.0.0.1", ingest_settings.smtp_port, timeout=STARTUP_SECONDS
+            )
             yield Ingest(ingest_settings, scenario, zone)
 
     try:

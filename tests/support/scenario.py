@@ -24,6 +24,7 @@ from mailmoat.policy.app import build_service as build_policy
 from mailmoat.reputation.app import build_service as build_reputation
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary
 from mailmoat.scanner.settings import ScannerSettings
+from tests.support.stack import STARTUP_SECONDS
 from tests.support.waiting import eventually
 
 
@@ -71,7 +72,7 @@ class Scenario:
         """Send a mail over SMTP (``sender`` is its From header; the envelope sender is its
         address) and wait until policy has stored it."""
         raw = f"From: {sender}\r\nSubject: {subject}\r\n\r\n{body}".encode()
-        await asyncio.to_thread(wait_for_port, "127.0.0.1", self.smtp_port)
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", self.smtp_port, timeout=STARTUP_SECONDS)
         await asyncio.to_thread(self._send, parseaddr(sender)[1], raw)
 
         async def stored() -> Message | None:

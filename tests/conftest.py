@@ -82,6 +82,7 @@ test``) they share one worker, one after another, so two stacks never compete fo
 machine's two cores; the other worker takes the in-process tests beside them."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.relative_to(Path(__file__).parent).parts[0] in STACKS:

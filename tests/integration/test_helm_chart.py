@@ -176,7 +176,7 @@ def test_network_policies_let_out_only_dispatch_and_an_anthropic_detector(
     for name, policy in policies.items():
         open_ports = [rule for rule in policy["spec"]["egress"] if "to" not in rule]
         dns = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
-        # Production values: the primary detector is Anthropic's, the checker offline.
+        # Production values: the primary detector is Anthropic's, the checker the rules.
         expected = 2 if name in ("dispatch", "scanner-primary") else 1
         assert len(open_ports) == expected, name
         assert open_ports[0]["ports"] == dns, name

@@ -17,7 +17,7 @@ run: sync
 	$(VENV)/bin/mailmoat dev
 
 test: sync
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2
 
 lint: sync
 	$(VENV)/bin/ruff format --check .

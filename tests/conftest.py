@@ -76,17 +76,23 @@ async def settings(database_url: str, kafka_bootstrap: str) -> CommonSettings:
     return await isolated_settings(database_url, kafka_bootstrap)
 
 
-STACKS = ("adversarial", "chaos", "e2e")
+STACKS = tuple(f"tests/{folder}/" for folder in ("adversarial", "chaos", "e2e"))
 """Test folders whose tests start whole gateways of processes: under ``pytest -n 2`` (``make
 test``) they share one worker, one after another, so two stacks never compete for this
 machine's two cores; the other worker takes the in-process tests beside them."""
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.relative_to(Path(__file__).parent).parts[0] in STACKS:
-            item.add_marker(pytest.mark.xdist_group("stacks"))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scheduler, with every stack test in one unit of work and every other test a unit
+    of its own. (xdist's ``loadgroup`` marks do not reach its scheduler under this pytest.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StacksTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "stacks" if nodeid.startswith(STACKS) else nodeid
+
+    return StacksTogether(config, log)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

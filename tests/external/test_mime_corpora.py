@@ -17,6 +17,8 @@ from mailmoat.ingest.domain.mime.limits import NESTING_TOO_DEEP, TOO_MANY_PARTS
 from tests.support.external import external, report
 
 MAX_SECONDS = 2.0
+"""CPU seconds one parse may take: a bound that catches a parse gone quadratic, counted in this
+thread's CPU time so a busy machine (the other test worker) does not move it."""
 # Codes that only an exception inside our own parser produces: a bug, never a property of mail.
 INTERNAL_ERRORS = frozenset({"unparseable", "part_error"})
 
@@ -93,9 +95,9 @@ def test_corpus_parses_within_bounds(corpus: str) -> None:
     slowest = 0.0
     for path in files:
         name = str(path.relative_to(root))
-        started = time.perf_counter()
+        started = time.thread_time()
         message = parse_message(path.read_bytes()).message
-        elapsed = time.perf_counter() - started
+        elapsed = time.thread_time() - started
         slowest = max(slowest, elapsed)
         if message.invalid_mime:
             flagged.add(name)
@@ -145,18 +147,18 @@ def _wide(parts: int) -> bytes:
 
 
 def test_thousand_deep_nesting_is_cut_and_flagged() -> None:
-    started = time.perf_counter()
+    started = time.thread_time()
     message = parse_message(_nested(1000)).message
-    assert time.perf_counter() - started < MAX_SECONDS
+    assert time.thread_time() - started < MAX_SECONDS
     assert message.invalid_mime
     assert NESTING_TOO_DEEP in message.defects
     assert message.max_depth == 20
 
 
 def test_five_thousand_parts_are_cut_and_flagged() -> None:
-    started = time.perf_counter()
+    started = time.thread_time()
     parsed = parse_message(_wide(5000))
-    assert time.perf_counter() - started < MAX_SECONDS
+    assert time.thread_time() - started < MAX_SECONDS
     assert parsed.message.invalid_mime
     assert TOO_MANY_PARTS in parsed.message.defects
     assert parsed.message.part_count == 500

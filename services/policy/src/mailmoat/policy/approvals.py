@@ -9,7 +9,7 @@ so no workspace's queue can hide another's overdue sends.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
@@ -46,16 +46,13 @@ async def measure_held(session: AsyncSession) -> None:
     ).one()
     now = utcnow()
     APPROVALS_PENDING.labels(PRODUCER).set(count)
-    APPROVALS_OLDEST_AGE.labels(PRODUCER).set(0 if oldest is None else _seconds(now, oldest))
-    until = float("inf") if deadline is None else -_seconds(now, deadline)
+    APPROVALS_OLDEST_AGE.labels(PRODUCER).set(
+        0 if oldest is None else (now - oldest).total_seconds()
+    )
+    until = float("inf") if deadline is None else (deadline - now).total_seconds()
     APPROVALS_NEXT_DEADLINE.labels(PRODUCER).set(until)
     stopped = select(func.count()).where(Workspace.outbound_enabled.is_(False))
     KILL_SWITCH_ENGAGED.labels(PRODUCER).set(await session.scalar(stopped) or 0)
-
-
-def _seconds(now: datetime, then: datetime) -> float:
-    """Seconds from ``then`` (naive: UTC, as SQLite gives it back) to ``now``."""
-    return (now - (then if then.tzinfo else then.replace(tzinfo=UTC))).total_seconds()
 
 
 def review_deadline(outbound: OutboundMessage, inbox: Inbox) -> datetime:

@@ -194,9 +194,7 @@ DEPENDENCY_UP = Gauge(
 
 
 def observe_stage(stage: str, since: datetime) -> None:
-    """Observe ``stage``'s latency from ``since`` (naive: UTC, as SQLite gives it back) to now."""
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
+    """Observe ``stage``'s latency from ``since`` (aware, as every stored time is) to now."""
     elapsed = (datetime.now(UTC) - since).total_seconds()
     STAGE_LATENCY.labels(stage).observe(max(0.0, elapsed))
 

@@ -49,18 +49,27 @@ def separate_processes() -> tuple[str, ...]:
 
 
 @pytest.fixture
+def stack_env() -> dict[str, str]:
+    """Settings every process of ``stack`` gets besides the suite's; a module that needs more
+    (a metrics port, a trace exporter) overrides this."""
+    return {}
+
+
+@pytest.fixture
 def stack(
     settings: CommonSettings,
     smtp_sink: SmtpSink,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     separate_processes: tuple[str, ...],
+    stack_env: dict[str, str],
 ) -> Iterator[ProcessStack]:
     processes = ProcessStack(
         settings=settings,
         log_dir=tmp_path,
         relay_port=smtp_sink.port,
         separate=separate_processes,
+        extra_env=stack_env,
     )
     processes.start()
     try:

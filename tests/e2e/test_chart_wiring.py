@@ -71,22 +71,26 @@ def manifests(helm: Path, kafka_bootstrap: str, tmp_path: Path) -> list[Manifest
     return [dict(doc) for doc in render(helm, path)]
 
 
+def _env_of(manifests: list[Manifest], service: str, name: str) -> Manifest:
+    """The entry ``name`` in the environment of ``service``'s Deployment."""
+    [deployment] = [
+        doc
+        for doc in manifests
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"].endswith(f"-{service}")
+    ]
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    [entry] = [entry for entry in env if entry["name"] == name]
+    return entry
+
+
 def _misnamed_api_port(manifests: list[Manifest]) -> None:
     """The gateway's API port given under a name no setting has."""
-    for doc in manifests:
-        if doc["kind"] == "Deployment" and doc["metadata"]["name"].endswith("-gateway"):
-            for entry in doc["spec"]["template"]["spec"]["containers"][0]["env"]:
-                if entry["name"] == "MAILMOAT_API_PORT":
-                    entry["name"] = "MAILMOAT_API_PROT"
+    _env_of(manifests, "gateway", "MAILMOAT_API_PORT")["name"] = "MAILMOAT_API_PROT"
 
 
 def _wrong_smtp_port(manifests: list[Manifest]) -> None:
     """Ingest told to listen on a port its container does not declare."""
-    for doc in manifests:
-        if doc["kind"] == "Deployment" and doc["metadata"]["name"].endswith("-ingest"):
-            for entry in doc["spec"]["template"]["spec"]["containers"][0]["env"]:
-                if entry["name"] == "MAILMOAT_SMTP_PORT":
-                    entry["value"] = "2526"
+    _env_of(manifests, "ingest", "MAILMOAT_SMTP_PORT")["value"] = "2526"
 
 
 @pytest.mark.timeout(600)

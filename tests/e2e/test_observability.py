@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import smtplib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from tests.support.allowlist import end_cooldowns
 from tests.support.dashboards import queries
-from tests.support.peers import SmtpSink, WebhookReceiver
+from tests.support.peers import WebhookReceiver
 from tests.support.scraping import Prometheus, scraping
 from tests.support.stack import ProcessStack
 from tests.support.waiting import eventually
@@ -36,23 +35,13 @@ INJECTION = (
 
 
 @pytest.fixture
-def stack(settings: CommonSettings, smtp_sink: SmtpSink, tmp_path: Path) -> Iterator[ProcessStack]:
-    """Every service in one process, serving metrics, measuring its gauges every second."""
-    processes = ProcessStack(
-        settings=settings,
-        log_dir=tmp_path,
-        relay_port=smtp_sink.port,
-        extra_env={
-            "MAILMOAT_METRICS_PORT": str(free_port()),
-            "MAILMOAT_GAUGES_INTERVAL_SECONDS": "1",
-            "MAILMOAT_REDRIVE_INTERVAL_SECONDS": "1",
-        },
-    )
-    processes.start()
-    try:
-        yield processes
-    finally:
-        processes.stop()
+def stack_env() -> dict[str, str]:
+    """Metrics served, gauges measured and dead letters counted every second."""
+    return {
+        "MAILMOAT_METRICS_PORT": str(free_port()),
+        "MAILMOAT_GAUGES_INTERVAL_SECONDS": "1",
+        "MAILMOAT_REDRIVE_INTERVAL_SECONDS": "1",
+    }
 
 
 def _smtp(port: int, sender: str, recipient: str, body: bytes) -> None:

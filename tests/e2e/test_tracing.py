@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from mailmoat.cli.main import CORE_SERVICE_NAMES
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
 from tests.support.allowlist import end_cooldowns
@@ -26,14 +26,8 @@ pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 DOMAIN = "agents.mailmoat.localhost"
 ORDINARY = b"From: ann@example.net\r\nSubject: lunch\r\n\r\nLunch at noon on Friday?\r\n"
-INBOUND_SERVICES = {
-    "ingest",
-    "scanner-primary",
-    "scanner-checker",
-    "scanner-consensus",
-    "policy",
-    "dispatch",
-}
+INBOUND_SERVICES = set(CORE_SERVICE_NAMES) - {"gateway", "reputation"}
+"""Every service a mail's journey to its webhook passes through."""
 
 
 @pytest.fixture
@@ -43,25 +37,13 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture
-def stack(
-    settings: CommonSettings, smtp_sink: SmtpSink, tmp_path: Path, receiver: OtlpReceiver
-) -> Iterator[ProcessStack]:
-    """Every service in one process, exporting its spans to ``receiver`` every 200 ms."""
-    processes = ProcessStack(
-        settings=settings,
-        log_dir=tmp_path,
-        relay_port=smtp_sink.port,
-        extra_env={
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-            "MAILMOAT_METRICS_PORT": str(free_port()),
-        },
-    )
-    processes.start()
-    try:
-        yield processes
-    finally:
-        processes.stop()
+def stack_env(receiver: OtlpReceiver) -> dict[str, str]:
+    """Spans exported to ``receiver`` every 200 ms."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "MAILMOAT_METRICS_PORT": str(free_port()),
+    }
 
 
 def _smtp(port: int, body: bytes) -> None:

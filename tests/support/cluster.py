@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from mailmoat.common.processes import die_with_parent, free_port, terminate_all
+from tests.support.stack import log_tails
 
 Manifest = dict[str, Any]
 ENTRYPOINT = [sys.executable, "-m", "mailmoat.cli"]
@@ -148,10 +149,7 @@ class LocalCluster:
         self.processes.clear()
 
     def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-2000:]}"
-            for path in sorted(self.log_dir.glob("*.log"))
-        )
+        return log_tails(self.log_dir)
 
 
 @contextmanager

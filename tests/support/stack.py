@@ -119,10 +119,15 @@ class ProcessStack:
         self.processes.clear()
 
     def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.log_dir.glob("*.log"))
-        )
+        return log_tails(self.log_dir)
+
+
+def log_tails(log_dir: Path) -> str:
+    """The end of each process's log in ``log_dir``: what a failed test shows of them."""
+    return "\n".join(
+        f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
+        for path in sorted(log_dir.glob("*.log"))
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,15 @@ import pytest
 from mailmoat.cli.dev import CLOSING_LINE
 from mailmoat.common.processes import free_port
 from tests.support.dev import children, ctrl_c, dev_gateway
+
+BANNER_END = "Press Ctrl-C to stop."
+
+
+def _until_logged(log: Path, line: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{line!r} not printed in {timeout}s"
+        time.sleep(0.2)
 
 
 @pytest.mark.timeout(300)
@@ -24,6 +34,8 @@ def test_dev_runs_in_one_process_and_stops_with_one_closing_line(tmp_path: Path,
         answered = httpx.get(f"http://127.0.0.1:{api}/healthz", timeout=30)
         assert answered.status_code == 200, answered.text
         assert len(children(process.pid)) == 1  # the broker; every service is in-process
+        # The API answers a moment before the banner is printed: stop once it has been.
+        _until_logged(log, BANNER_END)
         if how == "ctrl-c":
             ctrl_c(process)
         else:
@@ -33,6 +45,6 @@ def test_dev_runs_in_one_process_and_stops_with_one_closing_line(tmp_path: Path,
     assert process.returncode == 0, output[-3000:]
     assert output.rstrip().endswith(CLOSING_LINE), output[-3000:]
     assert output.count(CLOSING_LINE) == 1
-    assert output.index("Press Ctrl-C to stop.") < output.index(CLOSING_LINE)
+    assert output.index(BANNER_END) < output.index(CLOSING_LINE)
     assert "ERROR" not in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]

@@ -1,6 +1,9 @@
-"""``mailmoat run`` names the services without importing them; the names match the registry."""
+"""``mailmoat run`` names the services without importing them; the names match the registry;
+``mailmoat --version`` names the installed release (the container image's smoke check)."""
 
 from __future__ import annotations
+
+from importlib.metadata import version
 
 import pytest
 
@@ -23,3 +26,10 @@ def test_one_unknown_name_among_several_refuses_them_all(
 ) -> None:
     assert main(["run", "ingest", "mailer", "policy"]) == 2
     assert "unknown service 'mailer'" in capsys.readouterr().err
+
+
+def test_the_version_is_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(["--version"])
+    assert ended.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mailmoat {version('mailmoat')}"

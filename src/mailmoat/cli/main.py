@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 from mailmoat.common.plans import PLANS
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailmoat", description="Secure email gateway for agents."
     )
+    parser.add_argument("--version", action="version", version=f"mailmoat {version('mailmoat')}")
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run the whole gateway on the embedded stack")
     dev.add_argument("--data-dir", type=Path, default=Path(".mailmoat"))

@@ -31,6 +31,7 @@ COPY services/ingest/pyproject.toml services/ingest/
 COPY services/policy/pyproject.toml services/policy/
 COPY services/reputation/pyproject.toml services/reputation/
 COPY services/scanner/pyproject.toml services/scanner/
+COPY sdk/python/pyproject.toml sdk/python/
 # Behind a TLS-inspecting proxy, pass its CA bundle as a build secret (never stored in a layer):
 #   --secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt
 RUN --mount=type=cache,target=/root/.cache/uv \

@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         "services", nargs="+", metavar="SERVICE", help="one or more of: " + ", ".join(SERVICE_NAMES)
     )
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser("openapi", help="print the API's OpenAPI document (JSON)")
     topics = commands.add_parser("topics", help="create missing Kafka topics")
     topics.add_argument("--partitions", type=int, default=3)
     topics.add_argument("--replication-factor", type=int, default=1)
@@ -129,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "run":
         return _run_services(args.services)
+    if args.command == "openapi":
+        from mailmoat.gateway.app import openapi_document
+
+        print(json.dumps(openapi_document(), indent=2, sort_keys=True))
+        return 0
     settings = CommonSettings()
     if args.command == "migrate":
         from mailmoat.common.db.migrate import upgrade

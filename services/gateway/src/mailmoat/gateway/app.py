@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -39,12 +40,40 @@ from mailmoat.gateway.tracing import TraceRequests
 log = logging.getLogger(__name__)
 
 
+ROUTES = (
+    workspace,
+    keys,
+    inboxes,
+    messages,
+    outbound,
+    approvals,
+    standing,
+    senders,
+    allowlist,
+    webhooks,
+    webhook_secrets,
+    audit,
+)
+TITLE = "Mailmoat API"
+VERSION = "0.1.0"
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the API serves at ``/api/v1/openapi.json``, from its routes alone (no
+    database, no broker): ``mailmoat openapi`` prints it and the SDK's models are made from it."""
+    app = FastAPI(title=TITLE, version=VERSION, openapi_url=None, docs_url=None, redoc_url=None)
+    for module in ROUTES:
+        app.include_router(module.router)
+    install_docs(app)
+    return app.openapi()
+
+
 def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> FastAPI:
     """The HTTP API bound to a running service's database and outbox; ``decisions`` carries
     policy's replies to waiting send calls (without it, sends answer ``queued`` at once)."""
     app = FastAPI(
-        title="Mailmoat API",
-        version="0.1.0",
+        title=TITLE,
+        version=VERSION,
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -58,20 +87,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
     app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it may read
     app.add_middleware(BodyLimit, limit=limits.api_max_body_bytes)
     install_problem_handlers(app)
-    for module in (
-        workspace,
-        keys,
-        inboxes,
-        messages,
-        outbound,
-        approvals,
-        standing,
-        senders,
-        allowlist,
-        webhooks,
-        webhook_secrets,
-        audit,
-    ):
+    for module in ROUTES:
         app.include_router(module.router)
     if limits.dev_outbox_dir:
         app.include_router(dev_outbox.build_router(Path(limits.dev_outbox_dir)))

@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="bring the database schema up to date")
     commands.add_parser("openapi", help="print the API's OpenAPI document (JSON)")
+    commands.add_parser(
+        "mcp",
+        help="the MCP server for a local agent, over stdio (MAILMOAT_API_URL, MAILMOAT_API_KEY)",
+    )
     topics = commands.add_parser("topics", help="create missing Kafka topics")
     topics.add_argument("--partitions", type=int, default=3)
     topics.add_argument("--replication-factor", type=int, default=1)
@@ -130,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "run":
         return _run_services(args.services)
+    if args.command == "mcp":
+        return _mcp_stdio()
     if args.command == "openapi":
         from mailmoat.gateway.app import openapi_document
 
@@ -222,3 +228,15 @@ def _redrive(
     )
     print(json.dumps(report.as_dict()))
     return 1 if report.stuck or report.failed else 0
+
+
+def _mcp_stdio() -> int:
+    from mailmoat.gateway.mcp_tools import build_server, stdio_clients
+
+    key = os.environ.get("MAILMOAT_API_KEY", "")
+    if not key:
+        print("mailmoat mcp: set MAILMOAT_API_KEY to the agent's API key", file=sys.stderr)
+        return 2
+    url = os.environ.get("MAILMOAT_API_URL", "http://127.0.0.1:8080")
+    build_server(stdio_clients(url, key)).run("stdio")
+    return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -279,7 +279,8 @@ class AsyncAudit(_Async):
 
 class Mailmoat(_Sync):
     """The API, synchronously. ``api_key`` is a workspace key (``mm_...``); ``base_url`` the
-    gateway (``http://host:8080``, with or without ``/api/v1``)."""
+    gateway (``http://host:8080``, with or without ``/api/v1``); ``extra_headers`` go with every
+    request."""
 
     send = _sync(ops.send)
 
@@ -291,9 +292,11 @@ class Mailmoat(_Sync):
         timeout: float = DEFAULT_TIMEOUT,
         retries: Retries | None = None,
         transport: httpx.BaseTransport | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         http = httpx.Client(
-            base_url=_api_url(base_url), headers=headers(api_key), timeout=timeout,
+            base_url=_api_url(base_url), headers={**headers(api_key), **(extra_headers or {})},
+            timeout=timeout,
             transport=transport,
         )  # fmt: skip
         super().__init__(http, retries or Retries())
@@ -351,9 +354,11 @@ class AsyncMailmoat(_Async):
         timeout: float = DEFAULT_TIMEOUT,
         retries: Retries | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         http = httpx.AsyncClient(
-            base_url=_api_url(base_url), headers=headers(api_key), timeout=timeout,
+            base_url=_api_url(base_url), headers={**headers(api_key), **(extra_headers or {})},
+            timeout=timeout,
             transport=transport,
         )  # fmt: skip
         super().__init__(http, retries or Retries())

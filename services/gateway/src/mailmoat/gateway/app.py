@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.service import Runtime, Service
+from mailmoat.gateway import mcp_tools
 from mailmoat.gateway.content_type import JsonBodies
 from mailmoat.gateway.decisions import DecisionWaiter
 from mailmoat.gateway.docs import install_docs
@@ -100,6 +101,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
         return response
 
     install_docs(app)
+    app.state.mcp_sessions = mcp_tools.mount(app)
     app.add_middleware(TraceRequests)  # outermost: the span covers every other layer
 
     @app.get("/healthz", include_in_schema=False)
@@ -132,8 +134,9 @@ def build_service(settings: GatewaySettings) -> Service:
         await decisions.run(runtime.pace)
 
     async def serve_http(runtime: Runtime) -> None:
+        app = create_app(runtime, decisions)
         config = uvicorn.Config(
-            create_app(runtime, decisions),
+            app,
             host=settings.api_host,
             port=settings.api_port,
             log_config=None,
@@ -146,7 +149,8 @@ def build_service(settings: GatewaySettings) -> Service:
         await _warn_of_mixed_keys(runtime)
         log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
         try:
-            await server.serve()
+            async with app.state.mcp_sessions.run():  # the MCP endpoint's request handling
+                await server.serve()
         finally:  # cancelled at stop: uvicorn leaves its listening sockets to whoever cancels
             for listener in getattr(server, "servers", []):
                 listener.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -55,6 +56,11 @@ SessionDep = Annotated[AsyncSession, Depends(session)]
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+SOURCE_HEADER = "Mailmoat-Source"
+"""Which path a call came by, for the audit log: ``api`` (the default) or ``mcp:<tool>``, which
+the MCP server sets. A label for the people reading the log, not a permission: whatever it
+says, the key's scopes and every rule apply the same."""
+SOURCES = re.compile(r"api|mcp:[a-z][a-z_]{0,39}")
 REALM = "mailmoat"
 BEARER = HTTPBearer(
     scheme_name="bearer",
@@ -73,6 +79,7 @@ class Caller:
     key_prefix: str
     workspace_id: uuid.UUID
     scopes: tuple[str, ...]
+    source: str = "api"
 
     @property
     def actor(self) -> str:
@@ -96,7 +103,7 @@ class Caller:
             mail_id=ref,
             action=action,
             actor=self.actor,
-            source="api",
+            source=self.source,
             target=target,
             subject=subject,
             detail=detail,
@@ -137,12 +144,17 @@ async def caller(
             "person's are kept apart: run 'mailmoat admin split-keys' to split it",
             scopes=mixed,
         )
+    source = request.headers.get(SOURCE_HEADER, "api")
+    if not SOURCES.fullmatch(source):
+        raise Problem(
+            400, "invalid_source", f"{SOURCE_HEADER} is 'api' or 'mcp:<tool>', not {source!r}"
+        )
     now = utcnow()
     # To the minute: writing it on every call would make every call a durable write.
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         async with db.begin():
             await db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    who = Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes))
+    who = Caller(key.id, key.prefix, key.workspace_id, tuple(key.scopes), source)
     db.sync_session.info["workspace_id"] = who.workspace_id
     request.app.state.rate_limiter.take(who.key_prefix)
     return who

@@ -205,7 +205,7 @@ async def _request_send(
         in_reply_to=body.in_reply_to,
         context_message_ids=[str(i) for i in body.metadata.context_message_ids],
         reasoning=body.metadata.reasoning,
-        source="api",
+        source=who.source,
         status="requested",
         requested_by_key_id=who.key_id,
     )
@@ -214,7 +214,7 @@ async def _request_send(
         mail_id=outbound.id,
         workspace_id=who.workspace_id,
         inbox_id=inbox.id,
-        source="api",
+        source=who.source,
         api_key_id=who.key_id,
     )
     stage_event(db, Topic.SEND_REQUESTED, event, producer="gateway")

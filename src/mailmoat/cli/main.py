@@ -11,6 +11,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from mailmoat.cli import people
 from mailmoat.common.plans import PLANS
 from mailmoat.common.settings import CommonSettings
 
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("openapi", help="print the API's OpenAPI document (JSON)")
     commands.add_parser(
         "mcp",
-        help="the MCP server for a local agent, over stdio (MAILMOAT_API_URL, MAILMOAT_API_KEY)",
+        help="the MCP server for a local agent, over stdio (the key as for the other commands)",
     )
     topics = commands.add_parser("topics", help="create missing Kafka topics")
     topics.add_argument("--partitions", type=int, default=3)
@@ -113,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument(
         "--agent-key", action="store_true", help="also mint an agent's key (it may send)"
     )
+    people.add_commands(commands)
     admin.add_parser(
         "split-keys",
         help="split keys that hold both an agent's send scope and a person's scopes",
@@ -134,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "run":
         return _run_services(args.services)
+    if args.command in people.COMMANDS:
+        return people.run(args)
     if args.command == "mcp":
         return _mcp_stdio()
     if args.command == "openapi":
@@ -231,12 +235,13 @@ def _redrive(
 
 
 def _mcp_stdio() -> int:
+    from mailmoat.cli.api_config import ConfigError, load
     from mailmoat.gateway.mcp_tools import build_server, stdio_clients
 
-    key = os.environ.get("MAILMOAT_API_KEY", "")
-    if not key:
-        print("mailmoat mcp: set MAILMOAT_API_KEY to the agent's API key", file=sys.stderr)
+    try:
+        config = load()
+    except ConfigError as missing:
+        print(f"mailmoat mcp: {missing}", file=sys.stderr)
         return 2
-    url = os.environ.get("MAILMOAT_API_URL", "http://127.0.0.1:8080")
-    build_server(stdio_clients(url, key)).run("stdio")
+    build_server(stdio_clients(config.url, config.key)).run("stdio")
     return 0

@@ -5,12 +5,11 @@ no dangerous element, no script-capable URL and no CSS url()/expression()."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from html.parser import HTMLParser
 
 from mailmoat.policy.domain.html import sanitise_html
-from tests.support.external import external, report
+from tests.support.external import report, xss_suites
 
 FORBIDDEN_TAGS = frozenset(
     {"script", "iframe", "object", "embed", "base", "meta", "form", "svg", "math", "style",
@@ -59,23 +58,9 @@ def violations(payload: str) -> list[str]:
     return checker.violations
 
 
-def _suites() -> dict[str, list[str]]:
-    bleach = sorted(external("bleach", "data").glob("*.test"))
-    return {
-        "dompurify": [
-            v["payload"] for v in json.loads(external("dompurify", "expect.json").read_text())
-        ],
-        "h5sc": [v["payload"] for v in json.loads(external("h5sc", "vectors.json").read_text())],
-        "owasp_xss": [
-            v["payload"] for v in json.loads(external("owasp_xss", "vectors.json").read_text())
-        ],
-        "bleach": [p.read_text().split("\n--\n")[0] for p in bleach],
-    }
-
-
 def test_no_vector_survives_sanitising() -> None:
     failures = {}
-    for suite, payloads in _suites().items():
+    for suite, payloads in xss_suites().items():
         bad = {i: v for i, p in enumerate(payloads) if (v := violations(p))}
         report(f"outbound html {suite}", len(payloads) - len(bad), len(payloads))
         failures.update({f"{suite}#{i}": v for i, v in bad.items()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,19 @@ def report(suite: str, passed: int, total: int, exceptions: int = 0) -> None:
     if exceptions:
         line += f" ({exceptions} documented exceptions)"
     SUITE_REPORTS.append(line)
+
+
+def xss_suites() -> dict[str, list[str]]:
+    """The XSS vectors by suite: DOMPurify's, the HTML5 Security Cheatsheet's, OWASP's and
+    bleach's."""
+    bleach = sorted(external("bleach", "data").glob("*.test"))
+    return {
+        "dompurify": [
+            v["payload"] for v in json.loads(external("dompurify", "expect.json").read_text())
+        ],
+        "h5sc": [v["payload"] for v in json.loads(external("h5sc", "vectors.json").read_text())],
+        "owasp_xss": [
+            v["payload"] for v in json.loads(external("owasp_xss", "vectors.json").read_text())
+        ],
+        "bleach": [p.read_text().split("\n--\n")[0] for p in bleach],
+    }

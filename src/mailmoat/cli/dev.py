@@ -254,6 +254,8 @@ def _announce(stack: DevStack) -> None:
         f"the broker beside it).\n"
         f"  SMTP     127.0.0.1:{stack.smtp_port}\n"
         f"  API      http://127.0.0.1:{stack.api_port}/api/v1  (docs at /api/v1/docs)\n"
+        f"  Review   http://127.0.0.1:{stack.api_port}/ui  (sign in with the person's key)\n"
+        f"  MCP      http://127.0.0.1:{stack.api_port}/mcp  (or 'mailmoat mcp' over stdio)\n"
         f"  Relay    outbound mail to {_relay(stack)}\n"
         f"  Metrics  http://127.0.0.1:{stack.metrics_port}/metrics  (every service, by label)\n"
         f"  API keys (a person's, an agent's): "

@@ -37,6 +37,8 @@ from mailmoat.gateway.routes import (
 )
 from mailmoat.gateway.settings import GatewaySettings
 from mailmoat.gateway.tracing import TraceRequests
+from mailmoat.gateway.ui import UiHeaders, mount_ui
+from mailmoat.gateway.ui.pages import install_ui_errors
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,9 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
 
     install_docs(app)
     app.state.mcp_sessions = mcp_tools.mount(app)
+    mount_ui(app, settings.webhook_secret_key.get_secret_value().encode())
+    install_ui_errors(app)
+    app.add_middleware(UiHeaders)
     app.add_middleware(TraceRequests)  # outermost: the span covers every other layer
 
     @app.get("/healthz", include_in_schema=False)

@@ -57,10 +57,10 @@ SessionDep = Annotated[AsyncSession, Depends(session)]
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 SOURCE_HEADER = "Mailmoat-Source"
-"""Which path a call came by, for the audit log: ``api`` (the default) or ``mcp:<tool>``, which
-the MCP server sets. A label for the people reading the log, not a permission: whatever it
-says, the key's scopes and every rule apply the same."""
-SOURCES = re.compile(r"api|mcp:[a-z][a-z_]{0,39}")
+"""Which path a call came by, for the audit log: ``api`` (the default), ``ui`` (the review
+pages) or ``mcp:<tool>``, which the MCP server sets. A label for the people reading the log,
+not a permission: whatever it says, the key's scopes and every rule apply the same."""
+SOURCES = re.compile(r"api|ui|mcp:[a-z][a-z_]{0,39}")
 REALM = "mailmoat"
 BEARER = HTTPBearer(
     scheme_name="bearer",

@@ -104,7 +104,10 @@ async def test_a_reviewer_decides_in_the_browser(
             "bob@example.com", "Figures", "Sales rose by 10 percent.\n", "Ann asked."
         )
         deal = await ws.send("bob@example.com", "Deal", "Half price for you.", "Closing the sale.")
-        figures_approval, deal_approval = await held(ws, figures), await held(ws, deal)
+        later = await ws.send("bob@example.com", "Later", "Left for last.", "Kept waiting.")
+        await held(ws, figures)
+        deal_approval = await held(ws, deal)
+        later_approval = await held(ws, later)
         async with chromium() as browser:
             page = await browser.new_page()
             dialogs: list[str] = []
@@ -116,6 +119,7 @@ async def test_a_reviewer_decides_in_the_browser(
             cookie = next(c for c in await page.context.cookies() if c["name"] == "mailmoat_ui")
             assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
             assert await page.get_by_role("link", name="Figures").count() == 1
+            assert await page.get_by_role("link", name="Later").count() == 1
             await page.screenshot(path=str(_screenshot()), full_page=True)
 
             # Approve with an edit: the diff first, then the edited mail leaves.
@@ -176,15 +180,50 @@ async def test_a_reviewer_decides_in_the_browser(
             assert "OFF" in await page.locator("#state").inner_text()
             assert (await ws.person.get("/workspace")).json()["outbound_enabled"] is False
 
+            # The audit log, filtered by action and time.
+            await page.goto(f"{ws.ui}/audit")
+            await page.get_by_label("Action").fill("message.released")
+            await page.get_by_role("button", name="Filter").click()
+            cells = await page.locator("tbody td:nth-child(2)").all_inner_texts()
+            assert cells == ["message.released"]
+            await page.goto(f"{ws.ui}/audit?since=2099-01-01T00:00")
+            assert await page.locator("tbody tr").count() == 0
+
+            # Levels: set here, within what the plan allows.
+            await page.goto(f"{ws.ui}/inboxes")
+            await page.get_by_label("Level of agent").select_option("L3")
+            await page.get_by_role("button", name="Set").click()
+            assert (await ws.person.get("/inboxes/agent")).json()["security_level"] == "L3"
+            developer = await bootstrap_workspace(
+                settings.database_url, name="dev", plan="developer"
+            )
+            auth = _bearer(developer.api_key)
+            async with httpx.AsyncClient(base_url=stack.api, headers=auth) as other:
+                assert (await other.post("/inboxes", json={"slug": "small"})).is_success
+            gated = await browser.new_page()
+            await sign_in(gated, ws, developer.api_key)
+            await gated.goto(f"{ws.ui}/inboxes")
+            l4 = gated.locator("#level-small option[value=L4]")
+            assert await l4.is_disabled()
+            assert "needs the startup plan" in await l4.inner_text()
+
             # Readable at 320 px, every control labelled, a focus order that reaches the forms.
             await page.set_viewport_size({"width": 320, "height": 640})
-            await page.goto(f"{ws.ui}/approvals/{figures_approval}")
+            await page.goto(f"{ws.ui}/approvals/{later_approval}")
             assert await page.evaluate("document.documentElement.scrollWidth") <= 320
             unlabelled = await page.evaluate(
                 "[...document.querySelectorAll('input:not([type=hidden]), textarea')]"
                 ".filter(e => !e.labels || e.labels.length === 0).length"
             )
             assert unlabelled == 0
+            # By keyboard alone: the skip link first, then Tab reaches the decision buttons.
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+            for _ in range(40):
+                await page.keyboard.press("Tab")
+                if await page.evaluate("document.activeElement.id") == "approve":
+                    break
+            assert await page.evaluate("document.activeElement.id") == "approve"
             assert dialogs == []
 
             # A forged cross-site post: refused, with the cookie or without the token.
@@ -219,7 +258,12 @@ async def test_every_xss_vector_renders_inert(
             sends.append(await ws.send(recipients[i // 5], subject, text, text))
         approvals = [await held(ws, s) for s in sends]
         lines = "\n".join(vectors).replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-        raw = f"From: eve@example.net\nSubject: vectors\n\n{lines}\n".replace("\n", "\r\n")
+        # In the sender's name too, every vector, folded over continuation lines (the API
+        # never shows a name; the original shows it, as text).
+        names = "\n ".join(re.sub(r"[\r\n\x00]", " ", " ".join(b)) for b in batches)
+        raw = f"From: {names} <eve@example.net>\nSubject: vectors\n\n{lines}\n".replace(
+            "\n", "\r\n"
+        )
         await asyncio.to_thread(mail, stack.smtp_port, "eve@example.net", raw.encode())
         async with chromium() as browser:
             page = await browser.new_page()
@@ -232,8 +276,12 @@ async def test_every_xss_vector_renders_inert(
             for url in pages:
                 await page.goto(url)
                 await _assert_inert(page, url)
-            listed = (await ws.person.get("/inboxes/agent/messages")).json()["items"]
-            [eve] = [m for m in listed if m["from_address"] == "eve@example.net"]
+
+            async def stored() -> list[dict[str, Any]]:  # the inbox's only inbound mail
+                return (await ws.person.get("/inboxes/agent/messages")).json()["items"]  # type: ignore[no-any-return]
+
+            # Its sender's name is past parsing: the address shown is empty, the original whole.
+            [eve] = await eventually(stored, what="the mail of vectors stored")
             await page.goto(f"{ws.ui}/messages/{eve['id']}")
             await page.get_by_role("button", name="Show the original").click()
             await _assert_inert(page, "the original")

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from mailmoat.common.plans import allows, minimum_plan
 from mailmoat.gateway.deps import SOURCE_HEADER
 from mailmoat.gateway.ui.session import COOKIE, LIFETIME_SECONDS, Sealer, Session, csrf_matches
 from mailmoat_sdk import APIError, AsyncMailmoat
@@ -32,6 +33,7 @@ TEMPLATES = Jinja2Templates(
     )
 )
 Queue = Literal["review", "withheld"]
+LEVELS = ("L1", "L2", "L3", "L4")
 
 
 class SignIn(Exception):
@@ -237,17 +239,35 @@ def build_router(app: FastAPI, sealer: Sealer) -> APIRouter:
             workspace = await client.workspace.get()
             rows = [i async for i in client.inboxes.iterate()]
             allowed = [e async for e in client.allowlist.iterate()]
-        return page(
-            request, "inboxes.html", session, workspace=workspace, inboxes=rows, allowlist=allowed
-        )
+        levels = [(name, allows(workspace.plan, name), minimum_plan(name)) for name in LEVELS]
+        done = request.query_params.get("done")
+        return page(request, "inboxes.html", session, workspace=workspace, inboxes=rows,
+                    allowlist=allowed, levels=levels, done=done)  # fmt: skip
+
+    @router.post("/inboxes/{slug}/level")
+    async def level(request: Request, slug: str) -> Response:
+        session = await posted(request)
+        chosen = str((await request.form()).get("level", ""))
+        async with reviewer(session) as client:
+            await client.inboxes.update(slug, security_level=chosen)
+        return RedirectResponse("/ui/inboxes?done=level+changed", status_code=303)
 
     @router.get("/audit")
     async def audit(request: Request) -> Response:
         session = session_of(request)
         action = request.query_params.get("action") or None
+        since_text = request.query_params.get("since") or ""
+        try:
+            since = datetime.fromisoformat(since_text) if since_text else None
+        except ValueError:
+            since, since_text = None, ""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
         async with reviewer(session) as client:
-            rows = (await client.audit.list(action=action, limit=100)).items
-        return page(request, "audit.html", session, rows=rows, action=action or "")
+            rows = (await client.audit.list(action=action, since=since, limit=200)).items
+        return page(
+            request, "audit.html", session, rows=rows, action=action or "", since=since_text
+        )
 
     return router
 

@@ -13,7 +13,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from mailmoat_sdk.errors import error_for, retry_after
+from mailmoat_sdk.errors import APIConnectionError, error_for, retry_after
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -101,6 +101,36 @@ def may_retry(call: Call[Any], *, sent: bool, status: int | None) -> bool:
     if status is not None and status not in RETRIED_STATUSES:
         return False
     return call.method in SAFE_METHODS or call.creates
+
+
+def wait_before_retry(
+    call: Call[Any],
+    retries: Retries,
+    attempt: int,
+    response: httpx.Response | None,
+    failure: httpx.TransportError | None,
+) -> float | None:
+    """Seconds to wait before trying ``call`` again after this attempt's ``response`` (or its
+    transport ``failure``); None: this outcome is final. A connection never made was never sent."""
+    if attempt >= retries.attempts:
+        return None
+    if failure is not None:
+        sent = not isinstance(failure, httpx.ConnectError | httpx.ConnectTimeout)
+        return retries.delay(attempt, None) if may_retry(call, sent=sent, status=None) else None
+    assert response is not None
+    if response.is_success or not may_retry(call, sent=True, status=response.status_code):
+        return None
+    return retries.delay(attempt, response)
+
+
+def outcome(
+    call: Call[T], response: httpx.Response | None, failure: httpx.TransportError | None
+) -> T:
+    """What the final attempt amounts to: the parsed answer, or the failure raised."""
+    if failure is not None:
+        raise APIConnectionError(str(failure)) from failure
+    assert response is not None
+    return settle(call, response)
 
 
 def settle(call: Call[T], response: httpx.Response) -> T:

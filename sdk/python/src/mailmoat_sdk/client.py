@@ -12,8 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import httpx
 
 from mailmoat_sdk import _operations as ops
-from mailmoat_sdk._core import Call, Page, Retries, headers, may_retry, settle
-from mailmoat_sdk.errors import APIConnectionError
+from mailmoat_sdk._core import Call, Page, Retries, headers, outcome, wait_before_retry
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,28 +36,18 @@ class _Sync:
 
     def _run(self, call: Call[T]) -> T:
         request = call.request(self._http)  # one Idempotency-Key for every try
-        for attempt in range(self._retries.attempts + 1):
-            last = attempt == self._retries.attempts
+        attempt = 0
+        while True:
+            response, failure = None, None
             try:
                 response = self._http.send(request)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as failed:
-                if last:
-                    raise APIConnectionError(str(failed)) from failed
-                time.sleep(self._retries.delay(attempt, None))
-                continue
-            except httpx.TransportError as failed:  # sent: the answer was lost
-                if last or not may_retry(call, sent=True, status=None):
-                    raise APIConnectionError(str(failed)) from failed
-                time.sleep(self._retries.delay(attempt, None))
-                continue
-            if (
-                last
-                or response.is_success
-                or not may_retry(call, sent=True, status=response.status_code)
-            ):
-                return settle(call, response)
-            time.sleep(self._retries.delay(attempt, response))
-        raise AssertionError("unreachable")  # pragma: no cover
+            except httpx.TransportError as failed:
+                failure = failed
+            wait = wait_before_retry(call, self._retries, attempt, response, failure)
+            if wait is None:
+                return outcome(call, response, failure)
+            time.sleep(wait)
+            attempt += 1
 
 
 class _Async:
@@ -70,28 +59,18 @@ class _Async:
 
     async def _run(self, call: Call[T]) -> T:
         request = call.request(self._http)
-        for attempt in range(self._retries.attempts + 1):
-            last = attempt == self._retries.attempts
+        attempt = 0
+        while True:
+            response, failure = None, None
             try:
                 response = await self._http.send(request)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as failed:
-                if last:
-                    raise APIConnectionError(str(failed)) from failed
-                await asyncio.sleep(self._retries.delay(attempt, None))
-                continue
             except httpx.TransportError as failed:
-                if last or not may_retry(call, sent=True, status=None):
-                    raise APIConnectionError(str(failed)) from failed
-                await asyncio.sleep(self._retries.delay(attempt, None))
-                continue
-            if (
-                last
-                or response.is_success
-                or not may_retry(call, sent=True, status=response.status_code)
-            ):
-                return settle(call, response)
-            await asyncio.sleep(self._retries.delay(attempt, response))
-        raise AssertionError("unreachable")  # pragma: no cover
+                failure = failed
+            wait = wait_before_retry(call, self._retries, attempt, response, failure)
+            if wait is None:
+                return outcome(call, response, failure)
+            await asyncio.sleep(wait)
+            attempt += 1
 
 
 def _sync(op: Callable[P, Call[T]]) -> Callable[Concatenate[_Sync, P], T]:

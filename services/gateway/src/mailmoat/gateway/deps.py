@@ -147,7 +147,9 @@ async def caller(
     source = request.headers.get(SOURCE_HEADER, "api")
     if not SOURCES.fullmatch(source):
         raise Problem(
-            400, "invalid_source", f"{SOURCE_HEADER} is 'api' or 'mcp:<tool>', not {source!r}"
+            400,
+            "invalid_source",
+            f"{SOURCE_HEADER} is 'api', 'ui' or 'mcp:<tool>', not {source[:60]!r}",
         )
     now = utcnow()
     # To the minute: writing it on every call would make every call a durable write.

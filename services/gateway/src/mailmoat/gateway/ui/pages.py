@@ -12,19 +12,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
-import httpx
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mailmoat.common.plans import allows, minimum_plan
-from mailmoat.gateway.deps import SOURCE_HEADER
+from mailmoat.gateway.in_process import api_client
 from mailmoat.gateway.ui.session import COOKIE, LIFETIME_SECONDS, Sealer, Session, csrf_matches
 from mailmoat_sdk import APIError, AsyncMailmoat
 from mailmoat_sdk.models import WithheldOut
 
-IN_PROCESS = "http://gateway.internal"
 TEMPLATES = Jinja2Templates(
     env=Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -48,10 +46,7 @@ def build_router(app: FastAPI, sealer: Sealer) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def api(token: str) -> AsyncMailmoat:
-        return AsyncMailmoat(
-            IN_PROCESS, token, transport=httpx.ASGITransport(app=app),
-            extra_headers={SOURCE_HEADER: "ui"},
-        )  # fmt: skip
+        return api_client(app, token, "ui")
 
     def session_of(request: Request) -> Session:
         session = sealer.open(request.cookies.get(COOKIE))

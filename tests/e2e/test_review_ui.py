@@ -3,7 +3,8 @@ an agent's key; a person approves a held send with an edit (the diff shown first
 mail reaching the relay), rejects one (the agent reads the reason), reads a withheld mail's
 findings and its original, releases it, and flips the kill switch. Every XSS vector of the
 external corpora, in subjects, bodies, the agent's reasoning and an original message, renders
-as inert text: no dialog, no script, no CSP report. A forged cross-site form post is refused."""
+as inert text: no dialog, no script, no CSP report. Forged posts and sessions are attacked in
+tests/adversarial/test_review_surfaces.py."""
 
 from __future__ import annotations
 
@@ -225,22 +226,8 @@ async def test_a_reviewer_decides_in_the_browser(
                     break
             assert await page.evaluate("document.activeElement.id") == "approve"
             assert dialogs == []
-
-            # A forged cross-site post: refused, with the cookie or without the token.
-            forged = await _post_from_elsewhere(ws, cookie["value"], f"{ws.ui}/outbound")
-            assert forged == 403
-            assert (await ws.person.get("/workspace")).json()["outbound_enabled"] is False
     finally:
         await ws.close()
-
-
-async def _post_from_elsewhere(ws: Workspace, cookie: str, url: str) -> int:
-    async with httpx.AsyncClient(cookies={"mailmoat_ui": cookie}) as other:
-        evil = await other.post(url, data={"enabled": "on", "confirm": "yes", "csrf": "x"},
-                                headers={"Origin": "http://evil.example"})  # fmt: skip
-        tokenless = await other.post(url, data={"enabled": "on", "confirm": "yes"})
-    assert evil.status_code == tokenless.status_code
-    return evil.status_code
 
 
 async def test_every_xss_vector_renders_inert(

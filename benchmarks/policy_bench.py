@@ -42,8 +42,8 @@ from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
+from mailmoat.policy.adapters.flagged import index_flagged
 from mailmoat.policy.domain.fingerprint import fingerprint
-from mailmoat.policy.flagged import index_flagged
 
 FLAGGED_MAILS = 200
 FLAGGED_BYTES = 1_000_000

@@ -19,9 +19,9 @@ from mailmoat.common.db.tables import (
     Workspace,
 )
 from mailmoat.common.events.base import utcnow
-from mailmoat.policy.approvals import reject_overdue_approvals
+from mailmoat.policy.adapters.flagged import backfill_fingerprints, flagged_repeated, index_flagged
 from mailmoat.policy.domain.fingerprint import PROBE_SIZE, fingerprint
-from mailmoat.policy.flagged import backfill_fingerprints, flagged_repeated, index_flagged
+from mailmoat.policy.sweeps import reject_overdue_approvals
 from tests.support.scenario import Scenario
 
 QUOTED = (

@@ -29,7 +29,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.app import build_service
-from mailmoat.dispatch.handlers import fail_interrupted_sends
+from mailmoat.dispatch.mail import fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
 from tests.support.dkim_keys import new_rsa_key, rsa_record
 from tests.support.inprocess import running

@@ -14,6 +14,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.policy.app import build_service as build_policy
+from mailmoat.policy.settings import PolicySettings
 from mailmoat.reputation.app import build_service as build_reputation
 from tests.support.feedback_events import complaints as complaint_events
 from tests.support.feedback_events import delivered, publish_all
@@ -63,7 +64,9 @@ async def test_complaint_rates_suspend_past_the_threshold_and_the_minimum_volume
         )
 
     try:
-        async with running(build_reputation(settings), build_policy(settings)):
+        async with running(
+            build_reputation(settings), build_policy(PolicySettings(**settings.model_dump()))
+        ):
             for scenario, sent in ((heavy, 1000), (tiny, 3)):
                 await publish_all(settings, Topic.SENT, sends(scenario, sent))
             for scenario, sent in ((heavy, 1000), (tiny, 3)):
@@ -111,7 +114,9 @@ async def test_a_reinstatement_counts_afresh_and_a_burst_throttles(
     noisy = await Scenario.create(settings, slug="noisy")
     bursty = await Scenario.create(settings, slug="bursty")
     try:
-        async with running(build_reputation(settings), build_policy(settings)):
+        async with running(
+            build_reputation(settings), build_policy(PolicySettings(**settings.model_dump()))
+        ):
             await publish_all(settings, Topic.SENT, sends(noisy, 300))
 
             async def counted(n: int) -> bool:

@@ -15,6 +15,7 @@ from mailmoat.common.settings import CommonSettings
 from mailmoat.ingest.app import build_service as build_ingest
 from mailmoat.ingest.settings import IngestSettings
 from mailmoat.policy.app import build_service as build_policy
+from mailmoat.policy.settings import PolicySettings
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary, build_shadow
 from mailmoat.scanner.settings import ScannerSettings
 from tests.support.fake_anthropic import FakeAnthropic
@@ -58,7 +59,11 @@ async def test_both_sides_pass_benign_and_withhold_an_attack(
 ) -> None:
     scanner = _scanner(settings)
     services = [build_primary(scanner), build_checker(scanner), build_consensus(scanner)]
-    async with running(_ingest(settings, scenario), *services, build_policy(settings)):
+    async with running(
+        _ingest(settings, scenario),
+        *services,
+        build_policy(PolicySettings(**settings.model_dump())),
+    ):
         benign = await _deliver(scenario, "meeting", BENIGN)
         attack = await _deliver(scenario, "figures", ATTACK)
     assert (benign.consensus, benign.status) == ("PASS", "delivered")
@@ -75,7 +80,7 @@ async def test_a_stopped_checker_fails_closed_at_the_deadline(
         _ingest(settings, scenario),
         build_primary(scanner),
         build_consensus(scanner),
-        build_policy(settings),
+        build_policy(PolicySettings(**settings.model_dump())),
     ):
         message = await _deliver(scenario, "no checker", BENIGN)
     assert (message.consensus, message.status) == ("REVIEW", "review")
@@ -89,7 +94,11 @@ async def test_l1_inboxes_get_no_ai_analysis(settings: CommonSettings, scenario:
         await session.execute(update(Inbox).values(security_level="L1"))
     scanner = _scanner(settings)
     services = [build_primary(scanner), build_checker(scanner), build_consensus(scanner)]
-    async with running(_ingest(settings, scenario), *services, build_policy(settings)):
+    async with running(
+        _ingest(settings, scenario),
+        *services,
+        build_policy(PolicySettings(**settings.model_dump())),
+    ):
         message = await _deliver(scenario, "l1 mail", ATTACK)
         await asyncio.sleep(1)  # detectors had every chance to (wrongly) publish a verdict
     async with scenario.sessions() as session:
@@ -110,7 +119,11 @@ async def test_shadow_verdicts_are_recorded_but_never_decide(
         build_consensus(scanner),
         build_shadow(scanner),
     ]
-    async with running(_ingest(settings, scenario), *services, build_policy(settings)):
+    async with running(
+        _ingest(settings, scenario),
+        *services,
+        build_policy(PolicySettings(**settings.model_dump())),
+    ):
         message = await _deliver(scenario, "shadowed", BENIGN)
 
         async def shadow_recorded() -> list[ScanVerdictRecord] | None:
@@ -137,7 +150,11 @@ async def test_a_failing_detector_counts_as_a_flag(
             anthropic_max_retries=1,
         )
         services = [build_primary(scanner), build_checker(scanner), build_consensus(scanner)]
-        async with running(_ingest(settings, scenario), *services, build_policy(settings)):
+        async with running(
+            _ingest(settings, scenario),
+            *services,
+            build_policy(PolicySettings(**settings.model_dump())),
+        ):
             message = await _deliver(scenario, "api down", BENIGN)
         calls = len(api.requests)
     async with scenario.sessions() as session:

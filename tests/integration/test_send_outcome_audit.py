@@ -28,10 +28,11 @@ from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.common.verp import VerpKey
 from mailmoat.dispatch.app import build_service as build_dispatch
-from mailmoat.dispatch.handlers import fail_interrupted_sends
+from mailmoat.dispatch.mail import fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
 from mailmoat.policy.app import build_service as build_policy
-from mailmoat.policy.approvals import reject_overdue_approvals
+from mailmoat.policy.settings import PolicySettings
+from mailmoat.policy.sweeps import reject_overdue_approvals
 from tests.support.ingest import Ingest
 from tests.support.inprocess import running
 from tests.support.outbound import approved_sends
@@ -101,7 +102,7 @@ async def decided(settings: CommonSettings, scenario: Scenario, outbound_id: uui
             row = await db.get(OutboundMessage, outbound_id)
         return None if row is None or row.status == "requested" else row.status
 
-    async with running(build_policy(settings)):
+    async with running(build_policy(PolicySettings(**settings.model_dump()))):
         await publish(settings, Topic.SEND_REQUESTED, event, outbound_id)
         return await eventually(status, what="policy's decision")
 

@@ -22,6 +22,7 @@ from mailmoat.common.topics import Topic
 from mailmoat.ingest.app import build_service as build_ingest
 from mailmoat.ingest.settings import IngestSettings
 from mailmoat.policy.app import build_service as build_policy
+from mailmoat.policy.settings import PolicySettings
 from mailmoat.reputation.app import build_service as build_reputation
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary
 from mailmoat.scanner.settings import ScannerSettings
@@ -44,7 +45,7 @@ def _services(settings: CommonSettings, scenario: Scenario) -> list[Service]:
         build_primary(scanner),
         build_checker(scanner),
         build_consensus(scanner),
-        build_policy(settings),
+        build_policy(PolicySettings(**settings.model_dump())),
         build_reputation(settings),
     ]
 

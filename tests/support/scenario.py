@@ -21,6 +21,7 @@ from mailmoat.dispatch.settings import DispatchSettings
 from mailmoat.ingest.app import build_service as build_ingest
 from mailmoat.ingest.settings import IngestSettings
 from mailmoat.policy.app import build_service as build_policy
+from mailmoat.policy.settings import PolicySettings
 from mailmoat.reputation.app import build_service as build_reputation
 from mailmoat.scanner.app import build_checker, build_consensus, build_primary
 from mailmoat.scanner.settings import ScannerSettings
@@ -94,7 +95,7 @@ def all_consumer_services(settings: CommonSettings, scenario: Scenario) -> list[
         build_primary(ScannerSettings(**common)),
         build_checker(ScannerSettings(**common)),
         build_consensus(ScannerSettings(**common)),
-        build_policy(settings),
+        build_policy(PolicySettings(**settings.model_dump())),
         build_dispatch(DispatchSettings(**common, relay_port=free_port(), relay_starttls=False)),
         build_reputation(settings),
     ]

@@ -49,6 +49,7 @@ from mailmoat.common.deliveries import delivery_id
 from mailmoat.common.events import InboxEvent
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.observability.metrics import REDRIVE_REPUBLISHED, REDRIVE_STUCK
+from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox_failures import PERMANENT_ERRORS, SLIMMED_HEADER, stand_in_for
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
@@ -72,8 +73,8 @@ OWED_GROUPS: dict[Topic, tuple[str, ...]] = {
 """The consumer groups that record each event they take (``processed_events``), by topic."""
 
 AWAITED_STATUS: dict[Topic, str] = {
-    Topic.SEND_REQUESTED: "requested",
-    Topic.SEND_APPROVED: "approved",
+    Topic.SEND_REQUESTED: OutboundStatus.REQUESTED,
+    Topic.SEND_APPROVED: OutboundStatus.APPROVED,
 }
 """Topics whose consumer records nothing of its own (policy-outbound, dispatch-mail): the event
 is taken once its send has left the status it was published in."""

@@ -80,6 +80,24 @@ Task = Callable[[Runtime], Coroutine[Any, Any, None]]
 Measure = Callable[[AsyncSession], Awaitable[None]]
 
 
+def every(seconds: float, what: str, round_: Callable[[Runtime], Awaitable[object]]) -> Task:
+    """A loop for ``Service.loops``: ``round_`` every ``seconds`` until the service stops. A
+    round that fails is logged (as ``what``) and the next one tried on time; a round in hand
+    when the stop comes is finished."""
+
+    async def loop(runtime: Runtime) -> None:
+        while True:
+            try:
+                await round_(runtime)
+            except Exception:
+                log.exception("%s failed; retrying", what)
+            if not await runtime.pause(seconds):
+                return
+
+    loop.__qualname__ = loop.__name__ = what.replace(" ", "_")
+    return loop
+
+
 @dataclass(frozen=True)
 class Service:
     """A deployable unit: its consumers, its long-running tasks and its clean-up.
@@ -244,25 +262,20 @@ async def _redrive(runtime: Runtime, producer: str, groups: set[str]) -> None:
     """Publish again, every interval, what this service staged and a consumer never took; and
     count the dead letters its own consumer groups left (``mailmoat_dead_letters_pending``)."""
     settings = runtime.settings
+    ensure = partial(create_topics, settings)
     redrive = Redrive(
-        runtime.sessions,
-        runtime.broker,
-        settings,
-        producer=producer,
-        ensure_topics=lambda: create_topics(settings),
+        runtime.sessions, runtime.broker, settings, producer=producer, ensure_topics=ensure
     )
-    while True:
-        try:
-            cutoff = utcnow() - timedelta(seconds=settings.redrive_after_seconds)
-            await redrive.run_once(cutoff)
-            with reading():
-                async with runtime.sessions() as session, session.begin():
-                    pending = await count_pending(session)
-            export_pending({pair: n for pair, n in pending.items() if pair[0] in groups})
-        except Exception:
-            log.exception("redrive failed; retrying")
-        if not await runtime.pause(settings.redrive_interval_seconds):
-            return
+
+    async def round_(_: Runtime) -> None:
+        cutoff = utcnow() - timedelta(seconds=settings.redrive_after_seconds)
+        await redrive.run_once(cutoff)
+        with reading():
+            async with runtime.sessions() as session, session.begin():
+                pending = await count_pending(session)
+        export_pending({pair: n for pair, n in pending.items() if pair[0] in groups})
+
+    await every(settings.redrive_interval_seconds, "redrive", round_)(runtime)
 
 
 def _readiness(runtime: Runtime, engine: AsyncEngine, memberships: dict[str, Membership]) -> Check:

@@ -1,6 +1,6 @@
-"""Dispatch wiring: outbound mail, inbox webhooks and the audit stream, one group each; the
-webhook delivery worker; and the sweep that fails sends a stopped dispatcher left
-mid-exchange."""
+"""Dispatch wiring: outbound mail (``mail``), inbox webhooks and the audit stream
+(``webhooks``), one group each; the webhook delivery worker (``delivery``); and the sweep that
+fails sends a stopped dispatcher left mid-exchange."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 
 from mailmoat.common.consumer import Subscription
 from mailmoat.common.events.base import utcnow
-from mailmoat.common.service import Runtime, Service
+from mailmoat.common.service import Runtime, Service, every
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.adapters.deliveries import measure_backlog
 from mailmoat.dispatch.adapters.egress import SafeEgress
@@ -20,7 +20,7 @@ from mailmoat.dispatch.adapters.relay import SmtpRelay
 from mailmoat.dispatch.attempts import WebhookAttempts
 from mailmoat.dispatch.delivery import DeliveryWorker
 from mailmoat.dispatch.domain.fairness import Limits
-from mailmoat.dispatch.handlers import MailDispatcher, fail_interrupted_sends
+from mailmoat.dispatch.mail import MailDispatcher, fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
 from mailmoat.dispatch.webhooks import WebhookDispatcher
 
@@ -47,26 +47,21 @@ def build_service(settings: DispatchSettings) -> Service:
     ]
 
     async def fail_interrupted(runtime: Runtime) -> None:
-        while True:
-            try:
-                cutoff = utcnow() - timedelta(seconds=settings.interrupted_send_seconds)
-                async with runtime.sessions() as session, session.begin():
-                    failed = await fail_interrupted_sends(
-                        session, cutoff, provider=dispatcher.provider
-                    )
-                if failed:
-                    log.warning("%d sends interrupted mid-relay were failed", failed)
-                    runtime.relay.wake()
-            except Exception:
-                log.exception("interrupted-send sweep failed; retrying")
-            if not await runtime.pause(INTERRUPTED_SWEEP_SECONDS):
-                return
+        cutoff = utcnow() - timedelta(seconds=settings.interrupted_send_seconds)
+        async with runtime.sessions() as session, session.begin():
+            failed = await fail_interrupted_sends(session, cutoff, provider=dispatcher.provider)
+        if failed:
+            log.warning("%d sends interrupted mid-relay were failed", failed)
+            runtime.relay.wake()
 
     return Service(
         name="dispatch",
         settings=settings,
         subscriptions=subscriptions,
-        loops=[fail_interrupted, worker.run],
+        loops=[
+            every(INTERRUPTED_SWEEP_SECONDS, "interrupted-send sweep", fail_interrupted),
+            worker.run,
+        ],
         measures=[measure_backlog],
         on_stop=[client.aclose, relay.close],
     )

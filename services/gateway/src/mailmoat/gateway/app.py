@@ -71,7 +71,9 @@ def openapi_document() -> dict[str, Any]:
     return app.openapi()
 
 
-def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> FastAPI:
+def create_app(
+    runtime: Runtime, limits: GatewaySettings, decisions: DecisionWaiter | None = None
+) -> FastAPI:
     """The HTTP API bound to a running service's database and outbox; ``decisions`` carries
     policy's replies to waiting send calls (without it, sends answer ``queued`` at once)."""
     app = FastAPI(
@@ -82,10 +84,8 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
         redoc_url=None,
     )
     app.state.runtime = runtime
-    settings = runtime.settings
-    limits = settings if isinstance(settings, GatewaySettings) else GatewaySettings()
     app.state.rate_limiter = RateLimiter(limits.api_rate_per_minute)
-    app.state.decisions = decisions or DecisionWaiter(settings)
+    app.state.decisions = decisions or DecisionWaiter(limits)
     app.state.send_wait_seconds = limits.api_send_wait_seconds if decisions else 0.0
     app.add_middleware(JsonBodies)  # inside the body limit, which bounds what it may read
     app.add_middleware(BodyLimit, limit=limits.api_max_body_bytes)
@@ -104,7 +104,7 @@ def create_app(runtime: Runtime, decisions: DecisionWaiter | None = None) -> Fas
 
     install_docs(app)
     app.state.mcp_sessions = mcp_tools.mount(app)
-    mount_ui(app, settings.webhook_secret_key.get_secret_value().encode())
+    mount_ui(app, limits.webhook_secret_key.get_secret_value().encode())
     install_ui_errors(app)
     app.add_middleware(UiHeaders)
     app.add_middleware(TraceRequests)  # outermost: the span covers every other layer
@@ -139,7 +139,7 @@ def build_service(settings: GatewaySettings) -> Service:
         await decisions.run(runtime.pace)
 
     async def serve_http(runtime: Runtime) -> None:
-        app = create_app(runtime, decisions)
+        app = create_app(runtime, settings, decisions)
         config = uvicorn.Config(
             app,
             host=settings.api_host,

@@ -25,6 +25,7 @@ from mailmoat.common.db.tables import (
     WebhookEndpoint,
     Workspace,
 )
+from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.gateway.problems import Problem
 
 T = TypeVar("T")
@@ -178,7 +179,7 @@ class WorkspaceRepository:
         """Sends waiting for a person, oldest first (each shows its own deadline)."""
         query = select(OutboundMessage).where(
             OutboundMessage.workspace_id == self.workspace_id,
-            OutboundMessage.status == "pending_approval",
+            OutboundMessage.status == OutboundStatus.PENDING_APPROVAL,
         )
         if inbox is not None:
             query = query.where(OutboundMessage.inbox_id == inbox.id)
@@ -198,7 +199,7 @@ class WorkspaceRepository:
             .where(
                 OutboundMessage.workspace_id == self.workspace_id,
                 OutboundMessage.inbox_id == inbox.id,
-                OutboundMessage.status == "pending_approval",
+                OutboundMessage.status == OutboundStatus.PENDING_APPROVAL,
             )
             .order_by(OutboundMessage.created_at, OutboundMessage.id)
             .limit(limit)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db import tables
 from mailmoat.common.events import FeedbackReceived
+from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
 from mailmoat.common.verp import VerpKey
@@ -110,7 +111,7 @@ def _publish(
     db: AsyncSession, report: FeedbackReport, outbound: tables.OutboundMessage
 ) -> str | None:
     """One event per counted recipient; what was left out, as the row's note."""
-    if outbound.status != "sent":
+    if outbound.status != OutboundStatus.SENT:
         return f"the send did not leave (it is {outbound.status}): nothing counts"
     counted = recipients_to_count(report, outbound.recipients)
     for entry in counted:

@@ -3,7 +3,7 @@ approved for dispatch, held for a person (L4, or a tainted context) or rejected.
 
 A decision takes two transactions. The first only reads (on SQLite it takes no write lock): the
 send's text scrubbed of hidden characters, its HTML sanitised, its fingerprint, and the flagged
-inbound mails that fingerprint finds in the index (``policy.flagged``). The second takes the
+inbound mails that fingerprint finds in the index (``adapters.flagged``). The second takes the
 workspace's lock (SQLite's write lock; the workspace row on PostgreSQL), reads the cap counts and
 the other facts, decides and records. What runs under the lock grows with the send and its
 recipients, never with the mail the workspace has received.
@@ -13,31 +13,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.caps import WINDOW
-from mailmoat.common.consumer import PoisonEvent
+from mailmoat.common.caps import CapLedger
 from mailmoat.common.db.session import reading
-from mailmoat.common.db.tables import (
-    AllowlistEntry,
-    ApiKey,
-    Inbox,
-    Message,
-    OutboundMessage,
-    RawMessage,
-    SendReservation,
-    Workspace,
-)
+from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.observability.metrics import POLICY_DECISIONS, observe_stage
+from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.topics import Topic
-from mailmoat.policy.approvals import review_deadline
+from mailmoat.policy.adapters.flagged import FLAGGED, flagged_repeated
+from mailmoat.policy.adapters.repository import PolicyRepository
 from mailmoat.policy.audit import audit_decision
 from mailmoat.policy.domain.fingerprint import PROBE_SIZE, Fingerprint, fingerprint
 from mailmoat.policy.domain.html import sanitise_html
@@ -49,10 +40,9 @@ from mailmoat.policy.domain.outbound import (
 )
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
 from mailmoat.policy.domain.scrub import scrub
-from mailmoat.policy.flagged import flagged_repeated
+from mailmoat.policy.sweeps import review_deadline
 
 PRODUCER = "policy"
-APPROVE_SCOPE = "approve:mail"
 
 
 @dataclass(frozen=True)
@@ -82,10 +72,8 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
 
 
 async def _prepare(session: AsyncSession, event: SendRequested) -> Draft | None:
-    outbound = await session.get(OutboundMessage, event.mail_id)
-    if outbound is None or outbound.workspace_id != event.workspace_id:
-        raise PoisonEvent(f"outbound message {event.mail_id} not found")
-    if outbound.status != "requested":
+    outbound = await PolicyRepository(session, event.workspace_id).outbound(event.mail_id)
+    if outbound.status != OutboundStatus.REQUESTED:
         return None
     # What leaves carries no hidden characters, whatever the rules decide.
     subject, text = scrub(outbound.subject).text, scrub(outbound.text).text
@@ -97,14 +85,13 @@ async def _prepare(session: AsyncSession, event: SendRequested) -> Draft | None:
 
 
 async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> None:
-    workspace = await _locked_workspace(session, event.workspace_id)
-    outbound = await session.get(OutboundMessage, event.mail_id, populate_existing=True)
-    if outbound is None or not _still_requested(outbound, draft):
+    repo = PolicyRepository(session, event.workspace_id)
+    workspace = await repo.locked_workspace()
+    outbound = await repo.outbound(event.mail_id, fresh=True)
+    if not _still_requested(outbound, draft):
         return
-    inbox = await session.get(Inbox, outbound.inbox_id)
-    if inbox is None:
-        raise PoisonEvent(f"inbox of outbound {outbound.id} not found")
-    facts = await _gather_facts(session, outbound, workspace, inbox, draft)
+    inbox = await repo.inbox(outbound.inbox_id)
+    facts = await _gather_facts(repo, outbound, workspace, inbox, draft)
     outbound.subject, outbound.text = draft.subject, draft.text
     outbound.html = draft.html if _html_allowed(outbound, facts) else None
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
@@ -148,22 +135,7 @@ def _still_requested(outbound: OutboundMessage, draft: Draft) -> bool:
     """Neither decided since the draft was prepared nor edited (an edit's own request judges
     the edited send)."""
     asked = (outbound.subject, outbound.text, outbound.html)
-    return outbound.status == "requested" and asked == draft.requested
-
-
-async def _locked_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Workspace:
-    """The workspace row, locked until the transaction ends (PostgreSQL; SQLite's write
-    transaction is already exclusive): the cap counts read under it hold until the
-    reservations are written."""
-    workspace = await session.scalar(
-        select(Workspace)
-        .where(Workspace.id == workspace_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if workspace is None:
-        raise PoisonEvent(f"workspace {workspace_id} not found")
-    return workspace
+    return outbound.status == OutboundStatus.REQUESTED and asked == draft.requested
 
 
 def _record(
@@ -179,19 +151,20 @@ def _record(
     outbound.policy_checks = list(decision.checks)
     outbound.held_reasons = list(decision.held_reasons)
     if decision.violation is not None:
-        outbound.status = "rejected"
+        outbound.status = OutboundStatus.REJECTED
         outbound.decision_code = decision.violation.code
         outbound.decision_message = decision.violation.message
         stage_inbox_event(session, InboxEventKind.OUTBOUND_REJECTED, outbound, producer=PRODUCER)
     elif decision.needs_approval:
-        outbound.status = "pending_approval"
+        outbound.status = OutboundStatus.PENDING_APPROVAL
         outbound.expires_at = deadline
         stage_inbox_event(
             session, InboxEventKind.OUTBOUND_PENDING_APPROVAL, outbound, producer=PRODUCER
         )
     else:
-        outbound.status = "approved"
-        _reserve(session, outbound, now)
+        outbound.status = OutboundStatus.APPROVED
+        ledger = CapLedger(session, outbound.workspace_id)
+        ledger.reserve(outbound.id, outbound.inbox_id, outbound.recipients, now)
         approved = SendApproved(
             mail_id=outbound.id,
             workspace_id=outbound.workspace_id,
@@ -204,7 +177,7 @@ def _record(
 
 def _stage_decision(session: AsyncSession, outbound: OutboundMessage) -> None:
     """The reply to the API call that may be waiting on this send (correlated by its id)."""
-    status = "queued" if outbound.status == "approved" else outbound.status
+    status = OutboundStatus(outbound.status).shown
     decided = SendDecided(
         mail_id=outbound.id,
         workspace_id=outbound.workspace_id,
@@ -218,27 +191,19 @@ def _stage_decision(session: AsyncSession, outbound: OutboundMessage) -> None:
 
 
 async def _gather_facts(
-    session: AsyncSession,
+    repo: PolicyRepository,
     outbound: OutboundMessage,
     workspace: Workspace,
     inbox: Inbox,
     draft: Draft,
 ) -> OutboundFacts:
     """The send's facts, read under the workspace's lock."""
-    rows = await session.scalars(
-        select(AllowlistEntry).where(AllowlistEntry.workspace_id == outbound.workspace_id)
-    )
+    rows = await repo.allowlist()
     now = utcnow()
-    day, hour = now - WINDOW, now - timedelta(hours=1)
-    mine = SendReservation.workspace_id == outbound.workspace_id
-    by_recipient = await session.execute(
-        select(SendReservation.recipient, func.count())
-        .where(mine, SendReservation.reserved_at >= day)
-        .where(SendReservation.recipient.in_([r.lower() for r in outbound.recipients]))
-        .group_by(SendReservation.recipient)
+    caps = await CapLedger(repo.session, repo.workspace_id).counts(
+        inbox.id, outbound.recipients, now
     )
-    workspace_24h, inbox_24h, inbox_1h = await _reserved(session, mine, inbox.id, day, hour)
-    tainted_by = await _taint(session, outbound)
+    tainted_by = await _taint(repo, outbound)
     return OutboundFacts(
         recipients=tuple(outbound.recipients),
         outbound_enabled=workspace.outbound_enabled,
@@ -247,13 +212,15 @@ async def _gather_facts(
         now=now,
         inbox_active=inbox.deleted_at is None,
         standing_refusal=standing_refusal(workspace, inbox, now),
-        workspace_sent_24h=workspace_24h,
-        recipient_sent_24h={str(r): int(n) for r, n in by_recipient.all()},
-        inbox_sent_1h=inbox_1h,
-        inbox_sent_24h=inbox_24h,
+        workspace_sent_24h=caps.workspace,
+        recipient_sent_24h=caps.by_recipient,
+        inbox_sent_1h=caps.inbox_last_hour,
+        inbox_sent_24h=caps.inbox,
         inbox_hourly_limit=inbox.hourly_send_limit,
         inbox_daily_limit=inbox.daily_send_limit,
-        reply_participants=await _participants(session, outbound),
+        reply_participants=(
+            None if outbound.in_reply_to is None else await repo.participants(outbound.in_reply_to)
+        ),
         subject=draft.subject,
         text=draft.text,
         html=outbound.html,
@@ -262,7 +229,7 @@ async def _gather_facts(
         security_level=inbox.security_level,
         tainted_by=tainted_by,
         # Only a tainted send asks whether a person could approve it.
-        has_approver=bool(tainted_by) and await _has_approver(session, outbound.workspace_id),
+        has_approver=bool(tainted_by) and await repo.has_approver(),
         reviewed=outbound.reviewed_at is not None,
         allowed_domains=(
             tuple(inbox.allowed_recipient_domains)
@@ -273,98 +240,20 @@ async def _gather_facts(
     )
 
 
-async def _taint(session: AsyncSession, outbound: OutboundMessage) -> tuple[str, ...]:
+async def _taint(repo: PolicyRepository, outbound: OutboundMessage) -> tuple[str, ...]:
     """What makes the send's context suspicious: the inbound mail it answers or names as its
     context was held for REVIEW, WITHHELD, or failed DMARC."""
     ids = [outbound.in_reply_to, *map(uuid.UUID, outbound.context_message_ids)]
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return ()
-    rows = await session.execute(
-        select(Message.id, Message.status, RawMessage.authentication)
-        .join(RawMessage, RawMessage.id == Message.raw_id)
-        .where(Message.workspace_id == outbound.workspace_id, Message.id.in_(wanted))
-    )
     reasons = []
-    for message_id, status, authentication in rows.all():
-        if status in ("review", "withheld"):
+    for message_id, status, authentication in await repo.context_of([i for i in ids if i]):
+        if status in FLAGGED:
             reasons.append(f"inbound message {message_id}, held as {status}")
-        dmarc = ((authentication or {}).get("dmarc") or {}).get("result")
-        if dmarc == "fail":
+        if authentication is not None and authentication.dmarc.result == "fail":
             reasons.append(f"inbound message {message_id}, which failed DMARC")
     return tuple(reasons)
-
-
-async def _has_approver(session: AsyncSession, workspace_id: uuid.UUID) -> bool:
-    keys = await session.scalars(
-        select(ApiKey).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
-    )
-    return any(APPROVE_SCOPE in key.scopes for key in keys)
-
-
-async def _participants(session: AsyncSession, outbound: OutboundMessage) -> frozenset[str] | None:
-    """Everyone in the thread a reply answers: the senders of its inbound messages and the
-    recipients of the sends that answered them."""
-    if outbound.in_reply_to is None:
-        return None
-    answered = await session.get(Message, outbound.in_reply_to)
-    if answered is None or answered.workspace_id != outbound.workspace_id:
-        return frozenset()  # nothing to answer: nobody may be mailed as a reply
-    thread = select(Message).where(
-        Message.workspace_id == outbound.workspace_id,
-        Message.thread_id == answered.thread_id
-        if answered.thread_id
-        else Message.id == answered.id,
-    )
-    messages = list(await session.scalars(thread))
-    people = {m.from_address.lower() for m in messages}
-    replies = await session.scalars(
-        select(OutboundMessage).where(
-            OutboundMessage.workspace_id == outbound.workspace_id,
-            OutboundMessage.in_reply_to.in_([m.id for m in messages]),
-            OutboundMessage.status.in_(("approved", "sending", "sent")),
-        )
-    )
-    for reply in replies:
-        people.update(r.lower() for r in reply.recipients)
-    return frozenset(people)
 
 
 def _html_allowed(outbound: OutboundMessage, facts: OutboundFacts) -> bool:
     """Whether every recipient's allowlist row allows HTML (otherwise the send is text only)."""
     html_ok = {entry.address.lower() for entry in facts.allowlist if entry.allow_html}
     return all(r.lower() in html_ok for r in outbound.recipients)
-
-
-async def _reserved(
-    session: AsyncSession,
-    mine: ColumnElement[bool],
-    inbox_id: uuid.UUID,
-    day: datetime,
-    hour: datetime,
-) -> tuple[int, int, int]:
-    """Reservations in the last 24 h of the workspace and of the inbox, and of the inbox in
-    the last hour, in one pass over the ledger."""
-    from_inbox = SendReservation.inbox_id == inbox_id
-    recent = SendReservation.reserved_at >= hour
-    query = select(
-        func.count(),
-        func.coalesce(func.sum(case((from_inbox, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((from_inbox & recent, 1), else_=0)), 0),
-    ).where(mine, SendReservation.reserved_at >= day)
-    row = (await session.execute(query)).one()
-    return int(row[0]), int(row[1]), int(row[2])
-
-
-def _reserve(session: AsyncSession, outbound: OutboundMessage, at: datetime) -> None:
-    """Count an approved send against the caps, in the transaction that approves it."""
-    for recipient in sorted({r.lower() for r in outbound.recipients}):
-        session.add(
-            SendReservation(
-                workspace_id=outbound.workspace_id,
-                inbox_id=outbound.inbox_id,
-                outbound_id=outbound.id,
-                recipient=recipient,
-                reserved_at=at,
-            )
-        )

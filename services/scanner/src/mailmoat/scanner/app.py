@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailmoat.common.consumer import Subscription
-from mailmoat.common.service import Runtime, Service
+from mailmoat.common.service import Service, every
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.backends import build_detector
 from mailmoat.scanner.consensus_handlers import ConsensusEngine
@@ -60,9 +60,7 @@ def build_consensus(settings: ScannerSettings) -> Service:
     and keeps its copy of the sender graph."""
     engine = ConsensusEngine(settings.verdict_deadline_seconds)
 
-    async def sweeps(runtime: Runtime) -> None:
-        await engine.run_sweeps(runtime, settings.sweep_interval_seconds)
-
+    sweeps = every(settings.sweep_interval_seconds, "deadline sweep", engine.sweep_round)
     subscriptions: list[Subscription[Any]] = [
         Subscription(Topic.RAW_MAIL, "scanner-consensus-intake", engine.on_raw_mail),
         Subscription(Topic.SCAN_VERDICTS, "scanner-consensus", engine.on_scan_verdict),

@@ -109,19 +109,13 @@ class ConsensusEngine:
             await _decide(session, decision, await _verdicts(session, decision.mail_id))
         return len(overdue)
 
-    async def run_sweeps(self, runtime: Runtime, interval: float) -> None:
-        """The consensus service's periodic task; returns once the service is stopping."""
-        while True:
-            try:
-                async with runtime.sessions() as session, session.begin():
-                    decided = await self.sweep(session, utcnow())
-                if decided:
-                    log.warning("%d mails decided at their deadline (a side was missing)", decided)
-                    runtime.relay.wake()
-            except Exception:
-                log.exception("deadline sweep failed; retrying")
-            if not await runtime.pause(interval):
-                return
+    async def sweep_round(self, runtime: Runtime) -> None:
+        """One round of the consensus service's deadline sweep."""
+        async with runtime.sessions() as session, session.begin():
+            decided = await self.sweep(session, utcnow())
+        if decided:
+            log.warning("%d mails decided at their deadline (a side was missing)", decided)
+            runtime.relay.wake()
 
     async def _open(self, session: AsyncSession, event: RawMailReceived) -> ScanDecision:
         decision = await session.get(ScanDecision, event.mail_id, with_for_update=True)

@@ -21,6 +21,7 @@ from mailmoat.common.credits import REVIEW_EVENT, charge
 from mailmoat.common.db.tables import Inbox, OutboundMessage
 from mailmoat.common.events import InboxEventKind, SendRequested
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.topics import Topic
 from mailmoat.gateway.cursors import decode_cursor, page_of
@@ -189,7 +190,7 @@ async def get_approval(approval_id: uuid.UUID, db: SessionDep, who: Reviewer) ->
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         outbound = await repo.outbound(approval_id)
-        if outbound.status != "pending_approval":
+        if outbound.status != OutboundStatus.PENDING_APPROVAL:
             raise Problem(404, "not_found", "Approval not found")
         inbox = (await repo.inboxes_by_id({outbound.inbox_id}))[outbound.inbox_id]
         return approval_out(outbound, inbox)
@@ -218,7 +219,7 @@ async def approve(
             outbound = await _held(db, who, approval_id)
             await _still_approvable(db, who, outbound)
             diff = _apply_edits(outbound, body)
-            outbound.status = "requested"
+            outbound.status = OutboundStatus.REQUESTED
             _review(outbound, who, body.note)
             event = SendRequested(
                 mail_id=outbound.id,
@@ -255,7 +256,7 @@ async def reject(
     """Reject a held send: it never leaves, and the agent learns the reason."""
     async with db.begin():
         outbound = await _held(db, who, approval_id)
-        outbound.status = "rejected"
+        outbound.status = OutboundStatus.REJECTED
         outbound.decision_code = "approval_rejected"
         outbound.decision_message = body.reason
         _review(outbound, who, body.reason)
@@ -274,7 +275,7 @@ async def reject(
 
 async def _held(db: AsyncSession, who: Caller, approval_id: uuid.UUID) -> OutboundMessage:
     outbound = await WorkspaceRepository(db, who.workspace_id).outbound_for_update(approval_id)
-    if outbound.status != "pending_approval":
+    if outbound.status != OutboundStatus.PENDING_APPROVAL:
         raise Problem(
             409,
             "not_pending_approval",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import OutboundMessage
 from mailmoat.common.events import SendDecided, SendRequested
+from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, take_staged
 from mailmoat.common.service import Runtime
 from mailmoat.common.topics import Topic
@@ -94,12 +95,9 @@ UNFINISHED = ("queued", "pending_approval")
 
 
 def outbound_out(outbound: OutboundMessage, *, credits: int) -> OutboundOut:
-    status = (
-        "queued" if outbound.status in ("requested", "approved", "sending") else outbound.status
-    )
     return OutboundOut(
         id=outbound.id,
-        status=status,
+        status=OutboundStatus(outbound.status).shown,
         risk_score=outbound.risk_score,
         credits_consumed=credits,
         error=outbound.error(),
@@ -206,7 +204,7 @@ async def _request_send(
         context_message_ids=[str(i) for i in body.metadata.context_message_ids],
         reasoning=body.metadata.reasoning,
         source=who.source,
-        status="requested",
+        status=OutboundStatus.REQUESTED,
         requested_by_key_id=who.key_id,
     )
     db.add(outbound)

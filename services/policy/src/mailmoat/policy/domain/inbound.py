@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mailmoat.common.events import Finding
 from mailmoat.common.mail.addr import is_plausible_address
 from mailmoat.policy.domain.sanitise import sanitise
 
@@ -24,14 +25,12 @@ class AgentFields:
     text: str
 
 
-def located(findings: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[int, int]]]:
+def located(findings: Iterable[Finding]) -> dict[str, list[tuple[int, int]]]:
     """The spans the detectors located, by segment (coverage gaps locate nothing)."""
     spans: dict[str, list[tuple[int, int]]] = {}
     for finding in findings:
-        if str(finding.get("code", "")).startswith("coverage."):
-            continue
-        span = (int(finding.get("start", 0)), int(finding.get("end", 0)))
-        spans.setdefault(str(finding.get("part", "")), []).append(span)
+        if not finding.code.startswith("coverage."):
+            spans.setdefault(finding.part, []).append((finding.start, finding.end))
     return spans
 
 

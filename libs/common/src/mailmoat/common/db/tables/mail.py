@@ -15,11 +15,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.orm.base import NO_VALUE
 
 from mailmoat.common.db.base import Base
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.outbound_status import OutboundStatus, checked_move
 
 
 class RawMessage(Base):
@@ -176,6 +179,7 @@ class OutboundMessage(Base):
     subject: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(100))
+    # Every write is checked against the state machine (``common.outbound_status``).
     status: Mapped[str] = mapped_column(String(20))
     decision_code: Mapped[str | None] = mapped_column(String(50), default=None)
     decision_message: Mapped[str | None] = mapped_column(Text, default=None)
@@ -206,12 +210,17 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @validates("status")
+    def _move(self, _key: str, new: str) -> OutboundStatus:
+        loaded = inspect(self).attrs.status.loaded_value
+        return checked_move(None if loaded is NO_VALUE else loaded, new)
+
     def error(self) -> dict[str, str] | None:
         """Why the send did not go, as the API and the webhooks say it: the rule that refused
         it, or for a failed delivery the relay's reply."""
         if self.decision_code is not None:
             return {"code": self.decision_code, "message": self.decision_message or ""}
-        if self.status == "failed":
+        if self.status == OutboundStatus.FAILED:
             return {"code": "relay_failed", "message": self.relay_reply or ""}
         return None
 

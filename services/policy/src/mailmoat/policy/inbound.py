@@ -1,48 +1,38 @@
-"""Policy's inbound subscribers: store scanned mail for the agent (a flagged mail fingerprinted
-for the outbound copy check), and remember senders' standing. Sends are judged in ``outbound``."""
+"""Inbound journey: a scanned mail stored for the agent (sanitised by what the detectors
+located, withheld when they say so), threaded, fingerprinted when flagged for the outbound copy
+check, and announced to the inbox's listeners."""
 
 from __future__ import annotations
 
 import uuid
 from email.utils import parseaddr
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.consumer import PoisonEvent
-from mailmoat.common.db.tables import Inbox, Message, RawMessage, ScanVerdictRecord, Workspace
-from mailmoat.common.events import (
-    Consensus,
-    InboxEventKind,
-    MailScanned,
-    SenderSignal,
-    SenderStatusChanged,
-)
+from mailmoat.common.db.tables import Message, RawMessage
+from mailmoat.common.events import Consensus, Finding, InboxEventKind, MailScanned, SenderSignal
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
 from mailmoat.common.observability.metrics import observe_stage
 from mailmoat.common.outbox import stage_inbox_event
+from mailmoat.policy.adapters.flagged import FLAGGED, index_flagged
+from mailmoat.policy.adapters.repository import PolicyRepository
 from mailmoat.policy.domain.fingerprint import fingerprint
 from mailmoat.policy.domain.inbound import agent_fields, located, withheld_reason
-from mailmoat.policy.flagged import FLAGGED, index_flagged
 
 PRODUCER = "policy"
 
 
 async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     """Store the message with its status and tell the inbox's listeners."""
-    raw = await session.get(RawMessage, event.raw_ref)
-    if raw is None or raw.workspace_id != event.workspace_id:
-        raise PoisonEvent(f"raw message {event.raw_ref} not found")
-    verdicts = list(
-        await session.scalars(
-            select(ScanVerdictRecord).where(ScanVerdictRecord.id.in_(event.verdict_ids))
-        )
-    )
-    shown = agent_fields(*_agent_view(raw), located(f for v in verdicts for f in v.findings))
+    repo = PolicyRepository(session, event.workspace_id)
+    raw = await repo.raw(event.raw_ref)
+    verdicts = await repo.verdicts(event.verdict_ids)
+    findings = (Finding.model_validate(f) for v in verdicts for f in v.findings)
+    shown = agent_fields(*_agent_view(raw), located(findings))
     dropped = any(v.findings_dropped for v in verdicts)
     quarantined = raw.quarantine_reason is not None
-    header_id, thread_id = await _thread(session, raw, event.inbox_id)
+    header_id, thread_id = await _thread(repo, raw, event.inbox_id)
     withheld = event.withheld or quarantined or dropped
     message = Message(
         # The id ingest gave the mail (its SMTP "queued as" id, and what its credit charges
@@ -79,29 +69,16 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
 
 
 async def _thread(
-    session: AsyncSession, raw: RawMessage, inbox_id: uuid.UUID
+    repo: PolicyRepository, raw: RawMessage, inbox_id: uuid.UUID
 ) -> tuple[str | None, uuid.UUID]:
     """The mail's Message-ID and thread: that of the newest earlier message of the same inbox
     it replies to or references, else a new thread."""
     if raw.structured is None:
         return None, uuid.uuid4()
     parsed = StructuredMessage.model_validate(raw.structured)
-    refs = [r for r in (parsed.in_reply_to, *parsed.references) if r and _storable(r)][:50]
-    if refs:
-        query = (
-            select(Message.thread_id)
-            .where(
-                Message.workspace_id == raw.workspace_id,
-                Message.inbox_id == inbox_id,
-                Message.message_id_header.in_(refs),
-                Message.thread_id.is_not(None),
-            )
-            .order_by(Message.received_at.desc())
-            .limit(1)
-        )
-        if (found := await session.scalar(query)) is not None:
-            return _header(parsed.message_id), found
-    return _header(parsed.message_id), uuid.uuid4()
+    refs = [r for r in (parsed.in_reply_to, *parsed.references) if r and _storable(r)]
+    found = await repo.thread_of(inbox_id, refs)
+    return _header(parsed.message_id), found if found is not None else uuid.uuid4()
 
 
 def _storable(msg_id: str) -> bool:
@@ -131,18 +108,3 @@ def _reason(signal: SenderSignal, shown_address: str) -> str:
 
 def _inbound_status(event: MailScanned) -> str:
     return "review" if event.consensus is Consensus.REVIEW else "delivered"
-
-
-async def on_sender_status(event: SenderStatusChanged, session: AsyncSession) -> None:
-    """Remember a sender's standing (an inbox's, or the workspace's) for the capability rule."""
-    sender: Inbox | Workspace | None
-    if event.inbox_id is None:
-        sender = await session.get(Workspace, event.workspace_id)
-    else:
-        sender = await session.get(Inbox, event.inbox_id)
-        if sender is not None and sender.workspace_id != event.workspace_id:
-            sender = None
-    if sender is None:
-        raise PoisonEvent(f"sender of {event.event_id} not found")
-    sender.sending_status = event.status
-    sender.sending_status_until = event.until

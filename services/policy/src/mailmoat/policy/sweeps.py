@@ -1,4 +1,5 @@
-"""The review window's end: held sends nobody decided by their deadline are auto-rejected.
+"""Policy's periodic work: held sends nobody decided by their deadline are auto-rejected, and
+flagged mail stored before the copy check's index is fingerprinted.
 
 Each held send carries its deadline (``expires_at``: its request time plus its inbox's review
 window, set when policy holds it), and the sweep takes the most overdue first, across every
@@ -8,6 +9,7 @@ so no workspace's queue can hide another's overdue sends.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -25,10 +27,48 @@ from mailmoat.common.observability.metrics import (
     APPROVALS_PENDING,
     KILL_SWITCH_ENGAGED,
 )
+from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_inbox_event
+from mailmoat.common.service import Runtime, Task, every
+from mailmoat.policy.adapters.flagged import backfill_fingerprints
+from mailmoat.policy.settings import PolicySettings
+
+log = logging.getLogger(__name__)
 
 PRODUCER = "policy"
-HELD = "pending_approval"
+HELD = OutboundStatus.PENDING_APPROVAL
+
+
+def approval_sweep(settings: PolicySettings) -> Task:
+    """Auto-reject overdue held sends, a batch per transaction, until a batch is not full."""
+    batch = settings.approval_sweep_batch
+
+    async def round_(runtime: Runtime) -> None:
+        while True:
+            async with runtime.sessions() as session, session.begin():
+                rejected = await reject_overdue_approvals(session, utcnow(), batch)
+            if rejected:
+                log.info("auto-rejected %d held sends past their review window", rejected)
+                runtime.relay.wake()
+            if rejected < batch:
+                return
+
+    return every(settings.approval_sweep_seconds, "approval sweep", round_)
+
+
+def fingerprint_backfill(settings: PolicySettings) -> Task:
+    """Fingerprint flagged mail stored before the copy check's index. Once a round finds
+    nothing, nothing will be left (new flagged mail is fingerprinted when stored), and later
+    rounds do nothing."""
+    left = True
+
+    async def round_(runtime: Runtime) -> None:
+        nonlocal left
+        if left:
+            batch = settings.fingerprint_backfill_batch
+            left = bool(await backfill_fingerprints(runtime.sessions, utcnow(), batch))
+
+    return every(settings.approval_sweep_seconds, "fingerprint backfill", round_)
 
 
 async def measure_held(session: AsyncSession) -> None:
@@ -85,7 +125,7 @@ async def _reject(session: AsyncSession, outbound_id: uuid.UUID, window: int, no
         update(OutboundMessage)
         .where(OutboundMessage.id == outbound_id, OutboundMessage.status == HELD)
         .values(
-            status="rejected",
+            status=OutboundStatus.REJECTED,
             decision_code="approval_timeout",
             decision_message=f"Nobody reviewed the send within {window} seconds",
             reviewed_by="system:approval_timeout",

@@ -36,9 +36,10 @@ from mailmoat.common.events import (
 )
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.outbox import stage_event
-from mailmoat.common.redrive import OWED_GROUPS, REDRIVE_HEADER, Redrive
+from mailmoat.common.redrive import REDRIVE_HEADER, Redrive
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
+from mailmoat.common.unsettled import OWED_GROUPS
 from tests.support.outbound import approved_sends
 from tests.support.scenario import Scenario
 

@@ -29,7 +29,8 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.app import build_service
-from mailmoat.dispatch.domain.deliveries import MAX_ATTEMPTS
+from mailmoat.dispatch.domain.deliveries import MAX_ATTEMPTS, render
+from mailmoat.dispatch.domain.payloads import AuditData
 from mailmoat.dispatch.settings import DispatchSettings
 from tests.support.inprocess import running
 from tests.support.peers import WebhookReceiver
@@ -225,21 +226,17 @@ async def test_audit_events_carry_no_subject(scenario: Scenario) -> None:
         subject_sha256=hashlib.sha256(b"Secret plans").hexdigest(),
         audit_id=uuid.uuid4(),
     )
-    from mailmoat.dispatch.domain.deliveries import render
-
+    data = AuditData(
+        action=event.action,
+        actor=event.actor,
+        source=event.source,
+        provider=None,
+        target=event.target,
+        subject_sha256=event.subject_sha256,
+        audit_id=str(event.audit_id),
+    )
     for fmt in ("json", "slack", "discord", "telegram"):
-        body = render(
-            fmt,
-            event.action,
-            event.occurred_at,
-            {
-                "action": event.action,
-                "actor": event.actor,
-                "source": event.source,
-                "target": event.target,
-                "subject_sha256": event.subject_sha256,
-            },
-        )
+        body = render(fmt, event.action, event.occurred_at, data)
         assert b"Secret plans" not in body
         assert b"bob@example.org" in body
 

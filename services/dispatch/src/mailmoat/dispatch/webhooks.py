@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +27,14 @@ from mailmoat.common.mail.exposure import shown
 from mailmoat.common.observability.tracing import current_trace_headers
 from mailmoat.dispatch.domain.deliveries import render
 from mailmoat.dispatch.domain.fairness import Due, target_of
+from mailmoat.dispatch.domain.payloads import (
+    AuditData,
+    MessageData,
+    Named,
+    OutboundData,
+    Payload,
+    SenderData,
+)
 
 HandOver = Callable[[list[Due]], None]
 Target = tuple[str, Inbox | WebhookEndpoint]
@@ -60,15 +67,15 @@ class WebhookDispatcher:
         await self._owe_all(session, event, kind, data, endpoints, inbox=inbox)
 
     async def on_audit(self, event: AuditRecorded, session: AsyncSession) -> None:
-        data = {
-            "action": event.action,
-            "actor": event.actor,
-            "source": event.source,
-            "provider": event.provider,
-            "target": event.target,
-            "subject_sha256": event.subject_sha256,
-            "audit_id": str(event.audit_id),
-        }
+        data = AuditData(
+            action=event.action,
+            actor=event.actor,
+            source=event.source,
+            provider=event.provider,
+            target=event.target,
+            subject_sha256=event.subject_sha256,
+            audit_id=str(event.audit_id),
+        )
         with reading():
             async with session.begin():
                 subscribed = await _endpoints(session, event.workspace_id, "audit", None)
@@ -81,7 +88,7 @@ class WebhookDispatcher:
         session: AsyncSession,
         event: InboxEvent | AuditRecorded,
         kind: str,
-        data: dict[str, Any],
+        data: Payload,
         endpoints: list[WebhookEndpoint],
         *,
         inbox: Inbox | None = None,
@@ -126,54 +133,54 @@ async def _endpoints(
     return [e for e in rows if event_type is None or event_type in e.events]
 
 
-async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) -> dict[str, Any]:
+async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) -> Payload:
     """What a message webhook says: the message or send it concerns, as the API shows it to an
     agent (``exposure.shown``: a withheld message without its subject or text). ``url`` fetches
     it whole; one deleted since is named by id alone."""
     if event.kind.value.startswith("sender."):  # reputation's word on the inbox as a sender
-        return {
-            "inbox": inbox.address,
-            "status": event.kind.value.removeprefix("sender."),
-            "reason": event.reason,
-            "url": f"/api/v1/inboxes/{inbox.slug}",
-        }
-    data: dict[str, Any] = {"message_id": str(event.message_id), "inbox": inbox.address}
+        return SenderData(
+            inbox=inbox.address,
+            status=event.kind.value.removeprefix("sender."),
+            reason=event.reason,
+            url=f"/api/v1/inboxes/{inbox.slug}",
+        )
+    named = Named(message_id=str(event.message_id), inbox=inbox.address)
     if event.kind.value.startswith("message."):
         message = await session.get(Message, event.message_id)
         if message is None or message.workspace_id != event.workspace_id:
-            return data
+            return named
         view = shown(message)
-        data |= {
-            "url": f"/api/v1/messages/{message.id}",
-            "status": message.status,
-            "from": view.from_address,
-            "subject": view.subject,
-            "subject_sha256": subject_hash(message.subject),
-            "consensus": message.consensus,
-            "risk_score": message.risk_score,
-            "risk_reasons": view.risk_reasons,
-            "withheld_reason": view.withheld_reason,
-            "received_at": message.received_at.isoformat(),
-            "thread_id": None if message.thread_id is None else str(message.thread_id),
-            "text": view.text,
-        }
-        return data
+        return MessageData(
+            **named.model_dump(),
+            url=f"/api/v1/messages/{message.id}",
+            status=message.status,
+            from_address=view.from_address,
+            subject=view.subject,
+            subject_sha256=subject_hash(message.subject),
+            consensus=message.consensus,
+            risk_score=message.risk_score,
+            risk_reasons=view.risk_reasons,
+            withheld_reason=view.withheld_reason,
+            received_at=message.received_at.isoformat(),
+            thread_id=None if message.thread_id is None else str(message.thread_id),
+            text=view.text,
+        )
     outbound = await session.get(OutboundMessage, event.message_id)
     if outbound is None or outbound.workspace_id != event.workspace_id:
-        return data
-    data |= {
-        "url": f"/api/v1/outbound/{outbound.id}",
-        "status": outbound.status,
-        "to": list(outbound.recipients),
-        "subject": outbound.subject,
-        "risk_score": outbound.risk_score,
-        "error": outbound.error(),
-    }
-    return data
+        return named
+    return OutboundData(
+        **named.model_dump(),
+        url=f"/api/v1/outbound/{outbound.id}",
+        status=outbound.status,
+        to=list(outbound.recipients),
+        subject=outbound.subject,
+        risk_score=outbound.risk_score,
+        error=outbound.error(),
+    )
 
 
 def _owed(
-    event: InboxEvent | AuditRecorded, event_type: str, data: dict[str, Any], targets: list[Target]
+    event: InboxEvent | AuditRecorded, event_type: str, data: Payload, targets: list[Target]
 ) -> list[WebhookDelivery]:
     """A delivery owed now for each target (an inbox's URL or an endpoint), its id derived from
     the event and the target. Its ``timestamp`` is the event's until an attempt signs it with

@@ -9,6 +9,14 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from mailmoat.dispatch.domain.payloads import (
+    AuditData,
+    MessageData,
+    OutboundData,
+    Payload,
+    SenderData,
+)
+
 # After the first attempt, wait these in turn: about 75.6 hours in all, over three days.
 RETRY_SCHEDULE = (
     timedelta(seconds=5),
@@ -32,8 +40,9 @@ def next_attempt(attempts_made: int, now: datetime) -> datetime | None:
     return now + RETRY_SCHEDULE[attempts_made - 1]
 
 
-def render(fmt: str, event_type: str, occurred_at: datetime, data: dict[str, Any]) -> bytes:
+def render(fmt: str, event_type: str, occurred_at: datetime, payload_data: Payload) -> bytes:
     """The body for an endpoint of format ``fmt``."""
+    data = payload_data.dumped()
     if fmt == "json":
         payload: dict[str, Any] = {
             "type": event_type,
@@ -41,7 +50,7 @@ def render(fmt: str, event_type: str, occurred_at: datetime, data: dict[str, Any
             "data": data,
         }
     else:
-        text = summary(event_type, data)
+        text = summary(event_type, payload_data)
         payload = {"content": text} if fmt == "discord" else {"text": text}
     body = _encoded(payload)
     if len(body) > MAX_PAYLOAD_BYTES and fmt == "json":  # the text is fetched by url
@@ -58,21 +67,21 @@ def _encoded(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def summary(event_type: str, data: dict[str, Any]) -> str:
+def summary(event_type: str, data: Payload) -> str:
     """One line for a chat channel."""
-    if "action" in data:
-        subject = data.get("subject_sha256")
+    if isinstance(data, AuditData):
+        subject = data.subject_sha256
         hashed = f", subject sha256 {subject[:16]}…" if subject else ""
-        provider = f" through {data['provider']}" if data.get("provider") else ""
+        provider = f" through {data.provider}" if data.provider else ""
         return (
-            f"Mailmoat audit: {data['action']} by {data['actor']} via {data['source']}"
-            f"{provider} on {data['target']}{hashed}"
+            f"Mailmoat audit: {data.action} by {data.actor} via {data.source}"
+            f"{provider} on {data.target}{hashed}"
         )
-    peer = f" from {data['from']}" if "from" in data else ""
-    if "to" in data:
-        peer = f" to {', '.join(data['to'])}"
-    risk = f", risk {data['risk_score']}" if "risk_score" in data else ""
-    return (
-        f"Mailmoat: {event_type} in {data.get('inbox', '?')}{peer}{risk}, "
-        f"message {data.get('message_id')}"
-    )
+    if isinstance(data, SenderData):
+        return f"Mailmoat: {event_type} in {data.inbox}"
+    peer, risk = "", ""
+    if isinstance(data, MessageData):
+        peer, risk = f" from {data.from_address}", f", risk {data.risk_score}"
+    elif isinstance(data, OutboundData):
+        peer, risk = f" to {', '.join(data.to)}", f", risk {data.risk_score}"
+    return f"Mailmoat: {event_type} in {data.inbox}{peer}{risk}, message {data.message_id}"

@@ -1,18 +1,23 @@
-"""Consumer wrapper: decode, deduplicate on ``event_id``, handle in one transaction, dead-letter.
+"""Consumer wrapper: decode, deduplicate on ``event_id``, handle in batches, dead-letter.
 
-Every subscriber in Mailmoat is registered through ``subscribe``. Offsets are committed only after
-the record was handled (or dead-lettered), so a crash redelivers it; the processed-event row
-written in the handler's own transaction makes the redelivery a no-op. A record that cannot be
-handled is recorded in ``dead_letters`` and published to ``<topic>.dlq``; ``mailmoat dlq replay``
-puts it back once its cause is fixed.
+Every subscriber in Mailmoat is registered through ``subscribe``. A consumer takes what the broker
+has, up to ``consumer_batch_max`` records. A transactional subscriber handles them in one
+transaction with one commit, each record in a savepoint of its own: a record that fails is rolled
+back alone and, once the others are committed, handled again by itself, with retries, and
+dead-lettered if it still fails. Offsets are committed only after the batch was handled (or
+dead-lettered), so a crash redelivers it; the processed-event rows written in the batch's
+transaction make the redelivery a no-op. A record that cannot be handled is recorded in
+``dead_letters`` and published to ``<topic>.dlq``; ``mailmoat dlq replay`` puts it back once its
+cause is fixed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -21,6 +26,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
+from opentelemetry import trace
+from opentelemetry.trace import Span
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -32,7 +39,7 @@ from mailmoat.common.dead_letters import ERROR_LIMIT, record_dead_letter
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
 from mailmoat.common.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
-from mailmoat.common.observability.tracing import processing
+from mailmoat.common.observability.tracing import processing, processing_span
 from mailmoat.common.outbox import take_staged
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
@@ -41,12 +48,31 @@ log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E, AsyncSession], Awaitable[None]]
+BatchHandler = Callable[[list["Job[E]"], AsyncSession], Awaitable[None]]
 
 UNAVAILABLE_BACKOFF_SECONDS = 1.0
 
 
 class PoisonEvent(Exception):
     """Raised by a handler for a well-formed event that can never be processed (dead-lettered)."""
+
+
+@dataclass(frozen=True)
+class Job(Generic[E]):
+    """One record of a batch given to a batch handler: its event, and its ``process`` span and
+    log context to enter around the work done for it (what that work stages continues the
+    record's trace)."""
+
+    event: E
+    span: Span
+
+    @contextlib.contextmanager
+    def traced(self) -> Iterator[None]:
+        with (
+            trace.use_span(self.span, end_on_exit=False),
+            log_context(mail_id=self.event.mail_id, event_id=self.event.event_id),
+        ):
+            yield
 
 
 @dataclass(frozen=True)
@@ -62,6 +88,11 @@ class Subscription(Generic[E]):
     that must be committed before an external call, such as dispatch's write-ahead). Such a
     handler must make a redelivery harmless by itself (dispatch's claim of the send, a
     delivery's id derived from the event), so nothing is recorded for it: a commit saved."""
+    batch_handler: BatchHandler[E] | None = None
+    """For a subscriber that is not transactional: all the records of a batch at once, as it
+    commits them (dispatch claims a batch of sends in one transaction). If it fails, ``handler``
+    takes each record of the batch in turn, so it must leave a record it did not finish as
+    ``handler`` can take it up."""
 
 
 def subscribe(
@@ -84,6 +115,9 @@ def subscribe(
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 5),
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        batch=True,
+        max_records=settings.consumer_batch_max,
+        batch_timeout_ms=settings.kafka_fetch_max_wait_ms,
         decoder=_raw_body,
         listener=membership,
     )(consumer.consume)
@@ -110,6 +144,17 @@ async def _raw_body(msg: StreamMessage[Any]) -> bytes:
     return msg.body
 
 
+@dataclass(frozen=True)
+class _Item(Generic[E]):
+    """One record of a batch: its bytes, where it came from, its headers and its event (None
+    when it did not decode)."""
+
+    body: bytes
+    record: ConsumerRecord[Any, Any]
+    headers: dict[str, str]
+    event: E | None
+
+
 class _Consumer(Generic[E]):
     def __init__(
         self,
@@ -129,28 +174,126 @@ class _Consumer(Generic[E]):
         for outcome in ("processed", "duplicate", "dead_lettered"):
             EVENTS_CONSUMED.labels(*self._labels, outcome)  # read as 0 before the first
 
-    async def consume(self, body: bytes, msg: KafkaMessage) -> None:
-        record = cast(ConsumerRecord[Any, Any], msg.raw_message)
+    async def consume(self, bodies: list[bytes], msg: KafkaMessage) -> None:
+        records = cast(tuple[ConsumerRecord[Any, Any], ...], msg.raw_message)
+        items: list[_Item[E]] = []
+        for body, record, headers in zip(bodies, records, msg.batch_headers, strict=True):
+            try:
+                event = cast(E, self._model.model_validate_json(body))
+            except ValidationError as exc:
+                with self._processing(_Item(body, record, headers, None)):
+                    await self._dead_letter(_Item(body, record, headers, None), exc)
+                continue
+            items.append(_Item(body, record, headers, event))
+        alone = items
+        if len(items) > 1 and self._sub.transactional:
+            alone = await self._handle_batch(items)
+        elif len(items) > 1 and self._sub.batch_handler is not None:
+            alone = await self._handle_together(items, self._sub.batch_handler)
+        for item in alone:
+            with self._processing(item):
+                await self._handle_with_retries(item)
+
+    def _processing(self, item: _Item[E]) -> contextlib.AbstractContextManager[object]:
+        """The record's span (linked to its producer's trace) and log context."""
+        record = item.record
         key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
-        with processing(msg.headers, self._sub.topic.value, self._sub.group, record.partition, key):
-            await self._consume(body, msg)
+        stack = contextlib.ExitStack()
+        topic, group = self._sub.topic.value, self._sub.group
+        stack.enter_context(processing(item.headers, topic, group, record.partition, key))
+        if item.event is not None:
+            stack.enter_context(
+                log_context(mail_id=item.event.mail_id, event_id=item.event.event_id)
+            )
+        return stack
 
-    async def _consume(self, body: bytes, msg: KafkaMessage) -> None:
+    async def _handle_batch(self, items: list[_Item[E]]) -> list[_Item[E]]:
+        """Handle ``items`` in one transaction, each in a savepoint; returns those that failed,
+        rolled back, for handling one by one. The database being unavailable fails the batch
+        (the broker redelivers it)."""
+        started = time.perf_counter()
+        consumer = self._settings.group(self._sub.group)
+        failed: list[_Item[E]] = []
+        handled = 0
         try:
-            event = self._model.model_validate_json(body)
-        except ValidationError as exc:
-            await self._dead_letter(body, msg, exc)
-            return
-        with log_context(mail_id=event.mail_id, event_id=event.event_id):
-            await self._handle_with_retries(event, body, msg)  # type: ignore[arg-type]
+            async with self._sessions() as session:
+                async with session.begin():
+                    for item in items:
+                        assert item.event is not None
+                        with self._processing(item):
+                            try:
+                                async with session.begin_nested():
+                                    handled += await self._handle_in(session, consumer, item.event)
+                            except (OperationalError, InterfaceError):
+                                raise
+                            except Exception:
+                                log.warning(
+                                    "record failed in its batch; retried alone", exc_info=True
+                                )
+                                failed.append(item)
+                self._after_commit(take_staged(session))
+        except (OperationalError, InterfaceError):
+            log.warning("database unavailable; the batch will be redelivered")
+            await asyncio.sleep(UNAVAILABLE_BACKOFF_SECONDS)
+            raise
+        self._observe(started, len(items), handled)
+        return failed
 
-    async def _handle_with_retries(self, event: E, body: bytes, msg: KafkaMessage) -> None:
+    async def _handle_together(
+        self, items: list[_Item[E]], batch_handler: BatchHandler[E]
+    ) -> list[_Item[E]]:
+        """Hand the whole batch to ``batch_handler``; if it fails, every record is returned for
+        the one-by-one path (the database being unavailable fails the batch instead)."""
+        started = time.perf_counter()
+        jobs = [Job(item.event, self._span(item)) for item in items if item.event is not None]
+        try:
+            async with self._sessions() as session:
+                await batch_handler(jobs, session)
+                self._after_commit(take_staged(session))
+        except (OperationalError, InterfaceError):
+            log.warning("database unavailable; the batch will be redelivered")
+            await asyncio.sleep(UNAVAILABLE_BACKOFF_SECONDS)
+            raise
+        except Exception:
+            log.warning("batch failed; its records are handled one by one", exc_info=True)
+            return items
+        finally:
+            for job in jobs:
+                job.span.end()
+        self._observe(started, len(items), len(items))
+        return []
+
+    def _span(self, item: _Item[E]) -> Span:
+        record = item.record
+        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
+        topic, group = self._sub.topic.value, self._sub.group
+        return processing_span(item.headers, topic, group, record.partition, key)
+
+    def _observe(self, started: float, records: int, handled: int) -> None:
+        """Each handled record's share of the batch's time, and the count."""
+        if handled:
+            per_record = (time.perf_counter() - started) / records
+            for _ in range(handled):
+                HANDLER_DURATION.labels(*self._labels).observe(per_record)
+            EVENTS_CONSUMED.labels(*self._labels, "processed").inc(handled)
+
+    async def _handle_in(self, session: AsyncSession, consumer: str, event: E) -> int:
+        """Handle ``event`` in the session's open transaction; 1, or 0 for a duplicate."""
+        if await self._skip_duplicate(session, consumer, event):
+            return 0
+        await self._sub.handler(event, session)
+        _mark_processed(session, consumer, event)
+        return 1
+
+    async def _handle_with_retries(self, item: _Item[E]) -> None:
+        event = item.event
+        assert event is not None
         for attempt in range(1, self._settings.handler_attempts + 1):
             try:
                 await self._handle_once(event)
                 return
             except PoisonEvent as exc:
-                await self._dead_letter(body, msg, exc, event)
+                await self._dead_letter(item, exc)
                 return
             except (OperationalError, InterfaceError):
                 # The database is unavailable: not the record's fault. Back off and let the
@@ -160,7 +303,7 @@ class _Consumer(Generic[E]):
                 raise
             except Exception as exc:
                 if attempt == self._settings.handler_attempts:
-                    await self._dead_letter(body, msg, exc, event)
+                    await self._dead_letter(item, exc)
                     return
                 log.warning("handler failed (attempt %d), retrying", attempt, exc_info=True)
                 await asyncio.sleep(0.1 * 2**attempt)
@@ -171,10 +314,8 @@ class _Consumer(Generic[E]):
         async with self._sessions() as session:
             if self._sub.transactional:
                 async with session.begin():
-                    if await self._skip_duplicate(session, consumer, event):
+                    if not await self._handle_in(session, consumer, event):
                         return
-                    await self._sub.handler(event, session)
-                    _mark_processed(session, consumer, event)
             else:
                 await self._sub.handler(event, session)
             # Handed over before anything else is awaited (closing the session is): the relay's
@@ -193,14 +334,12 @@ class _Consumer(Generic[E]):
         EVENTS_CONSUMED.labels(*self._labels, "duplicate").inc()
         return True
 
-    async def _dead_letter(
-        self, body: bytes, msg: KafkaMessage, exc: Exception, event: E | None = None
-    ) -> None:
+    async def _dead_letter(self, item: _Item[E], exc: Exception) -> None:
         """Record the letter in the database (the system of record), then publish it to the
         dlq topic, even when the row could not be written."""
-        raw = cast(ConsumerRecord[bytes, bytes], msg.raw_message)
-        original = {k: v for k, v in msg.headers.items() if isinstance(v, str)}
-        letter = self._letter(body, raw, original, exc, event)
+        raw = item.record
+        original = {k: v for k, v in item.headers.items() if isinstance(v, str)}
+        letter = self._letter(item, original, exc)
         await record_dead_letter(self._sessions, letter)
         headers = {
             **original,
@@ -212,19 +351,13 @@ class _Consumer(Generic[E]):
             "x-consumer-group": letter.consumer,
         }
         await self._broker.publish(
-            body, self._settings.topic(self._sub.topic.dlq), key=raw.key, headers=headers
+            item.body, self._settings.topic(self._sub.topic.dlq), key=raw.key, headers=headers
         )
         EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc()
         log.error("record dead-lettered: %s: %s", type(exc).__name__, exc)
 
-    def _letter(
-        self,
-        body: bytes,
-        raw: ConsumerRecord[bytes, bytes],
-        headers: dict[str, str],
-        exc: Exception,
-        event: E | None,
-    ) -> DeadLetter:
+    def _letter(self, item: _Item[E], headers: dict[str, str], exc: Exception) -> DeadLetter:
+        raw, event = item.record, item.event
         return DeadLetter(
             consumer=self._settings.group(self._sub.group),
             topic=self._sub.topic.value,
@@ -232,7 +365,7 @@ class _Consumer(Generic[E]):
             workspace_id=event.workspace_id if event is not None else None,
             # Our producers' keys are text (ids); a foreign binary key is kept readable.
             key=raw.key.decode(errors="replace") if raw.key is not None else None,
-            payload=body,
+            payload=item.body,
             headers=headers,
             error_type=type(exc).__name__,
             error=str(exc)[:ERROR_LIMIT],

@@ -64,6 +64,15 @@ class CommonSettings(BaseSettings):
     topic_prefix: str = Field(default="", description="Prefix for every topic (test isolation).")
     group_prefix: str = Field(default="", description="Prefix for consumer group ids.")
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
+    consumer_batch_max: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description=(
+            "Records a consumer takes from the broker at once, at most: a transactional "
+            "subscriber handles them in one transaction with one commit."
+        ),
+    )
     handler_attempts: int = Field(
         default=3,
         ge=1,

@@ -126,6 +126,16 @@ def processing(
     headers: Mapping[str, str], topic: str, group: str, partition: int | None, key: str | None
 ) -> Iterator[None]:
     """The ``process`` span of one consumed record, a child of the span that staged it."""
+    span = processing_span(headers, topic, group, partition, key)
+    with trace.use_span(span, end_on_exit=True):
+        yield
+
+
+def processing_span(
+    headers: Mapping[str, str], topic: str, group: str, partition: int | None, key: str | None
+) -> trace.Span:
+    """The ``process`` span of one consumed record, started but not made current: for a record
+    handled beside others in a batch, made current (``trace.use_span``) for its own work."""
     attributes: dict[str, str | int] = {
         messaging.MESSAGING_SYSTEM: "kafka",
         messaging.MESSAGING_DESTINATION_NAME: topic,
@@ -137,14 +147,12 @@ def processing(
         attributes[messaging.MESSAGING_DESTINATION_PARTITION_ID] = str(partition)
     if key is not None:
         attributes[messaging.MESSAGING_KAFKA_MESSAGE_KEY] = key
-    token = context.attach(context_from_headers(headers))
-    try:
-        with tracer().start_as_current_span(
-            f"process {topic}", kind=SpanKind.CONSUMER, attributes=attributes
-        ):
-            yield
-    finally:
-        context.detach(token)
+    return tracer().start_span(
+        f"process {topic}",
+        context=context_from_headers(headers),
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
+    )
 
 
 async def within(trace_context: context.Context, work: Awaitable[T]) -> T:

@@ -1,0 +1,109 @@
+"""A consumer takes what the broker has and handles it in one transaction: one commit for many
+records, and a record that fails is rolled back alone (retried by itself, dead-lettered if it
+keeps failing) while the rest of its batch commits."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mailmoat.common.consumer import PoisonEvent, Subscription
+from mailmoat.common.db.session import create_engine, create_session_factory
+from mailmoat.common.db.tables import DeadLetter, ProcessedEvent
+from mailmoat.common.events import SenderStatusChanged
+from mailmoat.common.service import Service
+from mailmoat.common.settings import CommonSettings
+from mailmoat.common.topics import Topic
+from tests.support.commits import counted_commits
+from tests.support.inprocess import running
+from tests.support.scenario import Scenario
+
+GROUP = "batch-probe"
+RECORDS = 60
+
+
+async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    events = [
+        SenderStatusChanged(
+            mail_id=uuid.uuid4(),
+            workspace_id=scenario.workspace_id,
+            inbox_id=scenario.inbox_id,
+            status="warned",
+            reason=f"record {n}",
+        )
+        for n in range(RECORDS)
+    ]
+    poison, flaky = events[17].event_id, events[41].event_id
+    tries: dict[uuid.UUID, int] = {}
+
+    async def handler(got: SenderStatusChanged, session: AsyncSession) -> None:
+        tries[got.event_id] = tries.get(got.event_id, 0) + 1
+        if got.event_id == poison:
+            raise PoisonEvent("this record can never be handled")
+        if got.event_id == flaky and tries[flaky] == 1:
+            raise RuntimeError("a passing failure")
+
+    await _publish(settings, [e.to_bytes() for e in events] + [b"{not json"])
+    quiet = settings.model_copy(update={"redrive_interval_seconds": 0, "consumer_batch_max": 100})
+    subscription = Subscription(Topic.SENDER_STATUS, GROUP, handler)
+    service = Service(name="probe", settings=quiet, subscriptions=[subscription])
+    with counted_commits("INSERT INTO processed_events") as commits:
+        async with running(service):
+            processed, letters = await _settled(scenario, settings, expected=RECORDS - 1)
+    assert processed == {e.event_id for e in events} - {poison}
+    assert sorted(str(letter.event_id) for letter in letters) == sorted([str(poison), "None"])
+    # One per batch (the records arrive in a few fetches) and one for the record retried
+    # alone: never one per record, as when each record had a transaction of its own.
+    assert commits[0] <= 8, commits[0]
+    assert tries[flaky] == 2  # once in its batch, once alone
+    assert tries[poison] >= 2  # in its batch, then alone until dead-lettered
+    assert all(n == 1 for event_id, n in tries.items() if event_id not in (poison, flaky))
+
+
+async def _publish(settings: CommonSettings, bodies: list[bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        topic = settings.topic(Topic.SENDER_STATUS.value)
+        for body in bodies:
+            await producer.send(topic, body, key=b"k")
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _settled(
+    scenario: Scenario, settings: CommonSettings, *, expected: int
+) -> tuple[set[uuid.UUID], list[DeadLetter]]:
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    consumer = settings.group(GROUP)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                async with sessions() as session:
+                    done = await session.scalar(
+                        select(func.count()).where(ProcessedEvent.consumer == consumer)
+                    )
+                    letters = list(
+                        await session.scalars(
+                            select(DeadLetter).where(DeadLetter.consumer == consumer)
+                        )
+                    )
+                if done == expected and len(letters) == 2:
+                    async with sessions() as session:
+                        rows = await session.scalars(
+                            select(ProcessedEvent.event_id).where(
+                                ProcessedEvent.consumer == consumer
+                            )
+                        )
+                        return set(rows), letters
+                await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import inspect, select
@@ -204,27 +205,46 @@ class OutboxRelay:
     async def _publish_each(
         self, rows: list[OutboxRecord]
     ) -> tuple[list[Settled], Exception | None]:
-        """Publish ``rows`` in order. A passing error stops there and is returned beside the rows
-        settled before it, for the caller to mark; a row refused for good does not stop it."""
+        """Publish ``rows``: all handed to the producer at once (it batches them per partition
+        and keeps their order), then their acknowledgements read in order. A passing error
+        stops there and is returned beside the rows settled before it, for the caller to mark;
+        a row refused for good does not stop it."""
+        sent = [await self._send(row) for row in rows]
         settled: list[Settled] = []
-        for row in rows:
+        for at, (row, ack) in enumerate(zip(rows, sent, strict=True)):
             try:
-                settled.append(await self._deliver(row))
+                await _acknowledged(ack)
+            except PERMANENT_ERRORS as exc:
+                settled.append(await self._refusals.settle(row, exc))
+                continue
             except Exception as exc:
+                _forget(sent[at + 1 :])
                 return settled, exc
+            self._count(row)
+            settled.append(Settled(row.id))
         return settled, None
 
-    async def _deliver(self, row: OutboxRecord) -> Settled:
+    async def _send(self, row: OutboxRecord) -> asyncio.Future[Any] | Exception:
+        """The row handed to the producer: its acknowledgement to come, or why it was not
+        taken."""
         try:
-            await self._publish(row, row.payload, row.headers)
-        except PERMANENT_ERRORS as exc:
-            return await self._refusals.settle(row, exc)
-        return Settled(row.id)
+            return await self._broker.publish(
+                row.payload,
+                self._settings.topic(row.topic),
+                key=row.key.encode(),
+                headers=row.headers,
+                no_confirm=True,
+            )
+        except Exception as exc:
+            return exc
 
     async def _publish(self, row: OutboxRecord, payload: bytes, headers: dict[str, str]) -> None:
         await self._broker.publish(
             payload, self._settings.topic(row.topic), key=row.key.encode(), headers=headers
         )
+        self._count(row)
+
+    def _count(self, row: OutboxRecord) -> None:
         OUTBOX_PUBLISHED.labels(self._producer, row.topic).inc()
         OUTBOX_DELAY.labels(self._producer).observe((utcnow() - row.created_at).total_seconds())
 
@@ -232,6 +252,20 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.outbox_poll_seconds)
         self._wakeup.clear()
+
+
+async def _acknowledged(ack: asyncio.Future[Any] | Exception) -> None:
+    if isinstance(ack, Exception):
+        raise ack
+    await ack
+
+
+def _forget(acks: list[asyncio.Future[Any] | Exception]) -> None:
+    """Acknowledgements no longer waited for: their errors are retrieved, not reported (the
+    poll publishes those rows again)."""
+    for ack in acks:
+        if isinstance(ack, asyncio.Future):
+            ack.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 def _count_or_raise(settled: list[Settled], stopped: Exception | None) -> int:

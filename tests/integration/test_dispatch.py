@@ -31,6 +31,7 @@ from mailmoat.common.topics import Topic
 from mailmoat.dispatch.app import build_service
 from mailmoat.dispatch.mail import fail_interrupted_sends
 from mailmoat.dispatch.settings import DispatchSettings
+from tests.support.commits import counted_commits
 from tests.support.dkim_keys import new_rsa_key, rsa_record
 from tests.support.inprocess import running
 from tests.support.outbound import approved_sends
@@ -247,3 +248,44 @@ async def test_every_send_is_audited_and_streamed_with_its_provider_and_no_subje
         ("outbound.refused", None, "api", numbers),
         ("outbound.sent", provider, "api", numbers),
     ]
+
+
+async def test_a_burst_of_approvals_is_claimed_and_recorded_a_batch_at_a_time(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    recipients = [f"person{n}@example.org" for n in range(30)]
+    ids = await approved_sends(scenario, recipients)
+    unreserved = await approved(scenario, "nobody@example.org", reserve=False)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        for outbound_id in [*ids[:15], unreserved, *ids[15:]]:
+            event = SendApproved(
+                mail_id=outbound_id,
+                workspace_id=scenario.workspace_id,
+                inbox_id=scenario.inbox_id,
+                risk_score=0,
+            )
+            topic = settings.topic(Topic.SEND_APPROVED.value)
+            await producer.send(topic, event.to_bytes(), key=b"one-partition")
+        await producer.flush()
+    finally:
+        await producer.stop()
+    with SmtpSink() as sink, counted_commits("UPDATE outbound_messages") as commits:
+        dispatch = DispatchSettings(
+            **settings.model_dump(), relay_port=sink.port, relay_starttls=False
+        )
+        async with running(build_service(dispatch)):
+            for outbound_id in [*ids, unreserved]:
+                await eventually(
+                    lambda sent_id=outbound_id: settled(scenario, sent_id), what="a send"
+                )
+        # Each send in the batch is relayed once; the one without its reservation alone fails.
+        assert sorted(rcpt for envelope in sink.envelopes for rcpt in envelope.rcpt_tos) == sorted(
+            recipients
+        )
+    refused = await settled(scenario, unreserved)
+    assert refused is not None
+    assert refused.decision_code == "cap_exceeded"
+    # A claim and an outcome per batch of up to 20, where each send took two commits of its own.
+    assert commits[0] <= 12, commits[0]

@@ -38,7 +38,11 @@ def build_service(settings: DispatchSettings) -> Service:
     webhooks = WebhookDispatcher(worker.offer)
     subscriptions: list[Subscription[Any]] = [
         Subscription(
-            Topic.SEND_APPROVED, "dispatch-mail", dispatcher.on_send_approved, transactional=False
+            Topic.SEND_APPROVED,
+            "dispatch-mail",
+            dispatcher.on_send_approved,
+            transactional=False,
+            batch_handler=dispatcher.on_approved_batch,
         ),
         Subscription(
             Topic.INBOX_EVENTS, "dispatch-webhooks", webhooks.on_inbox_event, transactional=False

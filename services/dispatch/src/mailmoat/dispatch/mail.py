@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from email.policy import SMTP
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.caps import CapLedger
+from mailmoat.common.consumer import Job
 from mailmoat.common.credits import OUTBOUND_SENT, charge
 from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, MailSent, SendApproved
@@ -32,6 +34,18 @@ from mailmoat.dispatch.settings import DispatchSettings
 log = logging.getLogger(__name__)
 
 PRODUCER = "dispatch"
+CLAIM_BATCH = 20
+"""Sends claimed in one transaction, at most: what a stop in the middle of a batch leaves
+``sending`` (failed by the interrupted-send sweep, never retried)."""
+
+
+@dataclass(frozen=True)
+class Handed:
+    """What became of a send at the relay: its Message-ID, the relay's answer, how long."""
+
+    message_id: str
+    result: RelayResult
+    elapsed_ms: float
 
 
 class MailDispatcher:
@@ -55,22 +69,53 @@ class MailDispatcher:
         self.provider = relay_provider(settings)
 
     async def on_send_approved(self, event: SendApproved, session: AsyncSession) -> None:
+        """One approved send: claimed and committed, handed to the relay, its outcome recorded."""
         async with session.begin():
             content = await self._claim(event, session)
         if content is None:
             return
-        started = time.perf_counter()
-        message = compose_message(content, now=utcnow())
-        message_id = str(message["Message-ID"])
-        raw = message.as_bytes(policy=SMTP)
-        domain = content.sender.rpartition("@")[2].lower()
-        bounces_to = self._verp.address(content.outbound_id)
-        with tracer().start_as_current_span("smtp send", kind=SpanKind.CLIENT) as span:
-            result = await self._send(raw, domain, bounces_to, content)
-            span.set_attribute("smtp.accepted", result.accepted)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        handed = await self._hand(content)
         async with session.begin():
-            await self._record(event, session, message_id, result, elapsed_ms)
+            await self._record(event, session, handed)
+
+    async def on_approved_batch(self, jobs: list[Job[SendApproved]], session: AsyncSession) -> None:
+        """Approved sends a few at a time: each few claimed in one transaction, committed
+        before the relay is called for any of them (as one send's claim is), handed to the
+        relay in turn, and their outcomes recorded in one transaction."""
+        for at in range(0, len(jobs), CLAIM_BATCH):
+            claimed: list[tuple[Job[SendApproved], OutboundContent]] = []
+            async with session.begin():
+                for job in jobs[at : at + CLAIM_BATCH]:
+                    with job.traced():
+                        if (content := await self._claim(job.event, session)) is not None:
+                            claimed.append((job, content))
+            handed = []
+            for job, content in claimed:
+                with job.traced():
+                    handed.append(await self._hand(content))
+            async with session.begin():
+                for (job, _), outcome in zip(claimed, handed, strict=True):
+                    with job.traced():
+                        await self._record(job.event, session, outcome)
+
+    async def _hand(self, content: OutboundContent) -> Handed:
+        """Compose, sign and hand one claimed send to the relay. Whatever goes wrong is its
+        outcome: a claimed send always gets one recorded."""
+        started = time.perf_counter()
+        message_id = ""
+        with tracer().start_as_current_span("smtp send", kind=SpanKind.CLIENT) as span:
+            try:
+                message = compose_message(content, now=utcnow())
+                message_id = str(message["Message-ID"])
+                raw = message.as_bytes(policy=SMTP)
+                domain = content.sender.rpartition("@")[2].lower()
+                bounces_to = self._verp.address(content.outbound_id)
+                result = await self._send(raw, domain, bounces_to, content)
+            except Exception as exc:
+                log.exception("send %s could not be handed to the relay", content.outbound_id)
+                result = RelayResult(False, f"not sent: {type(exc).__name__}: {exc}")
+            span.set_attribute("smtp.accepted", result.accepted)
+        return Handed(message_id, result, (time.perf_counter() - started) * 1000)
 
     async def _send(
         self, raw: bytes, domain: str, bounces_to: str, content: OutboundContent
@@ -111,19 +156,13 @@ class MailDispatcher:
             references=references,
         )
 
-    async def _record(
-        self,
-        event: SendApproved,
-        session: AsyncSession,
-        message_id: str,
-        result: RelayResult,
-        elapsed_ms: float,
-    ) -> None:
+    async def _record(self, event: SendApproved, session: AsyncSession, handed: Handed) -> None:
+        message_id, result, elapsed_ms = handed.message_id, handed.result, handed.elapsed_ms
         outbound = await sends.sending(session, event.mail_id)
         status = OutboundStatus.SENT if result.accepted else OutboundStatus.FAILED
         outbound.status = status
         outbound.relay_reply = result.reply
-        outbound.smtp_message_id = message_id
+        outbound.smtp_message_id = message_id or None
         await CapLedger(session, outbound.workspace_id).settle(outbound.id, status)
         OUTBOUND_SENDS.labels(status).inc()
         if result.accepted:  # a failed or refused send costs nothing

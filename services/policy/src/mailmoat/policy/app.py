@@ -9,7 +9,11 @@ from mailmoat.common.consumer import Subscription
 from mailmoat.common.service import Service
 from mailmoat.common.topics import Topic
 from mailmoat.policy.inbound import on_mail_scanned
-from mailmoat.policy.outbound import export_decision_series, on_send_requested
+from mailmoat.policy.outbound import (
+    export_decision_series,
+    on_requested_batch,
+    on_send_requested,
+)
 from mailmoat.policy.senders import on_sender_status
 from mailmoat.policy.settings import PolicySettings
 from mailmoat.policy.sweeps import approval_sweep, fingerprint_backfill, measure_held
@@ -19,10 +23,15 @@ def build_service(settings: PolicySettings) -> Service:
     """The policy service."""
     subscriptions: list[Subscription[Any]] = [
         Subscription(Topic.SCANNED_MAIL, "policy-inbound", on_mail_scanned),
-        # Transactions of its own: the send is prepared before the workspace's lock is taken.
-        # A redelivery finds the send decided and does nothing.
+        # Transactions of its own: the send is prepared before the workspace's lock is taken;
+        # a batch's sends are judged in one transaction. A redelivery finds a send decided and
+        # does nothing.
         Subscription(
-            Topic.SEND_REQUESTED, "policy-outbound", on_send_requested, transactional=False
+            Topic.SEND_REQUESTED,
+            "policy-outbound",
+            on_send_requested,
+            transactional=False,
+            batch_handler=on_requested_batch,
         ),
         Subscription(Topic.SENDER_STATUS, "policy-sender-status", on_sender_status),
     ]

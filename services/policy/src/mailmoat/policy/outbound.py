@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.caps import CapLedger
+from mailmoat.common.consumer import Job
 from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
@@ -69,6 +70,27 @@ async def on_send_requested(event: SendRequested, session: AsyncSession) -> None
         return
     async with session.begin():
         await _decide(session, event, draft)
+
+
+async def on_requested_batch(jobs: list[Job[SendRequested]], session: AsyncSession) -> None:
+    """A batch of sends: every draft prepared in one reading transaction, then every send
+    judged and recorded in one transaction, workspace after workspace (in the order of their
+    ids, so replicas lock workspaces in the same order), each workspace's sends in the order
+    they were requested."""
+    with reading():
+        async with session.begin():
+            drafts = []
+            for job in jobs:
+                with job.traced():
+                    drafts.append(await _prepare(session, job.event))
+    ready = [(job, draft) for job, draft in zip(jobs, drafts, strict=True) if draft is not None]
+    ready.sort(key=lambda pair: pair[0].event.workspace_id)
+    if not ready:
+        return
+    async with session.begin():
+        for job, draft in ready:
+            with job.traced():
+                await _decide(session, job.event, draft)
 
 
 async def _prepare(session: AsyncSession, event: SendRequested) -> Draft | None:

@@ -22,6 +22,7 @@ from mailmoat.common.db.session import (
     SessionFactory,
     create_engine,
     create_session_factory,
+    is_sqlite,
     reading,
 )
 from mailmoat.common.db.tables import OutboxRecord
@@ -134,16 +135,19 @@ async def run_service(
     stop: asyncio.Event | None = None,
     configure: bool = True,
     pace: FetchPace | None = None,
+    engine: AsyncEngine | None = None,
 ) -> None:
     """Run ``service`` until SIGTERM/SIGINT (or ``stop``), then shut down cleanly. ``configure``
     off: the process is set up already (``configure_process``), as where services share it.
-    ``pace``: its consumers' fetch wait follows the process's traffic (embedded broker)."""
+    ``pace``: its consumers' fetch wait follows the process's traffic (embedded broker).
+    ``engine``: one the caller shares between services and disposes of (else its own)."""
     settings = service.settings
     if configure:
         configure_process(service.name, settings)
     set_log_service(service.name)  # this task's context: every task started below inherits it
     stop = stop or _stop_on_signals()
-    engine = create_engine(settings.database_url)
+    owned = engine is None
+    engine = engine or create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     broker = create_broker(settings, client_id=service.name)
     relay = (
@@ -197,7 +201,8 @@ async def run_service(
         await asyncio.gather(broker.stop(), *(consumer.stop() for consumer in consumers))
         for clean_up in service.on_stop:
             await clean_up()
-        await engine.dispose()
+        if owned:
+            await engine.dispose()
         log.info("service stopped")
 
 
@@ -206,10 +211,23 @@ async def run_services(
 ) -> None:
     """Run ``services`` side by side on this event loop until ``stop`` is set, each stopping as
     ``run_service`` does. One that ends first (failing or not) stops the others, cleanly, and
-    ``ServiceFailed`` names it."""
+    ``ServiceFailed`` names it. Services on one SQLite database share one engine, so their
+    write transactions take turns in this process rather than in SQLite's busy handler."""
+    engines = {
+        url: create_engine(url)
+        for url in {service.settings.database_url for service in services}
+        if is_sqlite(url)
+    }
     runs = [
         asyncio.create_task(
-            run_service(service, stop=stop, configure=False, pace=pace), name=service.name
+            run_service(
+                service,
+                stop=stop,
+                configure=False,
+                pace=pace,
+                engine=engines.get(service.settings.database_url),
+            ),
+            name=service.name,
         )
         for service in services
     ]
@@ -219,6 +237,8 @@ async def run_services(
     stop.set()
     results = await asyncio.gather(*runs, return_exceptions=True)
     await stopper
+    for engine in engines.values():
+        await engine.dispose()
     if first is not None:
         error = results[runs.index(first)]
         raise ServiceFailed(first.get_name()) from (

@@ -1,8 +1,17 @@
-"""Async engine and session factory; SQLite gets WAL, foreign keys and write-locking BEGINs."""
+"""Async engine and session factory; SQLite gets WAL, foreign keys and write-locking BEGINs.
+
+SQLite lets one transaction write at a time. Between processes its busy handler makes a writer
+wait, sleeping in growing steps (up to 100 ms) and trying again, so a waiter often sleeps on
+long after the lock is free. Within one process (``mailmoat dev``: every service on one event
+loop and one engine) the write transactions are funnelled instead: each waits its turn on the
+engine's gate, in order, and starts the moment the one before it commits.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -10,15 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
+    AsyncSessionTransaction,
     async_sessionmaker,
     create_async_engine,
 )
 
 SessionFactory = async_sessionmaker[AsyncSession]
+GATE_TIMEOUT_SECONDS = 30.0
+"""How long a write transaction waits for its turn, as SQLite's busy timeout."""
 
 _READ_ONLY: ContextVar[bool] = ContextVar("mailmoat_read_only", default=False)
 
@@ -45,15 +58,64 @@ def create_engine(url: str) -> AsyncEngine:
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True)
     _ensure_sqlite_dir(url)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # Room for every session of the services that may share the engine in one process.
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=40)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
-    """Session factory; objects stay usable after commit (handlers publish what they saved)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Session factory; objects stay usable after commit (handlers publish what they saved).
+    On SQLite, write transactions begun with ``session.begin()`` take turns on the engine's
+    gate: sessions sharing the engine never wait in SQLite's busy handler."""
+    if not is_sqlite(str(engine.url)):
+        return async_sessionmaker(engine, expire_on_commit=False)
+    gate = _GATES.setdefault(engine.sync_engine, asyncio.Lock())
+
+    class Funnelled(_FunnelledSession):
+        _gate = gate
+
+    return async_sessionmaker(engine, class_=Funnelled, expire_on_commit=False)
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+class _FunnelledSession(AsyncSession):
+    _gate: asyncio.Lock
+
+    def begin(self) -> AsyncSessionTransaction:
+        if _READ_ONLY.get():
+            return super().begin()
+        return _TurnTaken(self, self._gate)
+
+
+class _TurnTaken(AsyncSessionTransaction):
+    """A write transaction that begins once its turn on the gate comes and gives the turn on
+    as it ends (committed or rolled back)."""
+
+    def __init__(self, session: AsyncSession, gate: asyncio.Lock) -> None:
+        super().__init__(session)
+        self._gate = gate
+
+    async def __aenter__(self) -> AsyncSessionTransaction:
+        try:
+            async with asyncio.timeout(GATE_TIMEOUT_SECONDS):
+                await self._gate.acquire()
+        except TimeoutError as exc:
+            raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            self._gate.release()
+            raise
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            await super().__aexit__(*exc_info)
+        finally:
+            self._gate.release()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -25,6 +25,9 @@ from mailmoat.common.topics import Topic
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+IDLE_POLL_SECONDS = 2.0
+"""The longest a relay waits between polls while they find nothing (the fast path publishes
+what consumers and API calls commit; the poll is for what it missed)."""
 _STAGED = "mailmoat.outbox.staged"
 
 
@@ -157,19 +160,28 @@ class OutboxRelay:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Publish until ``stopping`` is set (then once more, for what was staged last);
-        errors are logged and retried at the next poll."""
+        errors are logged and retried at the next poll. The fast path publishes what is
+        handed over, so a poll that finds nothing waits twice as long before the next (up to
+        ``IDLE_POLL_SECONDS``); a wake-up or a find brings the interval back."""
+        wait = self._settings.outbox_poll_seconds
         while True:
             last = stopping.is_set()
             if last:  # let the fast path finish what it took, so the poll does not repeat it
                 await asyncio.gather(*self._handovers, return_exceptions=True)
+            found = 0
             try:
-                while await self.publish_pending() == BATCH_SIZE:
+                while (found := await self.publish_pending()) == BATCH_SIZE:
                     pass
             except Exception:
                 log.exception("outbox relay failed; retrying")
+                found = 1
             if last:
                 return
-            await self._sleep()
+            woken = await self._sleep(wait)
+            if found or woken:
+                wait = self._settings.outbox_poll_seconds
+            else:
+                wait = min(wait * 2, max(IDLE_POLL_SECONDS, self._settings.outbox_poll_seconds))
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many were published or set aside.
@@ -248,10 +260,13 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.labels(self._producer, row.topic).inc()
         OUTBOX_DELAY.labels(self._producer).observe((utcnow() - row.created_at).total_seconds())
 
-    async def _sleep(self) -> None:
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until woken; whether it was woken."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.outbox_poll_seconds)
+            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+        woken = self._wakeup.is_set()
         self._wakeup.clear()
+        return woken
 
 
 async def _acknowledged(ack: asyncio.Future[Any] | Exception) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -30,6 +30,14 @@ from tests.support.waiting import eventually
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "review-queue.png"
 SUBJECT_ROOM = 900
+
+
+async def press(page: Page, role: Literal["button", "link"], name: str) -> None:
+    """Press a form's button or follow a link, and wait for the page it leads to: the review
+    pages have no script, so every press is a navigation, and reading the page before it has
+    arrived reads the one being left (or nothing)."""
+    async with page.expect_navigation():
+        await page.get_by_role(role, name=name).click()
 
 
 @pytest.fixture
@@ -80,7 +88,7 @@ async def sign_in(page: Page, ws: Workspace, key: str) -> None:
     await page.goto(ws.ui)
     assert page.url.endswith("/ui/login")
     await page.get_by_label("API key").fill(key)
-    await page.get_by_role("button", name="Sign in").click()
+    await press(page, "button", "Sign in")
 
 
 async def held(ws: Workspace, outbound_id: str) -> str:
@@ -124,15 +132,15 @@ async def test_a_reviewer_decides_in_the_browser(
             await page.screenshot(path=str(_screenshot()), full_page=True)
 
             # Approve with an edit: the diff first, then the edited mail leaves.
-            await page.get_by_role("link", name="Figures").click()
+            await press(page, "link", "Figures")
             assert "Ann asked." in await page.locator("pre").nth(0).inner_text()
             await page.get_by_label("Text", exact=True).fill("Sales rose by 12 percent.\n")
             await page.get_by_label("Why you edit it").fill("corrected figure")
-            await page.get_by_role("button", name="Review the edit").click()
+            await press(page, "button", "Review the edit")
             diff = await page.locator("#diff").inner_text()
             assert "-Sales rose by 10 percent." in diff
             assert "+Sales rose by 12 percent." in diff
-            await page.get_by_role("button", name="Approve with this edit").click()
+            await press(page, "button", "Approve with this edit")
             assert "Done: approved" in await page.content()
 
             async def relayed() -> bool:
@@ -146,7 +154,7 @@ async def test_a_reviewer_decides_in_the_browser(
             # Reject: the agent is told why.
             await page.goto(f"{ws.ui}/approvals/{deal_approval}")
             await page.get_by_label("Reason").fill("No discounts by mail")
-            await page.get_by_role("button", name="Reject").click()
+            await press(page, "button", "Reject")
             rejected = await ws.outbound(deal)
             assert rejected["status"] == "rejected"
             assert rejected["error"]["message"] == "No discounts by mail"
@@ -159,12 +167,12 @@ async def test_a_reviewer_decides_in_the_browser(
                 return await page.get_by_role("link", name="mallory@example.net").count() == 1
 
             await eventually(withheld_listed, what="the withheld mail in the UI")
-            await page.get_by_role("link", name="mallory@example.net").click()
+            await press(page, "link", "mallory@example.net")
             assert "injection" in await page.locator("table").inner_text()
-            await page.get_by_role("button", name="Show the original").click()
+            await press(page, "button", "Show the original")
             assert "Ignore all previous instructions" in await page.locator("#raw").inner_text()
             await page.go_back()
-            await page.get_by_role("button", name="Release to the agent").click()
+            await press(page, "button", "Release to the agent")
             assert "Done: released" in await page.content()
             audit = (await ws.person.get("/audit", params={"limit": 200})).json()["items"]
             assert {"message.released", "outbound.edited_and_approved"} <= {
@@ -174,17 +182,17 @@ async def test_a_reviewer_decides_in_the_browser(
 
             # The kill switch, only with its confirmation ticked.
             await page.goto(f"{ws.ui}/outbound")
-            await page.get_by_role("button", name="Turn outbound off").click()
+            await press(page, "button", "Turn outbound off")
             assert "Tick the confirmation" in await page.content()
             await page.get_by_label("Stop every send").check()
-            await page.get_by_role("button", name="Turn outbound off").click()
+            await press(page, "button", "Turn outbound off")
             assert "OFF" in await page.locator("#state").inner_text()
             assert (await ws.person.get("/workspace")).json()["outbound_enabled"] is False
 
             # The audit log, filtered by action and time.
             await page.goto(f"{ws.ui}/audit")
             await page.get_by_label("Action").fill("message.released")
-            await page.get_by_role("button", name="Filter").click()
+            await press(page, "button", "Filter")
             cells = await page.locator("tbody td:nth-child(2)").all_inner_texts()
             assert cells == ["message.released"]
             await page.goto(f"{ws.ui}/audit?since=2099-01-01T00:00")
@@ -193,7 +201,7 @@ async def test_a_reviewer_decides_in_the_browser(
             # Levels: set here, within what the plan allows.
             await page.goto(f"{ws.ui}/inboxes")
             await page.get_by_label("Level of agent").select_option("L3")
-            await page.get_by_role("button", name="Set").click()
+            await press(page, "button", "Set")
             assert (await ws.person.get("/inboxes/agent")).json()["security_level"] == "L3"
             developer = await bootstrap_workspace(
                 settings.database_url, name="dev", plan="developer"
@@ -270,7 +278,7 @@ async def test_every_xss_vector_renders_inert(
             # Its sender's name is past parsing: the address shown is empty, the original whole.
             [eve] = await eventually(stored, what="the mail of vectors stored")
             await page.goto(f"{ws.ui}/messages/{eve['id']}")
-            await page.get_by_role("button", name="Show the original").click()
+            await press(page, "button", "Show the original")
             await _assert_inert(page, "the original")
             assert "<script" in (await page.locator("#raw").inner_text()).lower()  # shown, as text
         assert problems == []

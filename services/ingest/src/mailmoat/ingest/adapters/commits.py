@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.session import SessionFactory
+from mailmoat.common.db.session import SessionFactory, reading
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,13 @@ class GroupCommitter:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((work, future))
         return await future
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work``, which only reads, in a transaction of its own outside the batches: it
+        neither waits for a batch nor holds SQLite's write lock (a recipient's lookup)."""
+        with reading():
+            async with self._sessions() as db, db.begin():
+                return await work(db)
 
     async def _loop(self) -> None:
         while True:

@@ -104,7 +104,7 @@ class IngestHandler:
         if self._feedback.is_feedback_address(address):
             return None
         try:
-            inbox, rules = await self._commits.run(lambda db: _recipient_facts(db, address))
+            inbox, rules = await self._commits.read(lambda db: _recipient_facts(db, address))
         except SQLAlchemyError:
             log.exception("inbox lookup failed")
             return replies.TRY_LATER_LOOKUP

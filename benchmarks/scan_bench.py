@@ -63,8 +63,10 @@ def run() -> list[Row]:
     for name, content in _contents():
         chars = sum(len(text) for text in {s.text for s in content.segments})
         flags = [side for side, d in (("checker", checker), ("model", model)) if _flags(d, content)]
-        times = [_seconds(judge, content) for judge in (_baseline, checker.judge, model.judge)]
-        rows.append((name, chars, *times, ", ".join(flags) or "neither"))
+        base, checking, modelling = (
+            _seconds(judge, content) for judge in (_baseline, checker.judge, model.judge)
+        )
+        rows.append((name, chars, base, checking, modelling, ", ".join(flags) or "neither"))
     return rows
 
 

@@ -1,0 +1,180 @@
+"""The pipeline bench's results and their Markdown tables: the measures beside the baseline,
+and the CPU each process spends per stored mail."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benchmarks.pipeline_stack import BROKER, DETECTORS, ONE_PROCESS, POSTGRES, SERVICES
+from benchmarks.smtp_load import LoadResult
+
+
+@dataclass(frozen=True)
+class DatabaseRun:
+    """What one database's run measured."""
+
+    database: str
+    load: LoadResult
+    stored_seconds: float
+    """From the first send to the last mail of the phase stored."""
+    drain_seconds: float
+    graph_lag_seconds: float
+    window_seconds: float
+    """From the first send to the sender graph counting the last mail: the CPU's window."""
+    cpu: dict[str, float]
+    """CPU seconds each process used over that window."""
+    rest: dict[str, float]
+    """Each process's CPU at rest, in cores (1.0: one core busy)."""
+    paced_rate: float
+    paced_sent: int
+    paced_latencies: list[float]
+    """Seconds from each paced mail's 250 to its row being seen."""
+    errors: int
+
+    @property
+    def stored_per_second(self) -> float:
+        return self.load.accepted / self.stored_seconds
+
+    @property
+    def cpu_ms_total(self) -> float:
+        return sum(self.cpu.values()) * 1000 / self.load.accepted
+
+    def cpu_ms(self, name: str) -> float:
+        """CPU milliseconds per stored mail of process ``name``."""
+        return self.cpu.get(name, 0.0) * 1000 / self.load.accepted
+
+
+@dataclass(frozen=True)
+class PipelineResults:
+    count: int
+    baseline: LoadResult
+    baseline_cpu: float
+    """CPU seconds the discard server used to accept ``count`` mails."""
+    runs: dict[str, DatabaseRun | str]
+    """Each database's run, or why it was not made."""
+
+
+TITLES = {
+    "sqlite": "SQLite",
+    "postgresql": "PostgreSQL",
+    "one-process": "SQLite, every service in one process (make run)",
+}
+
+
+def quantile_ms(values: list[float], which: int) -> str:
+    """The ``which``th of 20 quantiles (10: median, 19: p95) in ms; n/a for too few values."""
+    if len(values) < 2:
+        return "n/a"
+    return f"{statistics.quantiles(values, n=20)[which - 1] * 1000:.0f}"
+
+
+def summary_rows(results: PipelineResults) -> list[str]:
+    base = results.baseline
+    runs = list(results.runs.values())
+
+    def row(label: str, baseline_cell: str, cell: Callable[[DatabaseRun], str]) -> str:
+        cells = [cell(r) if isinstance(r, DatabaseRun) else "n/a" for r in runs]
+        return f"| {label} | {baseline_cell} | {' | '.join(cells)} |"
+
+    def of_base(rate: float) -> str:
+        return f"{rate:.1f} ({rate / base.per_second:.3f} of baseline)"
+
+    base_cpu_ms = results.baseline_cpu * 1000 / base.accepted
+    return [
+        "| measure | baseline (discard) | " + " | ".join(TITLES[d] for d in results.runs) + " |",
+        "|---" * (2 + len(runs)) + "|",
+        row(
+            "SMTP transactions accepted per second",
+            f"{base.per_second:.0f}",
+            lambda r: of_base(r.load.per_second),
+        ),
+        row(
+            "SMTP latency, end of DATA to the 250, p50 / p95 (ms)",
+            f"{base.p50_ms:.1f} / {base.p95_ms:.1f}",
+            lambda r: f"{r.load.p50_ms:.1f} / {r.load.p95_ms:.1f}",
+        ),
+        row(
+            "Mails stored for the agent per second (SMTP to API-visible)",
+            f"{base.per_second:.0f} (accepted; nothing stored)",
+            lambda r: of_base(r.stored_per_second),
+        ),
+        row(
+            "Seconds from the last 250 to the last mail stored",
+            "n/a",
+            lambda r: f"{r.drain_seconds:.2f}",
+        ),
+        row(
+            "Seconds from the last mail stored to the consensus's sender graph counting it "
+            "(reputation -> sender-graph -> consensus)",
+            "n/a",
+            lambda r: f"{r.graph_lag_seconds:.2f}",
+        ),
+        row(
+            "Paced at half that storage rate: offered rate (/s), mails",
+            "n/a",
+            lambda r: f"{r.paced_rate:.1f}, {r.paced_sent}",
+        ),
+        row(
+            "Paced: SMTP 250 to the row visible, p50 / p95 (ms); mails seen",
+            "n/a",
+            lambda r: (
+                f"{quantile_ms(r.paced_latencies, 10)} / "
+                f"{quantile_ms(r.paced_latencies, 19)}; {len(r.paced_latencies)}"
+            ),
+        ),
+        row(
+            "CPU per stored mail, every process together (ms)",
+            f"{base_cpu_ms:.2f}",
+            lambda r: f"{r.cpu_ms_total:.1f}",
+        ),
+        row(
+            "Cores busy over the sustained phase (CPU s / wall s)",
+            f"{results.baseline_cpu / base.seconds:.2f}",
+            lambda r: f"{sum(r.cpu.values()) / r.window_seconds:.2f}",
+        ),
+        row("Errors and tracebacks in the services' logs", "n/a", lambda r: str(r.errors)),
+    ]
+
+
+def cpu_rows(results: PipelineResults) -> list[str]:
+    """One table per database: each process's and group's CPU per stored mail, its share, its
+    CPU at rest, and what it spent per mail beyond its rest rate."""
+    others = [n for n in SERVICES if n not in DETECTORS]
+    total = "**total**"
+    groups: list[tuple[str, list[str]]] = [
+        *[(name, [name]) for name in SERVICES],
+        (f"**detectors** ({' + '.join(DETECTORS)})", list(DETECTORS)),
+        ("**the other services**", others),
+        (BROKER, [BROKER]),
+        (POSTGRES, [POSTGRES]),
+        (total, [*SERVICES, BROKER, POSTGRES]),
+    ]
+    base_ms = results.baseline_cpu * 1000 / results.baseline.accepted
+    lines: list[str] = []
+    for database, run in results.runs.items():
+        if not isinstance(run, DatabaseRun):
+            continue
+        lines += [
+            f"{TITLES[database]}:",
+            "",
+            "| process | ms/mail | share | at rest (% of a core) | ms/mail beyond its rest "
+            "rate | baseline (discard) ms/mail |",
+            "|---|---|---|---|---|---|",
+        ]
+        together = ONE_PROCESS in run.cpu
+        rows = [(ONE_PROCESS, [ONE_PROCESS]), (BROKER, [BROKER]), (total, [ONE_PROCESS, BROKER])]
+        for label, names in rows if together else groups:
+            if label == POSTGRES and POSTGRES not in run.cpu:
+                continue
+            ms = sum(run.cpu_ms(name) for name in names)
+            rest = sum(run.rest.get(name, 0.0) for name in names)
+            beyond = ms - rest * run.window_seconds * 1000 / run.load.accepted
+            base_cell = f"{base_ms:.2f}" if label == total else ""
+            lines.append(
+                f"| {label} | {ms:.1f} | {ms / run.cpu_ms_total:.0%} | {rest:.0%} | "
+                f"{beyond:.1f} | {base_cell} |"
+            )
+        lines.append("")
+    return lines[:-1]

@@ -22,8 +22,6 @@ from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from tests.support.postgres import ThrowawayPostgres, _binary
 from tests.support.zones import TestZone
 
@@ -124,15 +122,6 @@ class DurablePostgres(ThrowawayPostgres):
     @property
     def postmaster(self) -> int:
         return int((self.data / "postmaster.pid").read_text().split()[0])
-
-    async def create_database(self, name: str) -> str:
-        admin = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            await admin.dispose()
-        return self.url_for(name)
 
 
 @dataclass

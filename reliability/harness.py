@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 from tests.support.allowlist import end_cooldowns
 from tests.support.databases import fresh_database, isolated_settings
 from tests.support.duties import both_keys
@@ -65,14 +64,6 @@ class ChaosPostgres(ThrowawayPostgres):
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         log = str(self.root / "log")
         self._pg(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", log, "start")
-
-    async def create_database(self, name: str) -> None:
-        admin = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            await admin.dispose()
 
 
 class BrokerUnavailable(RuntimeError):

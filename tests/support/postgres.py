@@ -9,6 +9,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from mailmoat.common.processes import free_port
 
 UNPRIVILEGED_USERS = ("postgres", "nobody")
@@ -30,6 +33,16 @@ class ThrowawayPostgres:
 
     def url_for(self, database: str) -> str:
         return f"postgresql+psycopg://mailmoat@127.0.0.1:{self.port}/{database}"
+
+    async def create_database(self, name: str) -> str:
+        """An empty database on the running cluster; its URL."""
+        admin = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await admin.dispose()
+        return self.url_for(name)
 
     def start(self) -> None:
         if self._user is not None:

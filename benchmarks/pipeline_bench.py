@@ -216,15 +216,7 @@ async def paced(
                 return
             await asyncio.sleep(POLL_SECONDS)
 
-    async def send_all() -> None:
-        started = time.perf_counter()
-        tasks = []
-        for n in range(count):
-            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(n)))
-        await asyncio.gather(*tasks)
-
-    sending = asyncio.create_task(send_all())
+    sending = asyncio.create_task(smtp_load.at_rate(count, rate, one))
     await watch(sending)
     await sending
     while not pool.empty():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 MailFactory = Callable[[int], bytes]
 
@@ -104,6 +105,17 @@ async def peak(port: int, rcpt: str, mail: MailFactory, count: int, connections:
     return LoadResult(count, len(latencies), seconds, latencies)
 
 
+async def at_rate(count: int, rate: float, one: Callable[[int], Coroutine[Any, Any, None]]) -> None:
+    """Start ``one(0)`` ... ``one(count - 1)`` at ``rate`` per second (open loop: a start
+    never waits for an earlier one to end); returns once all have ended."""
+    started = time.perf_counter()
+    tasks: list[asyncio.Task[None]] = []
+    for n in range(count):
+        await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*tasks)
+
+
 async def paced(port: int, rcpt: str, mail: MailFactory, rate: float, seconds: float) -> LoadResult:
     """Open loop: mails start at ``rate`` per second, each on a free connection."""
     if rate <= 0:
@@ -122,11 +134,7 @@ async def paced(port: int, rcpt: str, mail: MailFactory, rate: float, seconds: f
         pool.put_nowait(session)
 
     started = time.perf_counter()
-    tasks = []
-    for n in range(count):
-        await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-        tasks.append(asyncio.create_task(one(n)))
-    await asyncio.gather(*tasks)
+    await at_rate(count, rate, one)
     elapsed = time.perf_counter() - started
     while not pool.empty():
         await pool.get_nowait().close()

@@ -39,7 +39,7 @@ from mailmoat.common.dead_letters import ERROR_LIMIT, record_dead_letter
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
 from mailmoat.common.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
-from mailmoat.common.observability.tracing import processing, processing_span
+from mailmoat.common.observability.tracing import processing_span
 from mailmoat.common.outbox import take_staged
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
@@ -195,12 +195,9 @@ class _Consumer(Generic[E]):
                 await self._handle_with_retries(item)
 
     def _processing(self, item: _Item[E]) -> contextlib.AbstractContextManager[object]:
-        """The record's span (linked to its producer's trace) and log context."""
-        record = item.record
-        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
+        """The record's span (linked to its producer's trace), ended on exit, and log context."""
         stack = contextlib.ExitStack()
-        topic, group = self._sub.topic.value, self._sub.group
-        stack.enter_context(processing(item.headers, topic, group, record.partition, key))
+        stack.enter_context(trace.use_span(self._span(item), end_on_exit=True))
         if item.event is not None:
             stack.enter_context(
                 log_context(mail_id=item.event.mail_id, event_id=item.event.event_id)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 
 from opentelemetry import context, propagate, trace
@@ -121,21 +120,12 @@ def created_trace_headers(topic: str) -> dict[str, str]:
         return current_trace_headers()
 
 
-@contextmanager
-def processing(
-    headers: Mapping[str, str], topic: str, group: str, partition: int | None, key: str | None
-) -> Iterator[None]:
-    """The ``process`` span of one consumed record, a child of the span that staged it."""
-    span = processing_span(headers, topic, group, partition, key)
-    with trace.use_span(span, end_on_exit=True):
-        yield
-
-
 def processing_span(
     headers: Mapping[str, str], topic: str, group: str, partition: int | None, key: str | None
 ) -> trace.Span:
-    """The ``process`` span of one consumed record, started but not made current: for a record
-    handled beside others in a batch, made current (``trace.use_span``) for its own work."""
+    """The ``process`` span of one consumed record, a child of the span that staged it, started
+    but not made current: its consumer makes it current (``trace.use_span``) for the record's
+    own work, which in a batch is interleaved with the other records'."""
     attributes: dict[str, str | int] = {
         messaging.MESSAGING_SYSTEM: "kafka",
         messaging.MESSAGING_DESTINATION_NAME: topic,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
-from mailmoat.common.db.session import create_engine, create_session_factory
+from mailmoat.common.db.session import create_engine, create_session_factory, reading
 from mailmoat.common.db.tables import SenderStats
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
@@ -28,9 +28,11 @@ SENDS = 400
 async def sent_count(settings: CommonSettings, inbox_id: uuid.UUID) -> int:
     engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as db:
-            stats = await db.get(SenderStats, inbox_id)
-            return 0 if stats is None else stats.sent_count
+        # A read, so never queued behind reputation's write transactions for SQLite's lock.
+        with reading():
+            async with create_session_factory(engine)() as db:
+                stats = await db.get(SenderStats, inbox_id)
+                return 0 if stats is None else stats.sent_count
     finally:
         await engine.dispose()
 

@@ -66,6 +66,45 @@ async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
     assert all(n == 1 for event_id, n in tries.items() if event_id not in (poison, flaky))
 
 
+async def test_finish_runs_once_a_batch_and_a_failed_finish_leaves_each_record_alone(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    events = [
+        SenderStatusChanged(
+            mail_id=uuid.uuid4(),
+            workspace_id=scenario.workspace_id,
+            inbox_id=scenario.inbox_id,
+            status="warned",
+            reason=f"record {n}",
+        )
+        for n in range(RECORDS)
+    ]
+    handled: list[uuid.UUID] = []
+    finished: list[int] = []  # how many records each finish closed
+
+    async def handler(got: SenderStatusChanged, session: AsyncSession) -> None:
+        handled.append(got.event_id)
+        session.info["records"] = session.info.get("records", 0) + 1
+
+    async def finish(session: AsyncSession) -> None:
+        finished.append(session.info.pop("records", 0))
+        if len(finished) == 1:
+            raise RuntimeError("the first batch fails to finish")
+
+    await _publish(settings, [e.to_bytes() for e in events])
+    quiet = settings.model_copy(update={"redrive_interval_seconds": 0, "consumer_batch_max": 100})
+    subscription = Subscription(Topic.SENDER_STATUS, GROUP, handler, finish=finish)
+    service = Service(name="probe", settings=quiet, subscriptions=[subscription])
+    async with running(service):
+        processed, letters = await _settled(scenario, settings, expected=RECORDS, letters=0)
+    assert processed == {e.event_id for e in events}
+    assert letters == []
+    first = finished[0]
+    assert first > 1  # the backlog came as a batch, and its finish failed ...
+    assert finished[1 : 1 + first] == [1] * first  # ... so each of its records went alone
+    assert sum(finished[1:]) == RECORDS  # every record closed by one committed finish
+
+
 async def _publish(settings: CommonSettings, bodies: list[bytes]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
@@ -79,7 +118,7 @@ async def _publish(settings: CommonSettings, bodies: list[bytes]) -> None:
 
 
 async def _settled(
-    scenario: Scenario, settings: CommonSettings, *, expected: int
+    scenario: Scenario, settings: CommonSettings, *, expected: int, letters: int = 2
 ) -> tuple[set[uuid.UUID], list[DeadLetter]]:
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
@@ -91,19 +130,19 @@ async def _settled(
                     done = await session.scalar(
                         select(func.count()).where(ProcessedEvent.consumer == consumer)
                     )
-                    letters = list(
+                    found = list(
                         await session.scalars(
                             select(DeadLetter).where(DeadLetter.consumer == consumer)
                         )
                     )
-                if done == expected and len(letters) == 2:
+                if done == expected and len(found) == letters:
                     async with sessions() as session:
                         rows = await session.scalars(
                             select(ProcessedEvent.event_id).where(
                                 ProcessedEvent.consumer == consumer
                             )
                         )
-                        return set(rows), letters
+                        return set(rows), found
                 await asyncio.sleep(0.05)
     finally:
         await engine.dispose()

@@ -8,14 +8,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import AuditEntry, Inbox, SenderStanding, SenderStats
-from mailmoat.common.events import Event, SenderStatusChanged
+from mailmoat.common.events import Event, MailSent, SenderStatusChanged
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.policy.app import build_service as build_policy
 from mailmoat.policy.settings import PolicySettings
 from mailmoat.reputation.app import build_service as build_reputation
+from mailmoat.reputation.handlers import judge_senders, on_sent
 from tests.support.feedback_events import complaints as complaint_events
 from tests.support.feedback_events import delivered, publish_all
 from tests.support.inprocess import running
@@ -40,8 +42,10 @@ def complaints(scenario: Scenario, count: int) -> list[Event]:
 
 
 async def stats(scenario: Scenario) -> SenderStats | None:
-    async with scenario.sessions() as db:
-        return await db.get(SenderStats, scenario.inbox_id)
+    # Reads, so never queued behind reputation's write transactions for SQLite's write lock.
+    with reading():
+        async with scenario.sessions() as db:
+            return await db.get(SenderStats, scenario.inbox_id)
 
 
 async def test_complaint_rates_suspend_past_the_threshold_and_the_minimum_volume(
@@ -54,8 +58,9 @@ async def test_complaint_rates_suspend_past_the_threshold_and_the_minimum_volume
 
     async def judged(scenario: Scenario, complained: int, want: str) -> bool:
         found = await stats(scenario)
-        async with scenario.sessions() as db:
-            inbox = await db.get(Inbox, scenario.inbox_id)
+        with reading():
+            async with scenario.sessions() as db:
+                inbox = await db.get(Inbox, scenario.inbox_id)
         return (
             found is not None
             and found.complaint_count == complained
@@ -104,8 +109,9 @@ async def test_complaint_rates_suspend_past_the_threshold_and_the_minimum_volume
 
 
 async def standing_of(scenario: Scenario) -> SenderStanding | None:
-    async with scenario.sessions() as db:
-        return await db.get(SenderStanding, ("inbox", scenario.inbox_id))
+    with reading():
+        async with scenario.sessions() as db:
+            return await db.get(SenderStanding, ("inbox", scenario.inbox_id))
 
 
 async def test_a_reinstatement_counts_afresh_and_a_burst_throttles(
@@ -172,8 +178,9 @@ async def test_a_reinstatement_counts_afresh_and_a_burst_throttles(
             await publish_all(settings, Topic.SENT, burst)
 
             async def throttled() -> Inbox | None:
-                async with bursty.sessions() as db:
-                    inbox = await db.get(Inbox, bursty.inbox_id)
+                with reading():
+                    async with bursty.sessions() as db:
+                        inbox = await db.get(Inbox, bursty.inbox_id)
                 return inbox if inbox is not None and inbox.sending_status == "throttled" else None
 
             inbox = await eventually(throttled, what="the throttle reaching policy")
@@ -186,3 +193,40 @@ async def test_a_reinstatement_counts_afresh_and_a_burst_throttles(
     finally:
         await noisy.close()
         await bursty.close()
+
+
+async def test_a_minutes_burst_is_judged_before_the_next_minutes_sends_in_one_batch(
+    settings: CommonSettings,
+) -> None:
+    # A batch of sends is judged once at its end; a minute's burst must not be lost because the
+    # same batch went on to count the next minute's sends.
+    scenario = await Scenario.create(settings, slug="rolling")
+    minute = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=2)
+    burst = delivered(
+        scenario.workspace_id,
+        scenario.inbox_id,
+        61,
+        start=minute,
+        step=timedelta(milliseconds=1),
+    )
+    later = delivered(
+        scenario.workspace_id,
+        scenario.inbox_id,
+        1,
+        start=minute + timedelta(minutes=1),
+        step=timedelta(0),
+        prefix="later",
+    )
+    try:
+        async with scenario.sessions() as session, session.begin():
+            for event in burst + later:
+                assert isinstance(event, MailSent)
+                await on_sent(event, session)
+            await judge_senders(session)
+        standing = await standing_of(scenario)
+        assert standing is not None
+        assert (standing.status, standing.minute_sent) == ("throttled", 1)
+        assert standing.reason is not None
+        assert standing.reason.startswith("burst: 61 messages in one minute")
+    finally:
+        await scenario.close()

@@ -49,8 +49,13 @@ log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E, AsyncSession], Awaitable[None]]
 BatchHandler = Callable[[list["Job[E]"], AsyncSession], Awaitable[None]]
+Finisher = Callable[[AsyncSession], Awaitable[None]]
 
 UNAVAILABLE_BACKOFF_SECONDS = 1.0
+
+
+class _Unfinished(Exception):
+    """A subscription's ``finish`` failed: the batch's transaction is rolled back."""
 
 
 class PoisonEvent(Exception):
@@ -93,6 +98,12 @@ class Subscription(Generic[E]):
     commits them (dispatch claims a batch of sends in one transaction). If it fails, ``handler``
     takes each record of the batch in turn, so it must leave a record it did not finish as
     ``handler`` can take it up."""
+    finish: Finisher | None = None
+    """For a transactional subscriber: run in the transaction once its records are handled,
+    before the commit, for work the handler leaves to the end (reputation judges each sender
+    once a batch rather than once a record). It must be harmless to repeat, as a record rolled
+    back in its savepoint may have asked for it. If it fails, the batch is rolled back and its
+    records are handled one by one, each with ``finish`` of its own."""
 
 
 def subscribe(
@@ -228,11 +239,15 @@ class _Consumer(Generic[E]):
                                     "record failed in its batch; retried alone", exc_info=True
                                 )
                                 failed.append(item)
+                    await self._finish(session)
                 self._after_commit(take_staged(session))
         except (OperationalError, InterfaceError):
             log.warning("database unavailable; the batch will be redelivered")
             await asyncio.sleep(UNAVAILABLE_BACKOFF_SECONDS)
             raise
+        except _Unfinished:
+            log.warning("batch failed to finish; its records are handled one by one", exc_info=True)
+            return items
         self._observe(started, len(items), handled)
         return failed
 
@@ -259,6 +274,18 @@ class _Consumer(Generic[E]):
                 job.span.end()
         self._observe(started, len(items), len(items))
         return []
+
+    async def _finish(self, session: AsyncSession) -> None:
+        """The subscription's ``finish`` at the end of a batch; its failure (the database's
+        aside) is raised as ``_Unfinished``."""
+        if self._sub.finish is None:
+            return
+        try:
+            await self._sub.finish(session)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            raise _Unfinished from exc
 
     def _span(self, item: _Item[E]) -> Span:
         record = item.record
@@ -313,6 +340,8 @@ class _Consumer(Generic[E]):
                 async with session.begin():
                     if not await self._handle_in(session, consumer, event):
                         return
+                    if self._sub.finish is not None:
+                        await self._sub.finish(session)
             else:
                 await self._sub.handler(event, session)
             # Handed over before anything else is awaited (closing the session is): the relay's

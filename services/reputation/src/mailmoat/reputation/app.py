@@ -10,7 +10,7 @@ from mailmoat.common.consumer import Subscription
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
-from mailmoat.reputation.handlers import on_feedback, on_sender_status, on_sent
+from mailmoat.reputation.handlers import judge_senders, on_feedback, on_sender_status, on_sent
 from mailmoat.reputation.rates import measure_rates
 from mailmoat.reputation.sender_graph import on_inbox_event, on_mail_scanned
 
@@ -18,7 +18,7 @@ from mailmoat.reputation.sender_graph import on_inbox_event, on_mail_scanned
 def build_service(settings: CommonSettings) -> Service:
     """The reputation service."""
     subscriptions: list[Subscription[Any]] = [
-        Subscription(Topic.SENT, "reputation-sent", on_sent),
+        Subscription(Topic.SENT, "reputation-sent", on_sent, finish=judge_senders),
         Subscription(Topic.FEEDBACK, "reputation-feedback", on_feedback),
         Subscription(Topic.SENDER_STATUS, "reputation-sender-status", on_sender_status),
         Subscription(Topic.SCANNED_MAIL, "reputation-scanned", on_mail_scanned),

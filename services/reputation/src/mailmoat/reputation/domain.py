@@ -97,7 +97,8 @@ def feedback_identity(send_id: uuid.UUID, recipient: str, kind: str) -> tuple[uu
 
 
 def burst(minute_sent: int, minute_first_contacts: int, week_sent: int) -> str | None:
-    """Why this minute's sending is a burst, or None."""
+    """Why this minute's sending is a burst, or None. With ``week_sent`` 0 the limit is the
+    floor, the lowest any sender has: None there means no burst whatever the history."""
     average = week_sent / (7 * 24 * 60)
     limit = max(BURST_FLOOR_PER_MINUTE, BURST_FACTOR * average)
     if minute_sent > limit:

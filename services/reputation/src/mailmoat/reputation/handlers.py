@@ -1,12 +1,14 @@
 """Reputation subscribers: what each sender sent and what came back, counted per hour, and its
-standing judged again after every event (see ``domain`` for the rules)."""
+standing judged again (see ``domain`` for the rules): after every complaint, bounce or
+reinstatement, and once for a batch of sends (``judge_senders``), as sends only lower the rates
+(a minute's sending is judged before the next minute's is counted, so no burst is missed)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import (
@@ -51,12 +53,35 @@ async def on_sent(event: MailSent, session: AsyncSession) -> None:
     stats.last_event_at = event.occurred_at
     first = await _first_contacts(session, event) if delivered else 0
     counts = {"sent": messages, "first_contacts": first} if delivered else {"failed": messages}
+    unjudged = _unjudged(session)
     for scope, scope_id in ((INBOX, event.inbox_id), (WORKSPACE, event.workspace_id)):
         standing = await _standing(session, scope, scope_id, event.workspace_id)
         await _count(session, standing, event.occurred_at, counts)
         if delivered:
+            if (
+                standing.minute != minute_of(event.occurred_at)
+                and (scope, scope_id) in unjudged
+                and burst(standing.minute_sent, standing.minute_first_contacts, week_sent=0)
+            ):
+                await _judge(session, standing)  # a burst ending, before it is forgotten
             _tick_minute(standing, event.occurred_at, messages, first)
-        await _judge(session, standing)
+        unjudged.add((scope, scope_id))
+
+
+async def judge_senders(session: AsyncSession) -> None:
+    """Judge each sender the sends in this transaction counted for, once."""
+    unjudged = _unjudged(session)
+    for scope, scope_id in sorted(unjudged, key=str):
+        standing = await session.get(SenderStanding, (scope, scope_id), with_for_update=True)
+        if standing is not None:
+            await _judge(session, standing)
+    unjudged.clear()
+
+
+def _unjudged(session: AsyncSession) -> set[tuple[str, uuid.UUID]]:
+    """The senders whose sends were counted in the session's transaction and not judged yet."""
+    found: set[tuple[str, uuid.UUID]] = session.info.setdefault("reputation.unjudged", set())
+    return found
 
 
 async def on_feedback(event: FeedbackReceived, session: AsyncSession) -> None:
@@ -119,27 +144,27 @@ async def on_sender_status(event: SenderStatusChanged, session: AsyncSession) ->
 
 
 async def windows(session: AsyncSession, standing: SenderStanding, now: datetime) -> list[Window]:
-    """The sender's counts over each window, in its current epoch (at most 168 hourly rows)."""
-    found = []
-    for label, span in WINDOWS:
-        row = (
-            await session.execute(
-                select(
-                    func.coalesce(func.sum(ReputationBucket.sent), 0),
-                    func.coalesce(func.sum(ReputationBucket.hard_bounces), 0),
-                    func.coalesce(func.sum(ReputationBucket.soft_bounces), 0),
-                    func.coalesce(func.sum(ReputationBucket.complaints), 0),
-                ).where(
-                    ReputationBucket.scope == standing.scope,
-                    ReputationBucket.scope_id == standing.scope_id,
-                    ReputationBucket.epoch == standing.epoch,
-                    ReputationBucket.hour >= hour_of(now - span),
-                )
+    """The sender's counts over each window, in its current epoch (at most 168 hourly rows), in
+    one query."""
+    bucket = ReputationBucket
+    sums = []
+    for _label, span in WINDOWS:
+        within = bucket.hour >= hour_of(now - span)
+        for column in (bucket.sent, bucket.hard_bounces, bucket.soft_bounces, bucket.complaints):
+            sums.append(func.coalesce(func.sum(case((within, column), else_=0)), 0))
+    longest = max(span for _label, span in WINDOWS)
+    row = (
+        await session.execute(
+            select(*sums).where(
+                bucket.scope == standing.scope,
+                bucket.scope_id == standing.scope_id,
+                bucket.epoch == standing.epoch,
+                bucket.hour >= hour_of(now - longest),
             )
-        ).one()
-        sent, hard, soft, complaints = (int(v) for v in row)
-        found.append(Window(label, sent, hard, soft, complaints))
-    return found
+        )
+    ).one()
+    figures = [int(value) for value in row]
+    return [Window(label, *figures[4 * i : 4 * i + 4]) for i, (label, _span) in enumerate(WINDOWS)]
 
 
 async def _judge(session: AsyncSession, standing: SenderStanding) -> None:

@@ -86,8 +86,9 @@ async def test_finish_runs_once_a_batch_and_a_failed_finish_leaves_each_record_a
         handled.append(got.event_id)
         session.info["records"] = session.info.get("records", 0) + 1
 
-    async def finish(session: AsyncSession) -> None:
-        finished.append(session.info.pop("records", 0))
+    async def finish(done: list[SenderStatusChanged], session: AsyncSession) -> None:
+        assert len(done) == session.info.pop("records")  # every record its handler had
+        finished.append(len(done))
         if len(finished) == 1:
             raise RuntimeError("the first batch fails to finish")
 

@@ -4,12 +4,19 @@ sends never acts; the verdict reaches policy on ``sender-status`` and the audit 
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mailmoat.common.db.session import reading
-from mailmoat.common.db.tables import AuditEntry, Inbox, SenderStanding, SenderStats
+from mailmoat.common.db.tables import (
+    AuditEntry,
+    Inbox,
+    ReputationBucket,
+    SenderStanding,
+    SenderStats,
+)
 from mailmoat.common.events import Event, MailSent, SenderStatusChanged
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
@@ -17,7 +24,7 @@ from mailmoat.common.topics import Topic
 from mailmoat.policy.app import build_service as build_policy
 from mailmoat.policy.settings import PolicySettings
 from mailmoat.reputation.app import build_service as build_reputation
-from mailmoat.reputation.handlers import judge_senders, on_sent
+from mailmoat.reputation.handlers import count_sends
 from tests.support.feedback_events import complaints as complaint_events
 from tests.support.feedback_events import delivered, publish_all
 from tests.support.inprocess import running
@@ -198,8 +205,8 @@ async def test_a_reinstatement_counts_afresh_and_a_burst_throttles(
 async def test_a_minutes_burst_is_judged_before_the_next_minutes_sends_in_one_batch(
     settings: CommonSettings,
 ) -> None:
-    # A batch of sends is judged once at its end; a minute's burst must not be lost because the
-    # same batch went on to count the next minute's sends.
+    # A batch of sends is counted together and judged once at its end; a minute's burst must not
+    # be lost because the same batch went on to count the next minute's sends.
     scenario = await Scenario.create(settings, slug="rolling")
     minute = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=2)
     burst = delivered(
@@ -218,14 +225,28 @@ async def test_a_minutes_burst_is_judged_before_the_next_minutes_sends_in_one_ba
         prefix="later",
     )
     try:
+        sends = [event for event in burst + later if isinstance(event, MailSent)]
+        refused = sends[-1].model_copy(update={"status": "failed", "event_id": uuid.uuid4()})
         async with scenario.sessions() as session, session.begin():
-            for event in burst + later:
-                assert isinstance(event, MailSent)
-                await on_sent(event, session)
-            await judge_senders(session)
+            await count_sends([*sends, refused], session)
         standing = await standing_of(scenario)
         assert standing is not None
         assert (standing.status, standing.minute_sent) == ("throttled", 1)
+        found = await stats(scenario)
+        assert found is not None
+        assert (found.sent_count, found.failed_count) == (62, 1)
+        with reading():
+            async with scenario.sessions() as db:
+                buckets = (
+                    await db.execute(
+                        select(
+                            func.sum(ReputationBucket.sent),
+                            func.sum(ReputationBucket.failed),
+                            func.sum(ReputationBucket.first_contacts),
+                        ).where(ReputationBucket.scope_id == scenario.inbox_id)
+                    )
+                ).one()
+        assert tuple(buckets) == (62, 1, 62)
         assert standing.reason is not None
         assert standing.reason.startswith("burst: 61 messages in one minute")
     finally:

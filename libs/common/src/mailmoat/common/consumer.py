@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E, AsyncSession], Awaitable[None]]
 BatchHandler = Callable[[list["Job[E]"], AsyncSession], Awaitable[None]]
-Finisher = Callable[[AsyncSession], Awaitable[None]]
+Finisher = Callable[[list[E], AsyncSession], Awaitable[None]]
 
 UNAVAILABLE_BACKOFF_SECONDS = 1.0
 
@@ -98,12 +98,16 @@ class Subscription(Generic[E]):
     commits them (dispatch claims a batch of sends in one transaction). If it fails, ``handler``
     takes each record of the batch in turn, so it must leave a record it did not finish as
     ``handler`` can take it up."""
-    finish: Finisher | None = None
-    """For a transactional subscriber: run in the transaction once its records are handled,
-    before the commit, for work the handler leaves to the end (reputation judges each sender
-    once a batch rather than once a record). It must be harmless to repeat, as a record rolled
-    back in its savepoint may have asked for it. If it fails, the batch is rolled back and its
-    records are handled one by one, each with ``finish`` of its own."""
+    finish: Finisher[E] | None = None
+    """For a transactional subscriber: the records handled in the transaction (duplicates left
+    out), once they all are, before the commit; for work better done for many records at once
+    (reputation counts a batch of sends with one write per sender and hour, and judges each
+    sender once). A record handled alone gets it too. If it fails, the batch is rolled back
+    and its records are handled one by one."""
+
+
+async def later(event: Event, session: AsyncSession) -> None:
+    """A handler that leaves its record to the subscription's ``finish``."""
 
 
 def subscribe(
@@ -222,7 +226,7 @@ class _Consumer(Generic[E]):
         started = time.perf_counter()
         consumer = self._settings.group(self._sub.group)
         failed: list[_Item[E]] = []
-        handled = 0
+        done: list[E] = []
         try:
             async with self._sessions() as session:
                 async with session.begin():
@@ -231,7 +235,9 @@ class _Consumer(Generic[E]):
                         with self._processing(item):
                             try:
                                 async with session.begin_nested():
-                                    handled += await self._handle_in(session, consumer, item.event)
+                                    fresh = await self._handle_in(session, consumer, item.event)
+                                if fresh:
+                                    done.append(item.event)
                             except (OperationalError, InterfaceError):
                                 raise
                             except Exception:
@@ -239,7 +245,7 @@ class _Consumer(Generic[E]):
                                     "record failed in its batch; retried alone", exc_info=True
                                 )
                                 failed.append(item)
-                    await self._finish(session)
+                    await self._finish(done, session)
                 self._after_commit(take_staged(session))
         except (OperationalError, InterfaceError):
             log.warning("database unavailable; the batch will be redelivered")
@@ -248,7 +254,7 @@ class _Consumer(Generic[E]):
         except _Unfinished:
             log.warning("batch failed to finish; its records are handled one by one", exc_info=True)
             return items
-        self._observe(started, len(items), handled)
+        self._observe(started, len(items), len(done))
         return failed
 
     async def _handle_together(
@@ -275,13 +281,13 @@ class _Consumer(Generic[E]):
         self._observe(started, len(items), len(items))
         return []
 
-    async def _finish(self, session: AsyncSession) -> None:
+    async def _finish(self, done: list[E], session: AsyncSession) -> None:
         """The subscription's ``finish`` at the end of a batch; its failure (the database's
         aside) is raised as ``_Unfinished``."""
-        if self._sub.finish is None:
+        if self._sub.finish is None or not done:
             return
         try:
-            await self._sub.finish(session)
+            await self._sub.finish(done, session)
         except (OperationalError, InterfaceError):
             raise
         except Exception as exc:
@@ -341,7 +347,7 @@ class _Consumer(Generic[E]):
                     if not await self._handle_in(session, consumer, event):
                         return
                     if self._sub.finish is not None:
-                        await self._sub.finish(session)
+                        await self._sub.finish([event], session)
             else:
                 await self._sub.handler(event, session)
             # Handed over before anything else is awaited (closing the session is): the relay's

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailmoat.common.consumer import Subscription
+from mailmoat.common.consumer import Subscription, later
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
-from mailmoat.reputation.handlers import judge_senders, on_feedback, on_sender_status, on_sent
+from mailmoat.reputation.handlers import count_sends, on_feedback, on_sender_status
 from mailmoat.reputation.rates import measure_rates
 from mailmoat.reputation.sender_graph import on_inbox_event, on_mail_scanned
 
@@ -18,7 +18,7 @@ from mailmoat.reputation.sender_graph import on_inbox_event, on_mail_scanned
 def build_service(settings: CommonSettings) -> Service:
     """The reputation service."""
     subscriptions: list[Subscription[Any]] = [
-        Subscription(Topic.SENT, "reputation-sent", on_sent, finish=judge_senders),
+        Subscription(Topic.SENT, "reputation-sent", later, finish=count_sends),
         Subscription(Topic.FEEDBACK, "reputation-feedback", on_feedback),
         Subscription(Topic.SENDER_STATUS, "reputation-sender-status", on_sender_status),
         Subscription(Topic.SCANNED_MAIL, "reputation-scanned", on_mail_scanned),

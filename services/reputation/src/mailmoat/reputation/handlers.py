@@ -1,11 +1,13 @@
 """Reputation subscribers: what each sender sent and what came back, counted per hour, and its
 standing judged again (see ``domain`` for the rules): after every complaint, bounce or
-reinstatement, and once for a batch of sends (``judge_senders``), as sends only lower the rates
-(a minute's sending is judged before the next minute's is counted, so no burst is missed)."""
+reinstatement, and once for a batch of sends (``count_sends``), as sends only lower the rates
+(a minute that may have been a burst is judged before the next minute is counted, so no burst
+is missed)."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter, defaultdict
 from datetime import datetime
 
 from sqlalchemy import case, func, select, update
@@ -41,47 +43,48 @@ _FEEDBACK_COLUMN = {
 }
 
 
-async def on_sent(event: MailSent, session: AsyncSession) -> None:
-    """Count a relay outcome, once per recipient, for the inbox and its workspace."""
-    stats = await _stats(session, event.inbox_id, event.workspace_id)
-    messages = len(event.recipients) or 1
-    delivered = event.status == "sent"
-    if delivered:
-        stats.sent_count += 1
-    else:
-        stats.failed_count += 1
-    stats.last_event_at = event.occurred_at
-    first = await _first_contacts(session, event) if delivered else 0
-    counts = {"sent": messages, "first_contacts": first} if delivered else {"failed": messages}
-    unjudged = _unjudged(session)
-    for scope, scope_id in ((INBOX, event.inbox_id), (WORKSPACE, event.workspace_id)):
-        standing = await _standing(session, scope, scope_id, event.workspace_id)
-        await _count(session, standing, event.occurred_at, counts)
+async def count_sends(events: list[MailSent], session: AsyncSession) -> None:
+    """Count relay outcomes, once per recipient, for each inbox and its workspace, in order:
+    one write per sender and hour, then each sender judged once."""
+    keys = sorted(
+        {(scope, scope_id, e.workspace_id) for e in events for scope, scope_id in _senders(e)},
+        key=str,
+    )
+    # Locked in one order, so that replicas sharing a workspace never wait on each other in turn.
+    standings = {(k[0], k[1]): await _standing(session, *k) for k in keys}
+    pending: dict[tuple[str, uuid.UUID], dict[datetime, Counter[str]]] = {
+        key: defaultdict(Counter) for key in standings
+    }
+    firsts = await _first_contacts(session, events)
+    for event, first in zip(events, firsts, strict=True):
+        stats = await _stats(session, event.inbox_id, event.workspace_id)
+        messages = len(event.recipients) or 1
+        delivered = event.status == "sent"
         if delivered:
-            if (
-                standing.minute != minute_of(event.occurred_at)
-                and (scope, scope_id) in unjudged
-                and burst(standing.minute_sent, standing.minute_first_contacts, week_sent=0)
+            stats.sent_count += 1
+        else:
+            stats.failed_count += 1
+        stats.last_event_at = event.occurred_at
+        counts = {"sent": messages, "first_contacts": first} if delivered else {"failed": messages}
+        for key in _senders(event):
+            standing = standings[key]
+            pending[key][hour_of(event.occurred_at)].update(counts)
+            if not delivered:
+                continue
+            if standing.minute != minute_of(event.occurred_at) and burst(
+                standing.minute_sent, standing.minute_first_contacts, week_sent=0
             ):
-                await _judge(session, standing)  # a burst ending, before it is forgotten
+                # A minute that may have been a burst ends: judge it before it is forgotten.
+                await _count(session, standing, pending[key])
+                await _judge(session, standing)
             _tick_minute(standing, event.occurred_at, messages, first)
-        unjudged.add((scope, scope_id))
+    for key, standing in standings.items():
+        await _count(session, standing, pending[key])
+        await _judge(session, standing)
 
 
-async def judge_senders(session: AsyncSession) -> None:
-    """Judge each sender the sends in this transaction counted for, once."""
-    unjudged = _unjudged(session)
-    for scope, scope_id in sorted(unjudged, key=str):
-        standing = await session.get(SenderStanding, (scope, scope_id), with_for_update=True)
-        if standing is not None:
-            await _judge(session, standing)
-    unjudged.clear()
-
-
-def _unjudged(session: AsyncSession) -> set[tuple[str, uuid.UUID]]:
-    """The senders whose sends were counted in the session's transaction and not judged yet."""
-    found: set[tuple[str, uuid.UUID]] = session.info.setdefault("reputation.unjudged", set())
-    return found
+def _senders(event: MailSent) -> tuple[tuple[str, uuid.UUID], ...]:
+    return (INBOX, event.inbox_id), (WORKSPACE, event.workspace_id)
 
 
 async def on_feedback(event: FeedbackReceived, session: AsyncSession) -> None:
@@ -98,7 +101,7 @@ async def on_feedback(event: FeedbackReceived, session: AsyncSession) -> None:
     counts = {_FEEDBACK_COLUMN[event.kind]: 1}
     for scope, scope_id in ((INBOX, event.inbox_id), (WORKSPACE, event.workspace_id)):
         standing = await _standing(session, scope, scope_id, event.workspace_id)
-        await _count(session, standing, event.occurred_at, counts)
+        await _count(session, standing, {hour_of(event.occurred_at): Counter(counts)})
         await _judge(session, standing)
 
 
@@ -201,35 +204,37 @@ async def _judge(session: AsyncSession, standing: SenderStanding) -> None:
 
 
 async def _count(
-    session: AsyncSession, standing: SenderStanding, at: datetime, counts: dict[str, int]
+    session: AsyncSession, standing: SenderStanding, hours: dict[datetime, Counter[str]]
 ) -> None:
-    """Add to the sender's bucket for that hour, atomically (replicas may share a sender)."""
-    key = (
-        ReputationBucket.scope == standing.scope,
-        ReputationBucket.scope_id == standing.scope_id,
-        ReputationBucket.epoch == standing.epoch,
-        ReputationBucket.hour == hour_of(at),
-    )
+    """Add ``hours``' counts to the sender's hourly buckets, atomically (replicas may share a
+    sender), and forget them."""
     columns = ReputationBucket.__table__.c
-    added = await session.execute(
-        update(ReputationBucket)
-        .where(*key)
-        .values({name: columns[name] + n for name, n in counts.items()})
-    )
-    if added.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(
-            ReputationBucket(
-                scope=standing.scope,
-                scope_id=standing.scope_id,
-                epoch=standing.epoch,
-                hour=hour_of(at),
-                workspace_id=standing.workspace_id,
-                **{"sent": 0, "failed": 0, "hard_bounces": 0, "soft_bounces": 0}
-                | {"complaints": 0, "first_contacts": 0}
-                | counts,
+    for hour, counts in sorted(hours.items()):
+        added = await session.execute(
+            update(ReputationBucket)
+            .where(
+                ReputationBucket.scope == standing.scope,
+                ReputationBucket.scope_id == standing.scope_id,
+                ReputationBucket.epoch == standing.epoch,
+                ReputationBucket.hour == hour,
             )
+            .values({name: columns[name] + n for name, n in counts.items()})
         )
-        await session.flush()
+        if added.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(
+                ReputationBucket(
+                    scope=standing.scope,
+                    scope_id=standing.scope_id,
+                    epoch=standing.epoch,
+                    hour=hour,
+                    workspace_id=standing.workspace_id,
+                    **{"sent": 0, "failed": 0, "hard_bounces": 0, "soft_bounces": 0}
+                    | {"complaints": 0, "first_contacts": 0}
+                    | dict(counts),
+                )
+            )
+            await session.flush()
+    hours.clear()
 
 
 def _tick_minute(standing: SenderStanding, at: datetime, sent: int, first: int) -> None:
@@ -240,27 +245,41 @@ def _tick_minute(standing: SenderStanding, at: datetime, sent: int, first: int) 
     standing.minute_first_contacts += first
 
 
-async def _first_contacts(session: AsyncSession, event: MailSent) -> int:
-    """How many of the send's recipients the inbox had never written to; remembers them."""
-    wanted = sorted({r.lower() for r in event.recipients})
-    known = set(
-        await session.scalars(
-            select(SentRecipient.recipient).where(
-                SentRecipient.inbox_id == event.inbox_id, SentRecipient.recipient.in_(wanted)
-            )
-        )
-    )
-    for recipient in wanted:
-        if recipient not in known:
-            session.add(
-                SentRecipient(
-                    inbox_id=event.inbox_id,
-                    recipient=recipient,
-                    workspace_id=event.workspace_id,
-                    first_sent_at=event.occurred_at,
+async def _first_contacts(session: AsyncSession, events: list[MailSent]) -> list[int]:
+    """For each send, how many of its recipients its inbox had never written to (none for a
+    send that failed); remembers them."""
+    wanted: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for event in events:
+        if event.status == "sent":
+            wanted[event.inbox_id].update(r.lower() for r in event.recipients)
+    known: dict[uuid.UUID, set[str]] = {}
+    for inbox_id, recipients in wanted.items():
+        known[inbox_id] = set(
+            await session.scalars(
+                select(SentRecipient.recipient).where(
+                    SentRecipient.inbox_id == inbox_id,
+                    SentRecipient.recipient.in_(sorted(recipients)),
                 )
             )
-    return len(wanted) - len(known)
+        )
+    firsts = []
+    for event in events:
+        first = 0
+        if event.status == "sent":
+            seen = known[event.inbox_id]
+            for recipient in sorted({r.lower() for r in event.recipients} - seen):
+                seen.add(recipient)
+                first += 1
+                session.add(
+                    SentRecipient(
+                        inbox_id=event.inbox_id,
+                        recipient=recipient,
+                        workspace_id=event.workspace_id,
+                        first_sent_at=event.occurred_at,
+                    )
+                )
+        firsts.append(first)
+    return firsts
 
 
 async def _standing(

@@ -46,6 +46,7 @@ from benchmarks.pipeline_stack import (
     postgres_available,
     production_stack,
 )
+from benchmarks.profiles import RATE, Profile, rows, sampling
 from benchmarks.smtp_load import LoadResult
 from mailmoat.common.db.session import create_engine, create_session_factory, reading
 from mailmoat.common.db.tables import Message, SenderGraphView
@@ -62,6 +63,8 @@ REST_SECONDS = 5.0
 """How long the warmed-up stack is watched with no mail, for each process's CPU at rest."""
 POLL_SECONDS = 0.02
 """How often the paced phase looks for newly stored mail: the resolution of its latency."""
+PROFILES = Path(".cache/profiles")
+"""Where the profiled run leaves py-spy's raw stacks."""
 SENDER = "load@sender.example"
 BODY = "A line of an ordinary business message.\r\n" * 40
 
@@ -132,13 +135,7 @@ async def run_on(stack: Stack, zone: TestZone, count: int) -> DatabaseRun:
     """Warm up, measure the stack at rest, then the sustained phase, then the paced one."""
     reader = Reader(stack.settings.database_url)
     try:
-        warm = signed(zone, "warm", WARM_UP)
-        await smtp_load.peak(stack.smtp_port, RCPT, warm.__getitem__, WARM_UP, connections=1)
-
-        async def warmed() -> bool:
-            return await reader.graph_count() >= WARM_UP
-
-        await until(warmed, allowance(WARM_UP), f"{stack.database}: warm-up")
+        await warm_up(stack, reader, zone)
         before = stack.cpu()
         await asyncio.sleep(REST_SECONDS)
         rest = difference(before, stack.cpu())
@@ -176,6 +173,64 @@ async def run_on(stack: Stack, zone: TestZone, count: int) -> DatabaseRun:
         paced_latencies=latencies,
         errors=stack.services.errors(),
     )
+
+
+async def warm_up(stack: Stack, reader: Reader, zone: TestZone) -> None:
+    """A few mails all the way to the sender graph: every consumer has joined and fetched."""
+    warm = signed(zone, "warm", WARM_UP)
+    await smtp_load.peak(stack.smtp_port, RCPT, warm.__getitem__, WARM_UP, connections=1)
+
+    async def warmed() -> bool:
+        return await reader.graph_count() >= WARM_UP
+
+    await until(warmed, allowance(WARM_UP), f"{stack.database}: warm-up")
+
+
+async def profiled(count: int, folder: Path, database: str = "sqlite") -> list[Profile]:
+    """A sustained phase of ``count`` mails on a fresh stack of its own, every service process
+    sampled by py-spy into ``folder`` (its own run, as sampling takes CPU the measured runs
+    must keep)."""
+    with tempfile.TemporaryDirectory(prefix="mailmoat-profile-") as tmp:
+        work = Path(tmp)
+        zone = TestZone.build(work / "zones")
+        async with production_stack(database, work, zone) as stack:
+            reader = Reader(stack.settings.database_url)
+            try:
+                await warm_up(stack, reader, zone)
+                mails = signed(zone, "bench", count)
+                pids = {name: p.pid for name, p in stack.services.processes.items()}
+                with sampling(pids, folder / database) as outputs:
+                    load = await smtp_load.peak(
+                        stack.smtp_port, RCPT, mails.__getitem__, count, CONNECTIONS
+                    )
+
+                    async def all_counted() -> bool:
+                        return await reader.graph_count() >= WARM_UP + load.accepted
+
+                    await until(all_counted, allowance(count), f"{database}: profiled phase")
+            finally:
+                await reader.engine.dispose()
+    return [Profile.read(name, path) for name, path in outputs.items()]
+
+
+def profile_section(profiles: list[Profile], count: int, folder: Path) -> list[str]:
+    """The Markdown section for BENCHMARKS.md."""
+    return [
+        "## Where each service's time goes (benchmarks/profiles.py)",
+        "",
+        "Command: `python -m benchmarks.run --output BENCHMARKS.md`; this section alone:",
+        f"`python -m benchmarks.pipeline_bench --profile --count {count}`.",
+        "",
+        f"A run of its own of the pipeline above on SQLite: {count} mails sustained, every",
+        f"service process sampled by py-spy ({RATE} a second) from the first",
+        "send until the sender graph counted the last mail. Only samples of a thread at work",
+        "count. The first table says where each sample's innermost frame ran, by module; the",
+        "second, which of Mailmoat's functions the samples ran under (the function or what it",
+        f"called). The raw stacks are in `{folder}` (py-spy's collapsed format, for a flame",
+        "graph).",
+        "",
+        *rows(profiles),
+    ]
 
 
 def difference(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -317,5 +372,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--databases", nargs="+", choices=DATABASES, default=list(DATABASES))
+    parser.add_argument(
+        "--profile", action="store_true", help="sample every service with py-spy instead"
+    )
+    parser.add_argument("--profiles", type=Path, default=PROFILES)
     args = parser.parse_args()
-    print("\n".join(section(asyncio.run(run(args.count, tuple(args.databases))))))
+    if args.profile:
+        found = asyncio.run(profiled(args.count, args.profiles))
+        print("\n".join(profile_section(found, args.count, args.profiles)))
+    else:
+        print("\n".join(section(asyncio.run(run(args.count, tuple(args.databases))))))

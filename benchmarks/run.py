@@ -1,9 +1,9 @@
 """``make bench``: SMTP ingest beside a discard-only baseline; the whole pipeline as production
 runs it (a process per service, on SQLite and on PostgreSQL) beside the same baseline, with where
-its CPU goes; the detectors' cost by mail size beside one regular-expression pass, the Send API's
-policy decision latency beside no-op endpoints, dispatch beside Postfix's smtp-source (with
-webhook delivery latency), one workspace's webhook latency beside another's tarpit, and what
-``mailmoat dev`` costs at rest.
+its CPU goes (per process, and inside each by py-spy's samples); the detectors' cost by mail
+size beside one regular-expression pass, the Send API's policy decision latency beside no-op
+endpoints, dispatch beside Postfix's smtp-source (with webhook delivery latency), one
+workspace's webhook latency beside another's tarpit, and what ``mailmoat dev`` costs at rest.
 
 Writes a Markdown report (BENCHMARKS.md). Numbers are for comparing runs on one machine.
 """
@@ -60,10 +60,13 @@ async def main(count: int, output: Path) -> None:
     finally:
         broker.stop()
     pipeline = await pipeline_bench.run(count)  # its own broker and databases
+    profiles = await pipeline_bench.profiled(count, pipeline_bench.PROFILES)
     scans = await asyncio.to_thread(scan_bench.run)
     hostile = await asyncio.to_thread(html_bench.run)
     at_rest = await asyncio.to_thread(idle_bench.run)
     sections = [
+        *pipeline_bench.profile_section(profiles, count, pipeline_bench.PROFILES),
+        "",
         *scan_bench.section(scans),
         "",
         *html_bench.section(hostile),

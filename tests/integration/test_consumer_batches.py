@@ -29,16 +29,7 @@ RECORDS = 60
 async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
     settings: CommonSettings, scenario: Scenario
 ) -> None:
-    events = [
-        SenderStatusChanged(
-            mail_id=uuid.uuid4(),
-            workspace_id=scenario.workspace_id,
-            inbox_id=scenario.inbox_id,
-            status="warned",
-            reason=f"record {n}",
-        )
-        for n in range(RECORDS)
-    ]
+    events = _events(scenario)
     poison, flaky = events[17].event_id, events[41].event_id
     tries: dict[uuid.UUID, int] = {}
 
@@ -69,21 +60,10 @@ async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
 async def test_finish_runs_once_a_batch_and_a_failed_finish_leaves_each_record_alone(
     settings: CommonSettings, scenario: Scenario
 ) -> None:
-    events = [
-        SenderStatusChanged(
-            mail_id=uuid.uuid4(),
-            workspace_id=scenario.workspace_id,
-            inbox_id=scenario.inbox_id,
-            status="warned",
-            reason=f"record {n}",
-        )
-        for n in range(RECORDS)
-    ]
-    handled: list[uuid.UUID] = []
+    events = _events(scenario)
     finished: list[int] = []  # how many records each finish closed
 
     async def handler(got: SenderStatusChanged, session: AsyncSession) -> None:
-        handled.append(got.event_id)
         session.info["records"] = session.info.get("records", 0) + 1
 
     async def finish(done: list[SenderStatusChanged], session: AsyncSession) -> None:
@@ -104,6 +84,19 @@ async def test_finish_runs_once_a_batch_and_a_failed_finish_leaves_each_record_a
     assert first > 1  # the backlog came as a batch, and its finish failed ...
     assert finished[1 : 1 + first] == [1] * first  # ... so each of its records went alone
     assert sum(finished[1:]) == RECORDS  # every record closed by one committed finish
+
+
+def _events(scenario: Scenario) -> list[SenderStatusChanged]:
+    return [
+        SenderStatusChanged(
+            mail_id=uuid.uuid4(),
+            workspace_id=scenario.workspace_id,
+            inbox_id=scenario.inbox_id,
+            status="warned",
+            reason=f"record {n}",
+        )
+        for n in range(RECORDS)
+    ]
 
 
 async def _publish(settings: CommonSettings, bodies: list[bytes]) -> None:

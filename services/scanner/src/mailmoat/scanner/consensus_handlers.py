@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.credits import AI_ANALYSIS, charge
+from mailmoat.common.db.locks import turn_for
 from mailmoat.common.db.tables import ScanDecision, ScanVerdictRecord, SenderGraphView
 from mailmoat.common.events import (
     Consensus,
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "scanner-consensus"
 SIDES = ("primary", "checker")
+JOIN = "consensus"
+"""The lock scope that makes a mail's intake and its verdicts take turns: otherwise, on
+PostgreSQL, each can commit without seeing the other and the mail waits for its deadline."""
 NO_ANALYSIS = Decision(consensus=Consensus.PASS, risk_score=0, withheld=False)
 
 
@@ -51,6 +55,7 @@ class ConsensusEngine:
 
     async def on_raw_mail(self, event: RawMailReceived, session: AsyncSession) -> None:
         """Open the mail's decision with its deadline; L1 mail is decided at once, unanalysed."""
+        await turn_for(session, JOIN, event.mail_id)
         decision = await self._open(session, event)
         if decision.decided_at is not None:
             return
@@ -65,6 +70,7 @@ class ConsensusEngine:
         """Record every verdict; decide once both sides are in (shadow ones never decide)."""
         if event.detector not in SIDES:
             raise PoisonEvent(f"unknown detector side {event.detector!r}")
+        await turn_for(session, JOIN, event.mail_id)
         session.add(_record(event))
         await session.flush()
         decision = await session.get(ScanDecision, event.mail_id, with_for_update=True)

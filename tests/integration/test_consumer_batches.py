@@ -8,6 +8,7 @@ import asyncio
 import uuid
 
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,7 @@ from mailmoat.common.topics import Topic
 from tests.support.commits import counted_commits
 from tests.support.inprocess import running
 from tests.support.scenario import Scenario
+from tests.support.waiting import eventually
 
 GROUP = "batch-probe"
 RECORDS = 60
@@ -84,6 +86,41 @@ async def test_finish_runs_once_a_batch_and_a_failed_finish_leaves_each_record_a
     assert first > 1  # the backlog came as a batch, and its finish failed ...
     assert finished[1 : 1 + first] == [1] * first  # ... so each of its records went alone
     assert sum(finished[1:]) == RECORDS  # every record closed by one committed finish
+
+
+async def test_a_batch_skips_what_was_processed_before_and_what_repeats_within_it(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    events = _events(scenario)
+    consumer = settings.group(GROUP)
+    async with scenario.sessions() as session, session.begin():
+        for event in events[:10]:  # processed before: a redelivery after a crash
+            session.add(
+                ProcessedEvent(
+                    consumer=consumer, event_id=event.event_id, workspace_id=event.workspace_id
+                )
+            )
+    calls: list[uuid.UUID] = []
+
+    async def handler(got: SenderStatusChanged, session: AsyncSession) -> None:
+        calls.append(got.event_id)
+
+    labels = {"topic": Topic.SENDER_STATUS.value, "group": GROUP, "outcome": "duplicate"}
+    duplicates = REGISTRY.get_sample_value("mailmoat_events_consumed_total", labels) or 0.0
+    # The outbox published ten of them twice: the copies come in the same backlog.
+    await _publish(settings, [e.to_bytes() for e in events + events[20:30]])
+    quiet = settings.model_copy(update={"redrive_interval_seconds": 0, "consumer_batch_max": 100})
+    subscription = Subscription(Topic.SENDER_STATUS, GROUP, handler)
+    service = Service(name="probe", settings=quiet, subscriptions=[subscription])
+    async with running(service):
+        await _settled(scenario, settings, expected=RECORDS, letters=0)
+
+        async def all_counted() -> bool:
+            seen = REGISTRY.get_sample_value("mailmoat_events_consumed_total", labels) or 0.0
+            return seen - duplicates == 20
+
+        await eventually(all_counted, what="twenty records counted as duplicates")
+    assert sorted(calls) == sorted(e.event_id for e in events[10:])
 
 
 def _events(scenario: Scenario) -> list[SenderStatusChanged]:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -230,14 +231,20 @@ class _Consumer(Generic[E]):
         try:
             async with self._sessions() as session:
                 async with session.begin():
+                    seen = await self._processed(session, consumer, items)
                     for item in items:
-                        assert item.event is not None
+                        event = item.event
+                        assert event is not None
+                        if event.event_id in seen:
+                            EVENTS_CONSUMED.labels(*self._labels, "duplicate").inc()
+                            continue
+                        seen.add(event.event_id)
                         with self._processing(item):
                             try:
                                 async with session.begin_nested():
-                                    fresh = await self._handle_in(session, consumer, item.event)
-                                if fresh:
-                                    done.append(item.event)
+                                    await self._sub.handler(event, session)
+                                    _mark_processed(session, consumer, event)
+                                done.append(event)
                             except (OperationalError, InterfaceError):
                                 raise
                             except Exception:
@@ -356,6 +363,16 @@ class _Consumer(Generic[E]):
             self._after_commit(take_staged(session))
         HANDLER_DURATION.labels(*self._labels).observe(time.perf_counter() - started)
         EVENTS_CONSUMED.labels(*self._labels, "processed").inc()
+
+    async def _processed(
+        self, session: AsyncSession, consumer: str, items: list[_Item[E]]
+    ) -> set[uuid.UUID]:
+        """Which of the batch's events this consumer has already processed, in one query."""
+        ids = [item.event.event_id for item in items if item.event is not None]
+        query = select(ProcessedEvent.event_id).where(
+            ProcessedEvent.consumer == consumer, ProcessedEvent.event_id.in_(ids)
+        )
+        return set(await session.scalars(query))
 
     async def _skip_duplicate(self, session: AsyncSession, consumer: str, event: E) -> bool:
         query = select(ProcessedEvent.event_id).where(

@@ -36,6 +36,7 @@ from benchmarks.pipeline_report import (
     DatabaseRun,
     PipelineResults,
     cpu_rows,
+    database_rows,
     summary_rows,
 )
 from benchmarks.pipeline_stack import (
@@ -140,6 +141,7 @@ async def run_on(stack: Stack, zone: TestZone, count: int) -> DatabaseRun:
         await asyncio.sleep(REST_SECONDS)
         rest = difference(before, stack.cpu())
         mails = signed(zone, "bench", count)
+        work_before = await stack.services.database_work()
         before = stack.cpu()
         started = time.perf_counter()
         load = await smtp_load.peak(stack.smtp_port, RCPT, mails.__getitem__, count, CONNECTIONS)
@@ -155,6 +157,7 @@ async def run_on(stack: Stack, zone: TestZone, count: int) -> DatabaseRun:
         stored_at = await until(all_stored, allowance(count), f"{stack.database}: storing")
         graph_at = await until(all_counted, allowance(0), f"{stack.database}: sender graph")
         cpu = difference(before, stack.cpu())
+        work = await stack.services.database_work()
         rate = PACE_SHARE * load.accepted / (stored_at - started)
         latencies = await paced(stack, reader, zone, rate, paced_count(count))
     finally:
@@ -167,6 +170,10 @@ async def run_on(stack: Stack, zone: TestZone, count: int) -> DatabaseRun:
         graph_lag_seconds=graph_at - stored_at,
         window_seconds=graph_at - started,
         cpu=cpu,
+        database_work={
+            service: difference(work_before.get(service, {}), counts)
+            for service, counts in work.items()
+        },
         rest={name: used / REST_SECONDS for name, used in rest.items()},
         paced_rate=rate,
         paced_sent=paced_count(count),
@@ -234,7 +241,7 @@ def profile_section(profiles: list[Profile], count: int, folder: Path) -> list[s
 
 
 def difference(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {name: after[name] - before[name] for name in after}
+    return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 def paced_count(count: int) -> int:
@@ -364,6 +371,14 @@ def section(results: PipelineResults) -> list[str]:
         "broker's can come out below zero).",
         "",
         *cpu_rows(results),
+        "",
+        "What each service asks of its database per stored mail over the same window: SQL",
+        "statements by kind (other: BEGIN, SAVEPOINT and RELEASE, locks) and transactions",
+        "committed, from the `mailmoat_db_statements_total` and `mailmoat_db_commits_total`",
+        "counters each process serves. Each statement is a round trip (PostgreSQL) or a hop to",
+        "SQLite's thread; each commit an fsync.",
+        "",
+        *database_rows(results),
         *(["", *skipped] if skipped else []),
     ]
 

@@ -25,6 +25,8 @@ class DatabaseRun:
     """From the first send to the sender graph counting the last mail: the CPU's window."""
     cpu: dict[str, float]
     """CPU seconds each process used over that window."""
+    database_work: dict[str, dict[str, float]]
+    """Each service's statements by kind, and ``commits``, over that window."""
     rest: dict[str, float]
     """Each process's CPU at rest, in cores (1.0: one core busy)."""
     paced_rate: float
@@ -178,3 +180,38 @@ def cpu_rows(results: PipelineResults) -> list[str]:
             )
         lines.append("")
     return lines[:-1]
+
+
+STATEMENT_KINDS = ("select", "insert", "update", "delete", "other")
+
+
+def database_rows(results: PipelineResults) -> list[str]:
+    """One table per database: each service's statements by kind and commits, per stored
+    mail."""
+    lines: list[str] = []
+    for database, run in results.runs.items():
+        if not isinstance(run, DatabaseRun):
+            continue
+        mails = run.load.accepted
+        kinds = " | ".join(STATEMENT_KINDS)
+        lines += [
+            f"{TITLES[database]}:",
+            "",
+            f"| service | {kinds} | statements | commits |",
+            "|---" + "|---:" * (len(STATEMENT_KINDS) + 2) + "|",
+        ]
+        totals = dict.fromkeys((*STATEMENT_KINDS, "commits"), 0.0)
+        for service in SERVICES:
+            counts = run.database_work.get(service, {})
+            for kind in totals:
+                totals[kind] += counts.get(kind, 0.0)
+            lines.append(_work_row(service, counts, mails))
+        lines += [_work_row("**total**", totals, mails), ""]
+    return lines[:-1]
+
+
+def _work_row(name: str, counts: dict[str, float], mails: int) -> str:
+    cells = [f"{counts.get(kind, 0.0) / mails:.1f}" for kind in STATEMENT_KINDS]
+    statements = sum(counts.get(kind, 0.0) for kind in STATEMENT_KINDS) / mails
+    commits = counts.get("commits", 0.0) / mails
+    return f"| {name} | {' | '.join(cells)} | {statements:.1f} | {commits:.2f} |"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from tests.support.postgres import ThrowawayPostgres, _binary
 from tests.support.zones import TestZone
@@ -174,6 +175,25 @@ class ServiceProcesses:
 
     def cpu(self) -> dict[str, float]:
         return {name: cpu_seconds(process.pid) for name, process in self.processes.items()}
+
+    async def database_work(self) -> dict[str, dict[str, float]]:
+        """Each service's database statements by kind, and its commits (``commits``), so far:
+        the ``mailmoat_db_*`` counters its process serves on ``/metrics``."""
+        work: dict[str, dict[str, float]] = {}
+        async with httpx.AsyncClient(timeout=10) as client:
+            for port in self.health_ports.values():
+                text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        if sample.name == "mailmoat_db_statements_total":
+                            kind = sample.labels["kind"]
+                        elif sample.name == "mailmoat_db_commits_total":
+                            kind = "commits"
+                        else:
+                            continue
+                        service = work.setdefault(sample.labels["service"], {})
+                        service[kind] = service.get(kind, 0.0) + sample.value
+        return work
 
     def stop(self) -> None:
         """SIGTERM to each process group, then SIGKILL to any that outstays ``STOP_SECONDS``."""

@@ -29,6 +29,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from mailmoat.common.observability.logging import current_service
+from mailmoat.common.observability.metrics import DB_COMMITS, DB_STATEMENTS
+
 SessionFactory = async_sessionmaker[AsyncSession]
 GATE_TIMEOUT_SECONDS = 30.0
 """How long a write transaction waits for its turn, as SQLite's busy timeout."""
@@ -56,12 +59,17 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str) -> AsyncEngine:
     """Engine for the URL, configured for several processes sharing one SQLite file."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True)
-    _ensure_sqlite_dir(url)
-    # Room for every session of the services that may share the engine in one process.
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=40)
-    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
-    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        engine = create_async_engine(url, pool_pre_ping=True)
+    else:
+        _ensure_sqlite_dir(url)
+        # Room for every session of the services that may share the engine in one process.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=10, max_overflow=40
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    event.listen(engine.sync_engine, "commit", _count_commit)
     return engine
 
 
@@ -143,3 +151,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
+
+
+_KINDS = {"select": "select", "insert": "insert", "update": "update", "delete": "delete"}
+
+
+def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """Counts each statement for the service whose task sent it (services can share a process
+    and an engine; the task's context names the service)."""
+    verb = statement.lstrip()[:6].lower()
+    DB_STATEMENTS.labels(current_service() or "none", _KINDS.get(verb, "other")).inc()
+
+
+def _count_commit(_conn: Any) -> None:
+    DB_COMMITS.labels(current_service() or "none").inc()

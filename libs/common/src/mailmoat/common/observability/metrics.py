@@ -81,6 +81,15 @@ CREDITS_OVERAGE = Counter(
     ["reason"],
 )
 SERVICE_UP = Gauge("mailmoat_service_up", "1 while the service runs.", ["service"])
+DB_STATEMENTS = Counter(
+    "mailmoat_db_statements_total",
+    "SQL statements sent to the database, by the service that sent them and their kind (select, "
+    "insert, update, delete; other: BEGIN, SAVEPOINT, locks and the like).",
+    ["service", "kind"],
+)
+DB_COMMITS = Counter(
+    "mailmoat_db_commits_total", "Database transactions committed, by service.", ["service"]
+)
 
 # What an operator watches (deploy/grafana dashboards, deploy/prometheus alerts). No series is
 # labelled by workspace or inbox: the number of series stays fixed however many tenants there are.

@@ -129,7 +129,7 @@ def subscribe(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 5),
+        heartbeat_interval_ms=max(500, settings.kafka_session_timeout_ms // 5),
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         batch=True,
         max_records=settings.consumer_batch_max,

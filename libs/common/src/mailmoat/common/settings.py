@@ -28,7 +28,15 @@ class CommonSettings(BaseSettings):
     kafka_idempotence: bool = Field(
         default=True, description="Idempotent producer; off for the embedded broker."
     )
-    kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    kafka_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1_000,
+        description=(
+            "How long a consumer may go silent before its group gives its partitions to another "
+            "member. The embedded broker also holds each join for half of it. Kafka refuses "
+            "values under its group.min.session.timeout.ms (6 s unless changed)."
+        ),
+    )
     kafka_fetch_max_wait_ms: int = Field(
         default=500,
         ge=1,

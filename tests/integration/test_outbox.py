@@ -29,6 +29,7 @@ from mailmoat.common.outbox import OutboxRelay, stage_event, take_staged
 from mailmoat.common.outbox_failures import ERROR_LIMIT, SLIMMED_HEADER, OutboxFailureNotice
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
+from tests.support.commits import counted_commits
 from tests.support.scenario import Scenario
 from tests.support.waiting import eventually
 
@@ -130,6 +131,28 @@ async def test_the_fast_path_publishes_what_was_committed_and_the_poll_does_not_
     assert row.published_at is not None
     published = await read_all(settings, Topic.SENDER_STATUS)
     assert [SenderStatusChanged.model_validate_json(v).reason for v in published] == ["committed"]
+
+
+async def test_handovers_published_together_are_marked_in_a_shared_commit(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    producer = f"shared-{uuid.uuid4().hex[:8]}"
+    events = [inbox_event(scenario, f"event {n}") for n in range(20)]
+    rows = await add_rows(scenario, producer, *[(Topic.INBOX_EVENTS, e) for e in events])
+    async with started_broker(settings) as broker:
+        relay = OutboxRelay(scenario.sessions, broker, settings, producer=producer)
+        with counted_commits("UPDATE outbox SET published_at") as marks:
+            for row in rows:  # twenty transactions' worth, one row each
+                relay.hand_over([row])
+            while relay._handovers:
+                await asyncio.sleep(0.01)
+        assert await relay.publish_pending() == 0  # every row marked: none published again
+    assert all(row.published_at is not None for row in await outbox_rows(scenario, producer))
+    assert 1 <= marks[0] <= 5, marks[0]  # one commit each before marks were shared
+    published = await read_all(settings, Topic.INBOX_EVENTS)
+    assert sorted(InboxEvent.model_validate_json(v).reason for v in published) == sorted(
+        e.reason for e in events
+    )
 
 
 async def test_a_row_the_broker_refuses_is_set_aside_and_the_rows_behind_it_go_out(

@@ -116,6 +116,8 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._handovers: set[asyncio.Task[None]] = set()
         self._in_flight: set[int] = set()  # rows the fast path is publishing: the poll skips them
+        self._to_mark: list[Settled] = []  # published by the fast path, their mark to come
+        self._marker: asyncio.Task[None] | None = None
         self._row_locking = not is_sqlite(settings.database_url)
         self._refusals = Refusals(self._publish, broker, settings, producer=producer)
         self._pending = (
@@ -145,18 +147,40 @@ class OutboxRelay:
         task.add_done_callback(self._handovers.discard)
 
     async def _publish_now(self, rows: list[OutboxRecord]) -> None:
+        settled: list[Settled] = []
         stopped: Exception | None
         try:
             settled, stopped = await self._publish_each(rows)
-            async with self._sessions() as session, session.begin():
-                await mark(session, settled)
         except Exception as exc:
             stopped = exc
         finally:
-            self._in_flight.difference_update(row.id for row in rows)
+            marked_later = {row.row_id for row in settled}
+            self._in_flight.difference_update(r.id for r in rows if r.id not in marked_later)
+        if settled:
+            self._to_mark.extend(settled)
+            if self._marker is None or self._marker.done():
+                self._marker = asyncio.create_task(self._mark_published())
+                self._handovers.add(self._marker)
+                self._marker.add_done_callback(self._handovers.discard)
         if stopped is not None:
             log.warning("fast-path publish stopped; the relay's poll will go on", exc_info=stopped)
             self.wake()
+
+    async def _mark_published(self) -> None:
+        """Mark what the fast path published, in one transaction for all the rows settled
+        while the last one committed: under load many handovers share a commit (an fsync on
+        SQLite) rather than paying one each. A row left unmarked is published again by the
+        poll, which consumers deduplicate."""
+        while self._to_mark:
+            settled, self._to_mark = self._to_mark, []
+            try:
+                async with self._sessions() as session, session.begin():
+                    await mark(session, settled)
+            except Exception:
+                log.warning("marking published rows failed; the poll will publish them again")
+                self.wake()
+            finally:
+                self._in_flight.difference_update(row.row_id for row in settled)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Publish until ``stopping`` is set (then once more, for what was staged last);
@@ -166,7 +190,8 @@ class OutboxRelay:
         wait = self._settings.outbox_poll_seconds
         while True:
             last = stopping.is_set()
-            if last:  # let the fast path finish what it took, so the poll does not repeat it
+            while last and self._handovers:  # let the fast path finish what it took (and
+                # mark it), so the poll does not repeat it
                 await asyncio.gather(*self._handovers, return_exceptions=True)
             found = 0
             try:

@@ -26,7 +26,13 @@ def _detector_service(
         shadow=shadow,
     )
     # Not transactional: the handler keeps no transaction open while the detector judges.
-    subscription = Subscription(Topic.RAW_MAIL, name, handler.on_raw_mail, transactional=False)
+    subscription = Subscription(
+        Topic.RAW_MAIL,
+        name,
+        handler.on_raw_mail,
+        transactional=False,
+        batch_handler=handler.on_raw_mails,
+    )
     close = getattr(detector, "aclose", None)  # network backends hold connection pools
     return Service(
         name=name,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.consumer import PoisonEvent
+from mailmoat.common.consumer import Job, PoisonEvent
 from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import ProcessedEvent, RawMessage
 from mailmoat.common.events import DetectorVerdict, Finding, RawMailReceived
@@ -30,6 +31,8 @@ from mailmoat.scanner.domain.coverage import COVERAGE_CODES, enforce_coverage
 from mailmoat.scanner.offload import Offload
 
 NO_AI_LEVELS = frozenset({"L1"})
+WRITE_EVERY_SECONDS = 1.0
+"""In a batch that takes long to judge, verdicts are written at least this often."""
 
 
 def scan_content(structured: dict[str, Any] | None, raw: bytes) -> ScanContent:
@@ -50,7 +53,8 @@ class DetectorHandler:
     judged with none open, and the verdict staged and the event recorded as processed (by
     ``consumer``, the group's id) in one short write transaction. A detector may take seconds;
     on SQLite a transaction open all along would hold the database's one write lock, and every
-    writer (the SMTP door's commit, the API) would wait for the detector."""
+    writer (the SMTP door's commit, the API) would wait for the detector. A batch of records
+    (``on_raw_mails``) is judged the same way and written in one transaction."""
 
     def __init__(
         self,
@@ -84,21 +88,85 @@ class DetectorHandler:
             async with session.begin():
                 if await self._taken(session, event):
                     return
-                raw = await session.get(RawMessage, event.raw_ref)
-                if raw is None or raw.workspace_id != event.workspace_id:
-                    raise PoisonEvent(f"raw message {event.raw_ref} not found")
-                structured, body = raw.structured, raw.raw
+                structured, body = await _raw(session, event)
         verdict = await self._judge(event, structured, body)
         async with session.begin():
             if await self._record(session, event):
                 stage_event(session, Topic.SCAN_VERDICTS, verdict, producer=self.producer)
 
+    async def on_raw_mails(self, jobs: list[Job[RawMailReceived]], session: AsyncSession) -> None:
+        """A batch: each new mail read and judged as ``on_raw_mail`` does, with no transaction
+        open while it is judged; then the verdicts staged and the records marked processed in
+        one write transaction for them all (one commit, where each mail paid its own), or one
+        per ``WRITE_EVERY_SECONDS`` of judging in a long batch. If anything fails (a raw
+        message missing), the records not written yet go to ``on_raw_mail`` one at a time."""
+        with reading():
+            async with session.begin():
+                taken = await self._taken_of(session, [job.event for job in jobs])
+        judged: list[tuple[Job[RawMailReceived], DetectorVerdict | None]] = []
+        poisoned: PoisonEvent | None = None
+        since = time.monotonic()
+        for job in jobs:
+            event = job.event
+            if event.event_id in taken:
+                continue
+            taken.add(event.event_id)
+            verdict = None
+            if event.security_level not in NO_AI_LEVELS:  # L1: recorded, never analysed
+                with job.traced():
+                    try:
+                        with reading():
+                            async with session.begin():
+                                structured, body = await _raw(session, event)
+                    except PoisonEvent as exc:
+                        poisoned = exc  # left unwritten: taken alone, and dead-lettered
+                        continue
+                    verdict = await self._judge(event, structured, body)
+            judged.append((job, verdict))
+            if time.monotonic() - since > WRITE_EVERY_SECONDS:
+                await self._write(session, judged)
+                judged, since = [], time.monotonic()
+        await self._write(session, judged)
+        if poisoned is not None:
+            raise poisoned  # the records written are skipped as taken; the bad one goes alone
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        judged: list[tuple[Job[RawMailReceived], DetectorVerdict | None]],
+    ) -> None:
+        """Stage ``judged``'s verdicts and mark their records processed, in one transaction;
+        a record another member of the group recorded meanwhile is left as it is."""
+        if not judged:
+            return
+        async with session.begin():
+            recorded = await self._taken_of(session, [job.event for job, _ in judged])
+            for job, verdict in judged:
+                event = job.event
+                if event.event_id in recorded:
+                    continue
+                session.add(
+                    ProcessedEvent(
+                        consumer=self.consumer,
+                        event_id=event.event_id,
+                        workspace_id=event.workspace_id,
+                    )
+                )
+                if verdict is not None:
+                    with job.traced():
+                        stage_event(session, Topic.SCAN_VERDICTS, verdict, producer=self.producer)
+
     async def _taken(self, session: AsyncSession, event: RawMailReceived) -> bool:
         """Whether this group recorded ``event`` already (a redelivery)."""
+        return bool(await self._taken_of(session, [event]))
+
+    async def _taken_of(self, session: AsyncSession, events: list[RawMailReceived]) -> set[UUID]:
+        """Which of ``events`` this group recorded already, in one query."""
         query = select(ProcessedEvent.event_id).where(
-            ProcessedEvent.consumer == self.consumer, ProcessedEvent.event_id == event.event_id
+            ProcessedEvent.consumer == self.consumer,
+            ProcessedEvent.event_id.in_([event.event_id for event in events]),
         )
-        return (await session.scalar(query)) is not None
+        return set(await session.scalars(query))
 
     async def _record(self, session: AsyncSession, event: RawMailReceived) -> bool:
         """Record ``event`` as processed by this group; False if it was already."""
@@ -154,3 +222,13 @@ class DetectorHandler:
         finally:
             DETECTOR_DURATION.labels(*labels).observe(time.perf_counter() - started)
         return assessed, None
+
+
+async def _raw(
+    session: AsyncSession, event: RawMailReceived
+) -> tuple[dict[str, Any] | None, bytes]:
+    """The mail's parse and bytes as ingest stored them (in the caller's transaction)."""
+    raw = await session.get(RawMessage, event.raw_ref)
+    if raw is None or raw.workspace_id != event.workspace_id:
+        raise PoisonEvent(f"raw message {event.raw_ref} not found")
+    return raw.structured, raw.raw

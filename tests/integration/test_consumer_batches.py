@@ -12,12 +12,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.consumer import PoisonEvent, Subscription
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import DeadLetter, ProcessedEvent
 from mailmoat.common.events import SenderStatusChanged
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
+from mailmoat.common.subscription import PoisonEvent, Subscription
 from mailmoat.common.topics import Topic
 from tests.support.commits import counted_commits
 from tests.support.inprocess import running

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.bus import create_broker
-from mailmoat.common.consumer import Subscription
 from mailmoat.common.db.session import SessionFactory, create_engine, create_session_factory
 from mailmoat.common.db.tables import AuditEntry, DeadLetter
 from mailmoat.common.dead_letters import (
@@ -35,6 +34,7 @@ from mailmoat.common.dead_letters import (
 from mailmoat.common.events import AuditRecorded
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
+from mailmoat.common.subscription import Subscription
 from mailmoat.common.topics import Topic
 from tests.support.inprocess import running
 from tests.support.waiting import eventually

@@ -13,11 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from mailmoat.common.consumer import Subscription
 from mailmoat.common.db.tables import OutboxRecord
 from mailmoat.common.processes import free_port, wait_for_port
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
+from mailmoat.common.subscription import Subscription
 from mailmoat.common.topics import Topic
 from mailmoat.gateway.app import build_service as build_gateway
 from mailmoat.gateway.settings import GatewaySettings

@@ -18,11 +18,11 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from aiokafka import ConsumerRebalanceListener, ConsumerRecord
+from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -35,80 +35,25 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import SessionFactory
-from mailmoat.common.db.tables import DeadLetter, OutboxRecord, ProcessedEvent
-from mailmoat.common.dead_letters import ERROR_LIMIT, record_dead_letter
+from mailmoat.common.db.tables import OutboxRecord, ProcessedEvent
+from mailmoat.common.dead_letters import letter_for, record_dead_letter
 from mailmoat.common.events import EVENT_BY_TOPIC, Event
 from mailmoat.common.observability.logging import log_context
 from mailmoat.common.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
 from mailmoat.common.observability.tracing import processing_span
 from mailmoat.common.outbox import take_staged
 from mailmoat.common.settings import CommonSettings
-from mailmoat.common.topics import Topic
+from mailmoat.common.subscription import BatchHandler, Job, Membership, PoisonEvent, Subscription
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
-Handler = Callable[[E, AsyncSession], Awaitable[None]]
-BatchHandler = Callable[[list["Job[E]"], AsyncSession], Awaitable[None]]
-Finisher = Callable[[list[E], AsyncSession], Awaitable[None]]
 
 UNAVAILABLE_BACKOFF_SECONDS = 1.0
 
 
 class _Unfinished(Exception):
     """A subscription's ``finish`` failed: the batch's transaction is rolled back."""
-
-
-class PoisonEvent(Exception):
-    """Raised by a handler for a well-formed event that can never be processed (dead-lettered)."""
-
-
-@dataclass(frozen=True)
-class Job(Generic[E]):
-    """One record of a batch given to a batch handler: its event, and its ``process`` span and
-    log context to enter around the work done for it (what that work stages continues the
-    record's trace)."""
-
-    event: E
-    span: Span
-
-    @contextlib.contextmanager
-    def traced(self) -> Iterator[None]:
-        with (
-            trace.use_span(self.span, end_on_exit=False),
-            log_context(mail_id=self.event.mail_id, event_id=self.event.event_id),
-        ):
-            yield
-
-
-@dataclass(frozen=True)
-class Subscription(Generic[E]):
-    """A handler for one topic under one consumer group."""
-
-    topic: Topic
-    group: str
-    handler: Handler[E]
-    transactional: bool = True
-    """True: the handler runs inside the transaction that records the event as processed.
-    False: the handler gets a session with no transaction open and commits its own (for work
-    that must be committed before an external call, such as dispatch's write-ahead). Such a
-    handler must make a redelivery harmless by itself (dispatch's claim of the send, a
-    delivery's id derived from the event), so nothing is recorded for it: a commit saved."""
-    batch_handler: BatchHandler[E] | None = None
-    """For a subscriber that is not transactional: all the records of a batch at once, as it
-    commits them (dispatch claims a batch of sends in one transaction). If it fails, ``handler``
-    takes each record of the batch in turn, so it must leave a record it did not finish as
-    ``handler`` can take it up."""
-    finish: Finisher[E] | None = None
-    """For a transactional subscriber: the records handled in the transaction (duplicates left
-    out), once they all are, before the commit; for work better done for many records at once
-    (reputation counts a batch of sends with one write per sender and hour, and judges each
-    sender once). A record handled alone gets it too. If it fails, the batch is rolled back
-    and its records are handled one by one."""
-
-
-async def later(event: Event, session: AsyncSession) -> None:
-    """A handler that leaves its record to the subscription's ``finish``."""
 
 
 def subscribe(
@@ -138,20 +83,6 @@ def subscribe(
         listener=membership,
     )(consumer.consume)
     return membership
-
-
-class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Whether a consumer holds its group's assignment: from a join until the next rebalance
-    takes it away. An empty assignment counts (a replica beyond the partition count waits)."""
-
-    def __init__(self) -> None:
-        self.assigned = False
-
-    async def on_partitions_revoked(self, revoked: object) -> None:
-        self.assigned = False
-
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        self.assigned = True
 
 
 async def _raw_body(msg: StreamMessage[Any]) -> bytes:
@@ -388,7 +319,8 @@ class _Consumer(Generic[E]):
         dlq topic, even when the row could not be written."""
         raw = item.record
         original = {k: v for k, v in item.headers.items() if isinstance(v, str)}
-        letter = self._letter(item, original, exc)
+        consumer, topic = self._settings.group(self._sub.group), self._sub.topic.value
+        letter = letter_for(consumer, topic, raw, item.body, original, exc, event=item.event)
         await record_dead_letter(self._sessions, letter)
         headers = {
             **original,
@@ -404,23 +336,6 @@ class _Consumer(Generic[E]):
         )
         EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc()
         log.error("record dead-lettered: %s: %s", type(exc).__name__, exc)
-
-    def _letter(self, item: _Item[E], headers: dict[str, str], exc: Exception) -> DeadLetter:
-        raw, event = item.record, item.event
-        return DeadLetter(
-            consumer=self._settings.group(self._sub.group),
-            topic=self._sub.topic.value,
-            event_id=event.event_id if event is not None else None,
-            workspace_id=event.workspace_id if event is not None else None,
-            # Our producers' keys are text (ids); a foreign binary key is kept readable.
-            key=raw.key.decode(errors="replace") if raw.key is not None else None,
-            payload=item.body,
-            headers=headers,
-            error_type=type(exc).__name__,
-            error=str(exc)[:ERROR_LIMIT],
-            original_partition=raw.partition,
-            original_offset=raw.offset,
-        )
 
 
 def _mark_processed(session: AsyncSession, consumer: str, event: Event) -> None:

@@ -10,7 +10,9 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db.session import SessionFactory
 from mailmoat.common.db.tables import DeadLetter
-from mailmoat.common.events.base import utcnow
+from mailmoat.common.events.base import Event, utcnow
 from mailmoat.common.observability.metrics import DEAD_LETTERS_PENDING
 from mailmoat.common.settings import CommonSettings
 
@@ -43,6 +45,34 @@ class UnknownDeadLetter(ReplayRefused):
 
 class AlreadyReplayed(ReplayRefused):
     """The dead letter was replayed before, and ``force`` was not given."""
+
+
+def letter_for(
+    consumer: str,
+    topic: str,
+    record: ConsumerRecord[Any, Any],
+    body: bytes,
+    headers: dict[str, str],
+    exc: Exception,
+    *,
+    event: Event | None,
+) -> DeadLetter:
+    """The dead letter of ``record`` read from ``topic`` (its name unprefixed; ``event`` None
+    when it did not decode), as ``consumer`` gave up on it for ``exc``."""
+    return DeadLetter(
+        consumer=consumer,
+        topic=topic,
+        event_id=event.event_id if event is not None else None,
+        workspace_id=event.workspace_id if event is not None else None,
+        # Our producers' keys are text (ids); a foreign binary key is kept readable.
+        key=record.key.decode(errors="replace") if record.key is not None else None,
+        payload=body,
+        headers=headers,
+        error_type=type(exc).__name__,
+        error=str(exc)[:ERROR_LIMIT],
+        original_partition=record.partition,
+        original_offset=record.offset,
+    )
 
 
 async def record_dead_letter(sessions: SessionFactory, letter: DeadLetter) -> bool:

@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mailmoat.common.bus import create_broker, create_topics
-from mailmoat.common.consumer import Membership, Subscription, subscribe
+from mailmoat.common.consumer import subscribe
 from mailmoat.common.db.session import (
     SessionFactory,
     create_engine,
@@ -50,6 +50,7 @@ from mailmoat.common.observability.tracing import configure_tracing
 from mailmoat.common.outbox import OutboxRelay
 from mailmoat.common.redrive import Redrive
 from mailmoat.common.settings import CommonSettings
+from mailmoat.common.subscription import Membership, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from mailmoat.common.consumer import Subscription
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.service import Runtime, Service, every
+from mailmoat.common.subscription import Subscription
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.adapters.deliveries import measure_backlog
 from mailmoat.dispatch.adapters.egress import SafeEgress

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.caps import CapLedger
-from mailmoat.common.consumer import Job
 from mailmoat.common.credits import OUTBOUND_SENT, charge
 from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, MailSent, SendApproved
@@ -23,6 +22,7 @@ from mailmoat.common.observability.tracing import tracer
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
+from mailmoat.common.subscription import Job
 from mailmoat.common.topics import Topic
 from mailmoat.common.verp import VerpKey
 from mailmoat.dispatch.adapters import sends

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import subject_hash
-from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import (
     Inbox,
@@ -25,6 +24,7 @@ from mailmoat.common.events import AuditRecorded, InboxEvent
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.exposure import shown
 from mailmoat.common.observability.tracing import current_trace_headers
+from mailmoat.common.subscription import PoisonEvent
 from mailmoat.dispatch.domain.deliveries import render
 from mailmoat.dispatch.domain.fairness import Due, target_of
 from mailmoat.dispatch.domain.payloads import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailmoat.common.consumer import Subscription
 from mailmoat.common.service import Service
+from mailmoat.common.subscription import Subscription
 from mailmoat.common.topics import Topic
 from mailmoat.policy.inbound import on_mail_scanned
 from mailmoat.policy.outbound import (

@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.caps import CapLedger
-from mailmoat.common.consumer import Job
 from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
@@ -27,6 +26,7 @@ from mailmoat.common.observability.metrics import POLICY_DECISIONS, observe_stag
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
+from mailmoat.common.subscription import Job
 from mailmoat.common.topics import Topic
 from mailmoat.policy.adapters.flagged import FLAGGED, flagged_repeated
 from mailmoat.policy.adapters.repository import PolicyRepository

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailmoat.common.consumer import Subscription, later
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
+from mailmoat.common.subscription import Subscription, later
 from mailmoat.common.topics import Topic
 from mailmoat.reputation.handlers import count_sends, on_feedback, on_sender_status
 from mailmoat.reputation.rates import measure_rates

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailmoat.common.consumer import Subscription
 from mailmoat.common.service import Service, every
+from mailmoat.common.subscription import Subscription
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.backends import build_detector
 from mailmoat.scanner.consensus_handlers import ConsensusEngine

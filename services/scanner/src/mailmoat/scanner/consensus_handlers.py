@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.credits import AI_ANALYSIS, charge
 from mailmoat.common.db.locks import turn_for
 from mailmoat.common.db.tables import ScanDecision, ScanVerdictRecord, SenderGraphView
@@ -27,6 +26,7 @@ from mailmoat.common.lookalike import domain_skeleton, split_address
 from mailmoat.common.observability.metrics import CONSENSUS_OUTCOMES, SENDER_SIGNALS
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.service import Runtime
+from mailmoat.common.subscription import PoisonEvent
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.domain.consensus import (
     Decision,

@@ -10,7 +10,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.consumer import Job, PoisonEvent
 from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import ProcessedEvent, RawMessage
 from mailmoat.common.events import DetectorVerdict, Finding, RawMailReceived
@@ -24,6 +23,7 @@ from mailmoat.common.observability.metrics import (
     EVENTS_TRIMMED,
 )
 from mailmoat.common.outbox import stage_event
+from mailmoat.common.subscription import Job, PoisonEvent
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.domain.assessment import Assessment, Detector
 from mailmoat.scanner.domain.content import ScanContent

@@ -14,7 +14,6 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from mailmoat.common.consumer import Subscription
 from mailmoat.common.db.session import SessionFactory, reading
 from mailmoat.common.db.tables import OutboxRecord
 from mailmoat.common.events.base import utcnow
@@ -24,6 +23,7 @@ from mailmoat.common.observability.metrics import (
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
 )
+from mailmoat.common.subscription import Subscription
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.db.tables import Inbox, Message, OutboundMessage, RawMessage, Workspace
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.outbound_status import OutboundStatus
+from mailmoat.common.subscription import PoisonEvent
 
 # A msg-id as it may go into a header we write: no spaces, controls or nested brackets.
 _MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]{1,900}>$")

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.consumer import PoisonEvent
 from mailmoat.common.db.tables import (
     AllowlistEntry,
     ApiKey,
@@ -23,6 +22,7 @@ from mailmoat.common.db.tables import (
 )
 from mailmoat.common.mail.auth import AuthenticationResults
 from mailmoat.common.outbound_status import COUNTED
+from mailmoat.common.subscription import PoisonEvent
 
 APPROVE_SCOPE = "approve:mail"
 REFERENCES_LOOKED_UP = 50

@@ -1,5 +1,6 @@
 """A consumer takes what the broker has and handles it in one transaction: one commit for many
-records, and a record that fails is rolled back alone (retried by itself, dead-lettered if it
+records, no savepoint while nothing fails, and a record that fails is rolled back alone (the
+batch again with each record in a savepoint; the record retried by itself, dead-lettered if it
 keeps failing) while the rest of its batch commits."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.subscription import PoisonEvent, Subscription
 from mailmoat.common.topics import Topic
-from tests.support.commits import counted_commits
+from tests.support.commits import counted_commits, counted_statements
 from tests.support.inprocess import running
 from tests.support.scenario import Scenario
 from tests.support.waiting import eventually
@@ -34,19 +35,29 @@ async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
     events = _events(scenario)
     poison, flaky = events[17].event_id, events[41].event_id
     tries: dict[uuid.UUID, int] = {}
+    attempts: dict[uuid.UUID, list[uuid.UUID]] = {}  # each transaction's records, in order
+    rolled_back: set[uuid.UUID] = set()  # transactions a failure ended (not in a savepoint)
 
     async def handler(got: SenderStatusChanged, session: AsyncSession) -> None:
+        attempt = session.info.setdefault("attempt", uuid.uuid4())
+        attempts.setdefault(attempt, []).append(got.event_id)
         tries[got.event_id] = tries.get(got.event_id, 0) + 1
+        failing = got.event_id == poison or (got.event_id == flaky and tries[flaky] == 1)
+        if failing and not session.in_nested_transaction():
+            rolled_back.add(attempt)
         if got.event_id == poison:
             raise PoisonEvent("this record can never be handled")
-        if got.event_id == flaky and tries[flaky] == 1:
+        if failing:
             raise RuntimeError("a passing failure")
 
     await _publish(settings, [e.to_bytes() for e in events] + [b"{not json"])
     quiet = settings.model_copy(update={"redrive_interval_seconds": 0, "consumer_batch_max": 100})
     subscription = Subscription(Topic.SENDER_STATUS, GROUP, handler)
     service = Service(name="probe", settings=quiet, subscriptions=[subscription])
-    with counted_commits("INSERT INTO processed_events") as commits:
+    with (
+        counted_commits("INSERT INTO processed_events") as commits,
+        counted_statements("SAVEPOINT") as savepoints,
+    ):
         async with running(service):
             processed, letters = await _settled(scenario, settings, expected=RECORDS - 1)
     assert processed == {e.event_id for e in events} - {poison}
@@ -54,9 +65,15 @@ async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
     # One per batch (the records arrive in a few fetches) and one for the record retried
     # alone: never one per record, as when each record had a transaction of its own.
     assert commits[0] <= 8, commits[0]
-    assert tries[flaky] == 2  # once in its batch, once alone
-    assert tries[poison] >= 2  # in its batch, then alone until dead-lettered
-    assert all(n == 1 for event_id, n in tries.items() if event_id not in (poison, flaky))
+    assert tries[flaky] == 2  # in its batch, then in its batch's savepoint
+    assert tries[poison] >= 3  # in its batch, in its savepoint, then alone until dead-lettered
+    assert savepoints[0] > 0  # the batches that held a failing record, again record by record
+    # A record is handled again only when a failure rolled back the transaction it was in.
+    for event_id, n in tries.items():
+        if event_id not in (poison, flaky):
+            again = sum(event_id in attempts[attempt] for attempt in rolled_back)
+            assert n == 1 + again, (event_id, n, again)
+    assert rolled_back  # each batch was tried first with no savepoint
 
 
 async def test_finish_runs_once_a_batch_and_a_failed_finish_leaves_each_record_alone(
@@ -112,8 +129,9 @@ async def test_a_batch_skips_what_was_processed_before_and_what_repeats_within_i
     quiet = settings.model_copy(update={"redrive_interval_seconds": 0, "consumer_batch_max": 100})
     subscription = Subscription(Topic.SENDER_STATUS, GROUP, handler)
     service = Service(name="probe", settings=quiet, subscriptions=[subscription])
-    async with running(service):
-        await _settled(scenario, settings, expected=RECORDS, letters=0)
+    with counted_statements("SAVEPOINT") as savepoints:
+        async with running(service):
+            await _settled(scenario, settings, expected=RECORDS, letters=0)
 
         async def all_counted() -> bool:
             seen = REGISTRY.get_sample_value("mailmoat_events_consumed_total", labels) or 0.0
@@ -121,6 +139,7 @@ async def test_a_batch_skips_what_was_processed_before_and_what_repeats_within_i
 
         await eventually(all_counted, what="twenty records counted as duplicates")
     assert sorted(calls) == sorted(e.event_id for e in events[10:])
+    assert savepoints[0] == 0  # nothing failed: no record paid for a savepoint
 
 
 def _events(scenario: Scenario) -> list[SenderStatusChanged]:

@@ -31,3 +31,20 @@ def counted_commits(statement_prefix: str) -> Iterator[list[int]]:
     finally:
         event.remove(Engine, "before_cursor_execute", wrote)
         event.remove(Engine, "commit", committed)
+
+
+@contextmanager
+def counted_statements(statement_prefix: str) -> Iterator[list[int]]:
+    """Statements starting with ``statement_prefix`` (``SAVEPOINT``) run on any engine in this
+    process while the block runs."""
+    counter = [0]
+
+    def ran(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(statement_prefix):
+            counter[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", ran)
+    try:
+        yield counter
+    finally:
+        event.remove(Engine, "before_cursor_execute", ran)

@@ -12,7 +12,7 @@ from mailmoat.common.subscription import Subscription, later
 from mailmoat.common.topics import Topic
 from mailmoat.reputation.handlers import count_sends, on_feedback, on_sender_status
 from mailmoat.reputation.rates import measure_rates
-from mailmoat.reputation.sender_graph import on_inbox_event, on_mail_scanned
+from mailmoat.reputation.sender_graph import count_scanned, on_inbox_event
 
 
 def build_service(settings: CommonSettings) -> Service:
@@ -21,7 +21,7 @@ def build_service(settings: CommonSettings) -> Service:
         Subscription(Topic.SENT, "reputation-sent", later, finish=count_sends),
         Subscription(Topic.FEEDBACK, "reputation-feedback", on_feedback),
         Subscription(Topic.SENDER_STATUS, "reputation-sender-status", on_sender_status),
-        Subscription(Topic.SCANNED_MAIL, "reputation-scanned", on_mail_scanned),
+        Subscription(Topic.SCANNED_MAIL, "reputation-scanned", later, finish=count_scanned),
         Subscription(Topic.INBOX_EVENTS, "reputation-releases", on_inbox_event),
     ]
     return Service(

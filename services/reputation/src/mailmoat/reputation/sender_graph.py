@@ -10,6 +10,8 @@ domains. Apart from the API's read-only listing, no other service reads ``sender
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import SenderEdge
@@ -27,29 +29,41 @@ from mailmoat.common.topics import Topic
 PRODUCER = "reputation"
 
 
-async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
-    """Count one decided mail on its sender's address and domain edges, and publish both."""
-    for kind, sender in _edge_keys(event.sender):
-        edge = await session.get(SenderEdge, (event.inbox_id, kind, sender), with_for_update=True)
+async def count_scanned(done: list[MailScanned], session: AsyncSession) -> None:
+    """Count a batch of decided mail on their senders' address and domain edges: each edge the
+    batch moved is read and written once and its newest state published once (the topic is
+    compacted on the edge, and the consensus engine keeps only the newest state)."""
+    by_edge: dict[tuple[uuid.UUID, str, str], list[MailScanned]] = {}
+    for event in done:
+        for kind, sender in _edge_keys(event.sender):
+            by_edge.setdefault((event.inbox_id, kind, sender), []).append(event)
+    for key, events in by_edge.items():
+        edge = await session.get(SenderEdge, key, with_for_update=True)
         if edge is None:
-            edge = SenderEdge(
-                inbox_id=event.inbox_id,
-                kind=kind,
-                sender=sender,
-                workspace_id=event.workspace_id,
-                first_seen=event.occurred_at,
-                last_seen=event.occurred_at,
-                messages=0,
-                passed=0,
-                reviewed=0,
-                withheld=0,
-                released=0,
-                dmarc_pass=0,
-                dmarc_fail=0,
-            )
+            edge = _new_edge(key, events[0])
             session.add(edge)
-        _count(edge, event)
-        _publish(session, edge, event)
+        for event in events:
+            _count(edge, event)
+        _publish(session, edge, events[-1])
+
+
+def _new_edge(key: tuple[uuid.UUID, str, str], first: MailScanned) -> SenderEdge:
+    inbox_id, kind, sender = key
+    return SenderEdge(
+        inbox_id=inbox_id,
+        kind=kind,
+        sender=sender,
+        workspace_id=first.workspace_id,
+        first_seen=first.occurred_at,
+        last_seen=first.occurred_at,
+        messages=0,
+        passed=0,
+        reviewed=0,
+        withheld=0,
+        released=0,
+        dmarc_pass=0,
+        dmarc_fail=0,
+    )
 
 
 async def on_inbox_event(event: InboxEvent, session: AsyncSession) -> None:

@@ -34,13 +34,13 @@ def counted_commits(statement_prefix: str) -> Iterator[list[int]]:
 
 
 @contextmanager
-def counted_statements(statement_prefix: str) -> Iterator[list[int]]:
-    """Statements starting with ``statement_prefix`` (``SAVEPOINT``) run on any engine in this
-    process while the block runs."""
+def counted_statements(statement_prefix: str, containing: str = "") -> Iterator[list[int]]:
+    """Statements starting with ``statement_prefix`` (``SAVEPOINT``), and holding
+    ``containing``, run on any engine in this process while the block runs."""
     counter = [0]
 
     def ran(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith(statement_prefix):
+        if statement.startswith(statement_prefix) and containing in statement:
             counter[0] += 1
 
     event.listen(Engine, "before_cursor_execute", ran)

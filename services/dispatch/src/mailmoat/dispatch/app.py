@@ -45,9 +45,19 @@ def build_service(settings: DispatchSettings) -> Service:
             batch_handler=dispatcher.on_approved_batch,
         ),
         Subscription(
-            Topic.INBOX_EVENTS, "dispatch-webhooks", webhooks.on_inbox_event, transactional=False
+            Topic.INBOX_EVENTS,
+            "dispatch-webhooks",
+            webhooks.on_inbox_event,
+            transactional=False,
+            batch_handler=webhooks.on_inbox_events,
         ),
-        Subscription(Topic.AUDIT, "dispatch-audit", webhooks.on_audit, transactional=False),
+        Subscription(
+            Topic.AUDIT,
+            "dispatch-audit",
+            webhooks.on_audit,
+            transactional=False,
+            batch_handler=webhooks.on_audits,
+        ),
     ]
 
     async def fail_interrupted(runtime: Runtime) -> None:

@@ -24,7 +24,7 @@ from mailmoat.common.events import AuditRecorded, InboxEvent
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.exposure import shown
 from mailmoat.common.observability.tracing import current_trace_headers
-from mailmoat.common.subscription import PoisonEvent
+from mailmoat.common.subscription import Job, PoisonEvent
 from mailmoat.dispatch.domain.deliveries import render
 from mailmoat.dispatch.domain.fairness import Due, target_of
 from mailmoat.dispatch.domain.payloads import (
@@ -64,42 +64,77 @@ class WebhookDispatcher:
                 if not inbox.webhook_url and not endpoints:
                     return
                 data = await _event_data(session, event, inbox)
-        await self._owe_all(session, event, kind, data, endpoints, inbox=inbox)
+                rows = _owed(event, kind, data, _targets(endpoints, inbox))
+        await self._owe(session, rows)
+
+    async def on_inbox_events(self, jobs: list[Job[InboxEvent]], session: AsyncSession) -> None:
+        """A batch of message events: one read for their inboxes and their workspaces'
+        endpoints (and each listened-to event's message), one write for every delivery owed.
+        An event whose inbox is unknown is left out and, once the rest are owed, raised for
+        the one-by-one path, which dead-letters it (the others find their rows owed already)."""
+        unknown: list[uuid.UUID] = []
+        rows: list[WebhookDelivery] = []
+        with reading():
+            async with session.begin():
+                ids = {job.event.inbox_id for job in jobs}
+                found = await session.scalars(select(Inbox).where(Inbox.id.in_(ids)))
+                inboxes = {inbox.id: inbox for inbox in found}
+                workspaces = {job.event.workspace_id for job in jobs}
+                endpoints = await _endpoints_of(session, workspaces, "message")
+                for job in jobs:
+                    event, kind = job.event, job.event.kind.value
+                    inbox = inboxes.get(event.inbox_id)
+                    if inbox is None or inbox.workspace_id != event.workspace_id:
+                        unknown.append(event.inbox_id)
+                        continue
+                    listening = [
+                        e for e in endpoints.get(event.workspace_id, []) if kind in e.events
+                    ]
+                    if not inbox.webhook_url and not listening:
+                        continue
+                    with job.traced():
+                        data = await _event_data(session, event, inbox)
+                        rows += _owed(event, kind, data, _targets(listening, inbox))
+        await self._owe(session, rows)
+        if unknown:
+            raise PoisonEvent(f"inboxes {sorted(map(str, unknown))} not found")
 
     async def on_audit(self, event: AuditRecorded, session: AsyncSession) -> None:
-        data = AuditData(
-            action=event.action,
-            actor=event.actor,
-            source=event.source,
-            provider=event.provider,
-            target=event.target,
-            subject_sha256=event.subject_sha256,
-            audit_id=str(event.audit_id),
-        )
         with reading():
             async with session.begin():
                 subscribed = await _endpoints(session, event.workspace_id, "audit", None)
         endpoints = [e for e in subscribed if audit_subscribed(e.events, event.action)]
         if endpoints:
-            await self._owe_all(session, event, event.action, data, endpoints)
+            await self._owe(
+                session, _owed(event, event.action, _audit_data(event), _targets(endpoints))
+            )
 
-    async def _owe_all(
-        self,
-        session: AsyncSession,
-        event: InboxEvent | AuditRecorded,
-        kind: str,
-        data: Payload,
-        endpoints: list[WebhookEndpoint],
-        *,
-        inbox: Inbox | None = None,
-    ) -> None:
-        """Owe the event to the inbox's URL (if any) and each endpoint in one transaction (one
-        read for what a redelivered event already owes), then hand what is newly owed to the
-        delivery worker."""
-        targets: list[Target] = [(endpoint.url, endpoint) for endpoint in endpoints]
-        if inbox is not None and inbox.webhook_url:
-            targets.insert(0, (inbox.webhook_url, inbox))
-        rows = _owed(event, kind, data, targets)
+    async def on_audits(self, jobs: list[Job[AuditRecorded]], session: AsyncSession) -> None:
+        """A batch of audit events: one read for their workspaces' audit endpoints, one write
+        for every delivery owed."""
+        with reading():
+            async with session.begin():
+                workspaces = {job.event.workspace_id for job in jobs}
+                subscribed = await _endpoints_of(session, workspaces, "audit")
+        rows: list[WebhookDelivery] = []
+        for job in jobs:
+            event = job.event
+            endpoints = [
+                e
+                for e in subscribed.get(event.workspace_id, [])
+                if audit_subscribed(e.events, event.action)
+            ]
+            if endpoints:
+                with job.traced():
+                    rows += _owed(event, event.action, _audit_data(event), _targets(endpoints))
+        await self._owe(session, rows)
+
+    async def _owe(self, session: AsyncSession, rows: list[WebhookDelivery]) -> None:
+        """Owe ``rows`` in one transaction (one read for what a redelivered event already
+        owes), then hand what is newly owed to the delivery worker; nothing owed, nothing
+        written."""
+        if not rows:
+            return
         async with session.begin():
             ids = [row.id for row in rows]
             query = select(WebhookDelivery.id).where(WebhookDelivery.id.in_(ids))
@@ -107,6 +142,26 @@ class WebhookDispatcher:
             new = [row for row in rows if row.id not in known]
             session.add_all(new)
         self._hand_over([Due(row.id, row.workspace_id, target_of(row.url)) for row in new])
+
+
+def _targets(endpoints: list[WebhookEndpoint], inbox: Inbox | None = None) -> list[Target]:
+    """The inbox's own URL (if any), then each endpoint's."""
+    targets: list[Target] = [(endpoint.url, endpoint) for endpoint in endpoints]
+    if inbox is not None and inbox.webhook_url:
+        targets.insert(0, (inbox.webhook_url, inbox))
+    return targets
+
+
+def _audit_data(event: AuditRecorded) -> AuditData:
+    return AuditData(
+        action=event.action,
+        actor=event.actor,
+        source=event.source,
+        provider=event.provider,
+        target=event.target,
+        subject_sha256=event.subject_sha256,
+        audit_id=str(event.audit_id),
+    )
 
 
 def audit_subscribed(patterns: list[str], action: str) -> bool:
@@ -123,14 +178,25 @@ def audit_subscribed(patterns: list[str], action: str) -> bool:
 async def _endpoints(
     session: AsyncSession, workspace_id: uuid.UUID, kind: str, event_type: str | None
 ) -> list[WebhookEndpoint]:
+    rows = (await _endpoints_of(session, {workspace_id}, kind)).get(workspace_id, [])
+    return [e for e in rows if event_type is None or event_type in e.events]
+
+
+async def _endpoints_of(
+    session: AsyncSession, workspace_ids: set[uuid.UUID], kind: str
+) -> dict[uuid.UUID, list[WebhookEndpoint]]:
+    """The enabled endpoints of ``kind`` of each workspace, in one query."""
     rows = await session.scalars(
         select(WebhookEndpoint).where(
-            WebhookEndpoint.workspace_id == workspace_id,
+            WebhookEndpoint.workspace_id.in_(workspace_ids),
             WebhookEndpoint.kind == kind,
             WebhookEndpoint.disabled_at.is_(None),
         )
     )
-    return [e for e in rows if event_type is None or event_type in e.events]
+    by_workspace: dict[uuid.UUID, list[WebhookEndpoint]] = {}
+    for endpoint in rows:
+        by_workspace.setdefault(endpoint.workspace_id, []).append(endpoint)
+    return by_workspace
 
 
 async def _event_data(session: AsyncSession, event: InboxEvent, inbox: Inbox) -> Payload:

@@ -7,7 +7,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.credits import AI_ANALYSIS, charge
@@ -72,11 +72,11 @@ class ConsensusEngine:
             raise PoisonEvent(f"unknown detector side {event.detector!r}")
         await turn_for(session, JOIN, event.mail_id)
         session.add(_record(event))
-        await session.flush()
-        decision = await session.get(ScanDecision, event.mail_id, with_for_update=True)
-        if event.shadow or decision is None or decision.decided_at is not None:
+        if event.shadow:
+            return
+        decision, verdicts = await _joined(session, event.mail_id)
+        if decision is None or decision.decided_at is not None:
             return  # no raw-mail yet: the decision opens (and decides) when it arrives
-        verdicts = await _verdicts(session, event.mail_id)
         if {v.detector for v in verdicts} == set(SIDES):
             await _decide(session, decision, verdicts)
 
@@ -143,6 +143,25 @@ class ConsensusEngine:
         return decision
 
 
+async def _joined(
+    session: AsyncSession, mail_id: uuid.UUID
+) -> tuple[ScanDecision | None, list[ScanVerdictRecord]]:
+    """The mail's decision, locked, and its verdicts, in one query (none without a decision)."""
+    verdict = and_(
+        ScanVerdictRecord.mail_id == ScanDecision.mail_id, ScanVerdictRecord.shadow.is_(False)
+    )
+    query = (
+        select(ScanDecision, ScanVerdictRecord)
+        .outerjoin(ScanVerdictRecord, verdict)
+        .where(ScanDecision.mail_id == mail_id)
+        .with_for_update(of=ScanDecision)
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [row[1] for row in rows if row[1] is not None]
+
+
 async def _verdicts(session: AsyncSession, mail_id: uuid.UUID) -> list[ScanVerdictRecord]:
     query = select(ScanVerdictRecord).where(
         ScanVerdictRecord.mail_id == mail_id, ScanVerdictRecord.shadow.is_(False)
@@ -206,10 +225,14 @@ async def _sender_signals(
     address, domain = split_address(decision.sender)
     if not address:
         return ()
-    edges = {}
-    for kind, sender in (("address", address), ("domain", domain)):
-        row = await session.get(SenderGraphView, (decision.inbox_id, kind, sender))
-        edges[kind] = None if row is None else Edge(row.messages, row.withheld, row.dmarc_pass)
+    mine = or_(
+        and_(SenderGraphView.kind == "address", SenderGraphView.sender == address),
+        and_(SenderGraphView.kind == "domain", SenderGraphView.sender == domain),
+    )
+    rows = await session.scalars(
+        select(SenderGraphView).where(SenderGraphView.inbox_id == decision.inbox_id, mine)
+    )
+    edges = {row.kind: Edge(row.messages, row.withheld, row.dmarc_pass) for row in rows}
     known = select(SenderGraphView.sender).where(
         SenderGraphView.inbox_id == decision.inbox_id,
         SenderGraphView.kind == "domain",
@@ -219,7 +242,7 @@ async def _sender_signals(
     )
     lookalike_of = tuple(sorted(await session.scalars(known.limit(10))))
     facts = SenderFacts(address, domain, decision.dmarc, decision.trusted_sender)
-    return sender_signals(facts, edges["address"], edges["domain"], lookalike_of)
+    return sender_signals(facts, edges.get("address"), edges.get("domain"), lookalike_of)
 
 
 def _record(event: DetectorVerdict) -> ScanVerdictRecord:

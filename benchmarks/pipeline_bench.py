@@ -22,15 +22,20 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import func, select
+from tests.support.peers import WebhookReceiver
 from tests.support.zones import TestZone
 
 from benchmarks import smtp_load
 from benchmarks.ingest_bench import RCPT, process
+from benchmarks.pipeline_paced import (
+    POLL_SECONDS,
+    SENDER,
+    Reader,
+    paced,
+    until,
+)
 from benchmarks.pipeline_report import (
     TITLES,
     DatabaseRun,
@@ -49,8 +54,6 @@ from benchmarks.pipeline_stack import (
 )
 from benchmarks.profiles import RATE, Profile, rows, sampling
 from benchmarks.smtp_load import LoadResult
-from mailmoat.common.db.session import create_engine, create_session_factory, reading
-from mailmoat.common.db.tables import Message, SenderGraphView
 from mailmoat.common.processes import free_port
 
 DATABASES = ("sqlite", "postgresql", "one-process")
@@ -62,11 +65,8 @@ PACE_SHARE = 0.5
 """The paced phase offers this share of the storage rate the sustained phase reached."""
 REST_SECONDS = 5.0
 """How long the warmed-up stack is watched with no mail, for each process's CPU at rest."""
-POLL_SECONDS = 0.02
-"""How often the paced phase looks for newly stored mail: the resolution of its latency."""
 PROFILES = Path(".cache/profiles")
 """Where the profiled run leaves py-spy's raw stacks."""
-SENDER = "load@sender.example"
 BODY = "A line of an ordinary business message.\r\n" * 40
 
 
@@ -83,48 +83,6 @@ def signed(zone: TestZone, prefix: str, count: int) -> list[bytes]:
     """``count`` mails with subjects ``prefix 0``... signed by sender.example, whose SPF,
     DKIM and DMARC pass against the bench's zone file."""
     return [zone.sign(mail(f"{prefix} {n}"), "sender.example") for n in range(count)]
-
-
-class Reader:
-    """The bench's own connection to the gateway's database."""
-
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
-        self.sessions = create_session_factory(self.engine)
-
-    async def scalar(self, query: Any) -> int:
-        with reading():
-            async with self.sessions() as session:
-                return int(await session.scalar(query) or 0)
-
-    async def subjects(self, prefix: str) -> list[str]:
-        with reading():
-            async with self.sessions() as session:
-                found = await session.scalars(
-                    select(Message.subject).where(Message.subject.like(f"{prefix} %"))
-                )
-                return list(found)
-
-    async def stored(self) -> int:
-        return await self.scalar(select(func.count()).select_from(Message))
-
-    async def graph_count(self) -> int:
-        """Mails the consensus engine's copy of the sender graph has counted from ``SENDER``."""
-        return await self.scalar(
-            select(func.sum(SenderGraphView.messages)).where(
-                SenderGraphView.kind == "address", SenderGraphView.sender == SENDER
-            )
-        )
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float, what: str) -> float:
-    """Poll ``check`` every 50 ms until true; returns when (``perf_counter``)."""
-    deadline = time.perf_counter() + seconds
-    while not await check():
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"{what}: not within {seconds:.0f} s")
-        await asyncio.sleep(0.05)
-    return time.perf_counter()
 
 
 def allowance(count: int) -> float:
@@ -159,7 +117,17 @@ async def run_on(stack: Stack, zone: TestZone, count: int) -> DatabaseRun:
         cpu = difference(before, stack.cpu())
         work = await stack.services.database_work()
         rate = PACE_SHARE * load.accepted / (stored_at - started)
-        latencies = await paced(stack, reader, zone, rate, paced_count(count))
+        with WebhookReceiver() as receiver:
+            await reader.point_webhook(receiver.url)
+            latencies = await paced(
+                stack.smtp_port,
+                reader,
+                receiver,
+                signed(zone, "pace", paced_count(count)),
+                rate,
+                connections=CONNECTIONS,
+                allowance=allowance(paced_count(count)),
+            )
     finally:
         await reader.engine.dispose()
     return DatabaseRun(
@@ -177,7 +145,8 @@ async def run_on(stack: Stack, zone: TestZone, count: int) -> DatabaseRun:
         rest={name: used / REST_SECONDS for name, used in rest.items()},
         paced_rate=rate,
         paced_sent=paced_count(count),
-        paced_latencies=latencies,
+        paced_latencies=latencies.stored,
+        webhook_latencies=latencies.webhooks,
         errors=stack.services.errors(),
     )
 
@@ -248,44 +217,6 @@ def paced_count(count: int) -> int:
     return max(20, count // 8)
 
 
-async def paced(
-    stack: Stack, reader: Reader, zone: TestZone, rate: float, count: int
-) -> list[float]:
-    """Start ``count`` mails at ``rate`` per second, each on a free connection; record each
-    one's 250 and the moment a reader first sees its row. Returns the latencies of those
-    stored."""
-    mails = signed(zone, "pace", count)
-    pool: asyncio.Queue[smtp_load.Session] = asyncio.Queue()
-    for _ in range(CONNECTIONS):
-        pool.put_nowait(await smtp_load.Session.open(stack.smtp_port))
-    accepted: dict[str, float] = {}
-    seen: dict[str, float] = {}
-
-    async def one(n: int) -> None:
-        session = await pool.get()
-        if await session.transaction(RCPT, mails[n]) is not None:
-            accepted[f"pace {n}"] = time.perf_counter()
-        pool.put_nowait(session)
-
-    async def watch(sending: asyncio.Task[Any]) -> None:
-        deadline = time.perf_counter() + count / rate + allowance(count)
-        while time.perf_counter() < deadline:
-            found = await reader.subjects("pace")
-            now = time.perf_counter()
-            for subject in found:
-                seen.setdefault(subject, now)
-            if sending.done() and accepted.keys() <= seen.keys():
-                return
-            await asyncio.sleep(POLL_SECONDS)
-
-    sending = asyncio.create_task(smtp_load.at_rate(count, rate, one))
-    await watch(sending)
-    await sending
-    while not pool.empty():
-        await pool.get_nowait().close()
-    return [seen[s] - t for s, t in accepted.items() if s in seen]
-
-
 async def baseline(zone: TestZone, count: int, work: Path) -> tuple[LoadResult, float]:
     """The same mails and load into a bare aiosmtpd server (its own process) that discards
     them; with the CPU seconds that server used."""
@@ -352,7 +283,9 @@ def section(results: PipelineResults) -> list[str]:
         "`messages` (what the API reads), timed from the first send to the last row. Paced:",
         f"{paced_count(count)} mails started at {PACE_SHARE:.0%} of the storage rate just",
         "reached, each timed from its 250 to its row being seen by a reader polling the",
-        f"database every {POLL_SECONDS * 1000:.0f} ms (webhook delivery is not measured).",
+        f"database every {POLL_SECONDS * 1000:.0f} ms, and to its `message.received` webhook",
+        "reaching a local HTTP receiver (the inbox's `webhook_url`, set for this phase only:",
+        "the sustained phase delivers no webhooks).",
         "Baseline: bare aiosmtpd accepting and discarding the same mails in its own process,",
         "driven by the same load generator in the same run.",
         "",

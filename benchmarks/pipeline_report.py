@@ -33,6 +33,8 @@ class DatabaseRun:
     paced_sent: int
     paced_latencies: list[float]
     """Seconds from each paced mail's 250 to its row being seen."""
+    webhook_latencies: list[float]
+    """Seconds from each paced mail's 250 to its webhook reaching the receiver."""
     errors: int
 
     @property
@@ -124,6 +126,15 @@ def summary_rows(results: PipelineResults) -> list[str]:
             lambda r: (
                 f"{quantile_ms(r.paced_latencies, 10)} / "
                 f"{quantile_ms(r.paced_latencies, 19)}; {len(r.paced_latencies)}"
+            ),
+        ),
+        row(
+            "Paced: SMTP 250 to the message.received webhook delivered, p50 / p95 (ms); "
+            "webhooks received",
+            "n/a",
+            lambda r: (
+                f"{quantile_ms(r.webhook_latencies, 10)} / "
+                f"{quantile_ms(r.webhook_latencies, 19)}; {len(r.webhook_latencies)}"
             ),
         ),
         row(

@@ -260,6 +260,7 @@ def environment(settings: CommonSettings, smtp_port: int, zone: TestZone) -> dic
         "MAILMOAT_MAX_TRANSACTIONS_PER_CONNECTION": "1000000",
         "MAILMOAT_RELAY_PORT": str(free_port()),
         "MAILMOAT_RELAY_STARTTLS": "false",
+        "MAILMOAT_EGRESS_ALLOWED_NETWORKS": '["127.0.0.0/8"]',  # the paced phase's webhook
     }
 
 

@@ -10,7 +10,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import create_engine, create_session_factory
-from mailmoat.common.db.tables import Inbox, Workspace
+from mailmoat.common.db.tables import Inbox, OutboxRecord, Workspace
+from mailmoat.common.events import SenderStatusChanged
+from mailmoat.common.outbox import stage_event
+from mailmoat.common.topics import Topic
 from mailmoat.ingest.adapters.commits import GroupCommitter
 
 
@@ -45,6 +48,43 @@ async def test_units_share_commits_and_fail_alone(database_url: str) -> None:
     assert total == 9
     assert "w3" not in names
     assert len(set(seen)) < 10  # several units ran in one transaction
+
+
+async def test_the_rows_a_batch_committed_are_handed_to_the_relay(database_url: str) -> None:
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    handed: list[list[OutboxRecord]] = []
+    staged: dict[int, uuid.UUID] = {}
+
+    def unit(n: int):  # type: ignore[no-untyped-def]
+        async def work(db: AsyncSession) -> None:
+            event = SenderStatusChanged(
+                mail_id=uuid.uuid4(),
+                workspace_id=uuid.uuid4(),
+                inbox_id=uuid.uuid4(),
+                status="warned",
+                reason=f"unit {n}",
+            )
+            stage_event(db, Topic.SENDER_STATUS, event, producer="ingest")
+            staged[n] = event.event_id
+            await db.flush()
+            if n == 3:
+                raise ValueError("unit 3 fails after staging")
+
+        return work
+
+    try:
+        async with GroupCommitter(sessions, after_commit=handed.append).running() as commits:
+            await asyncio.gather(*(commits.run(unit(n)) for n in range(10)), return_exceptions=True)
+        async with sessions() as db:
+            committed = set(await db.scalars(select(OutboxRecord.event_id)))
+    finally:
+        await engine.dispose()
+    rows = [row.event_id for batch in handed for row in batch]
+    # Every committed row handed over once, in fewer handovers than units; the failed unit's
+    # row neither committed nor handed.
+    assert sorted(rows) == sorted(committed) == sorted(e for n, e in staged.items() if n != 3)
+    assert len(handed) < 10
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -60,7 +60,7 @@ def build_handler(
     feedback = FeedbackIntake(
         settings.our_feedback_address, verp, load_own_keys(settings.dkim_keys)
     )
-    return IngestHandler(commits, runtime.relay.wake, analyser, acceptance, feedback)
+    return IngestHandler(commits, analyser, acceptance, feedback)
 
 
 def server_limits(settings: IngestSettings) -> ServerLimits:
@@ -86,7 +86,8 @@ def build_service(settings: IngestSettings) -> Service:
     analyser = build_analyser(settings)
 
     async def serve_smtp(runtime: Runtime) -> None:
-        async with GroupCommitter(runtime.sessions).running() as commits:
+        committer = GroupCommitter(runtime.sessions, after_commit=runtime.relay.hand_over)
+        async with committer.running() as commits:
             await _serve(build_handler(settings, runtime, commits, analyser))
 
     async def _serve(handler: IngestHandler) -> None:

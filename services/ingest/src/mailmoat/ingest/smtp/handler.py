@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -51,13 +50,11 @@ class IngestHandler:
     def __init__(
         self,
         commits: GroupCommitter,
-        on_committed: Callable[[], None],
         analyser: Analyser,
         acceptance: Acceptance,
         feedback: FeedbackIntake,
     ) -> None:
         self._commits = commits
-        self._on_committed = on_committed
         self._analyser = analyser
         self._accept = acceptance
         self._feedback = feedback
@@ -162,7 +159,6 @@ class IngestHandler:
             log.exception("storing the message failed")
             SMTP_TRANSACTIONS.labels("failed").inc()
             return replies.TRY_LATER_STORE
-        self._on_committed()
         SMTP_TRANSACTIONS.labels("accepted").inc()
         SMTP_BYTES.inc(size)
         return replies.queued(mail_ids)

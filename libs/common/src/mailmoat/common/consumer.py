@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -205,11 +205,8 @@ class _Consumer(Generic[E]):
                     seen.add(event.event_id)
                     with self._processing(item):
                         try:
-                            if isolated:
-                                async with session.begin_nested():
-                                    await self._sub.handler(event, session)
-                                    _mark_processed(session, consumer, event)
-                            else:
+                            scope = session.begin_nested() if isolated else _no_savepoint()
+                            async with scope:
                                 await self._sub.handler(event, session)
                                 _mark_processed(session, consumer, event)
                             done.append(event)
@@ -367,6 +364,11 @@ class _Consumer(Generic[E]):
         )
         EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc()
         log.error("record dead-lettered: %s: %s", type(exc).__name__, exc)
+
+
+@contextlib.asynccontextmanager
+async def _no_savepoint() -> AsyncIterator[None]:
+    yield
 
 
 async def _flushed(session: AsyncSession) -> None:

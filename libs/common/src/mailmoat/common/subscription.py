@@ -36,6 +36,12 @@ class Job(Generic[E]):
     event: E
     span: Span
 
+    @classmethod
+    def alone(cls, event: E) -> Job[E]:
+        """``event`` as a batch of one, in the span and log context already entered for it
+        (a single-record handler that hands its record to the batch handler)."""
+        return cls(event, trace.get_current_span())
+
     @contextlib.contextmanager
     def traced(self) -> Iterator[None]:
         with (

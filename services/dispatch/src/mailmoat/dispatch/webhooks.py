@@ -54,18 +54,7 @@ class WebhookDispatcher:
         self._hand_over = hand_over
 
     async def on_inbox_event(self, event: InboxEvent, session: AsyncSession) -> None:
-        kind = event.kind.value
-        with reading():  # nobody listening is the common case: then nothing is written
-            async with session.begin():
-                inbox = await session.get(Inbox, event.inbox_id)
-                if inbox is None or inbox.workspace_id != event.workspace_id:
-                    raise PoisonEvent(f"inbox {event.inbox_id} not found")
-                endpoints = await _endpoints(session, event.workspace_id, "message", kind)
-                if not inbox.webhook_url and not endpoints:
-                    return
-                data = await _event_data(session, event, inbox)
-                rows = _owed(event, kind, data, _targets(endpoints, inbox))
-        await self._owe(session, rows)
+        await self.on_inbox_events([Job.alone(event)], session)
 
     async def on_inbox_events(self, jobs: list[Job[InboxEvent]], session: AsyncSession) -> None:
         """A batch of message events: one read for their inboxes and their workspaces'
@@ -74,7 +63,7 @@ class WebhookDispatcher:
         the one-by-one path, which dead-letters it (the others find their rows owed already)."""
         unknown: list[uuid.UUID] = []
         rows: list[WebhookDelivery] = []
-        with reading():
+        with reading():  # nobody listening is the common case: then nothing is written
             async with session.begin():
                 ids = {job.event.inbox_id for job in jobs}
                 found = await session.scalars(select(Inbox).where(Inbox.id.in_(ids)))
@@ -97,17 +86,10 @@ class WebhookDispatcher:
                         rows += _owed(event, kind, data, _targets(listening, inbox))
         await self._owe(session, rows)
         if unknown:
-            raise PoisonEvent(f"inboxes {sorted(map(str, unknown))} not found")
+            raise PoisonEvent(f"inbox {', '.join(map(str, unknown))} not found")
 
     async def on_audit(self, event: AuditRecorded, session: AsyncSession) -> None:
-        with reading():
-            async with session.begin():
-                subscribed = await _endpoints(session, event.workspace_id, "audit", None)
-        endpoints = [e for e in subscribed if audit_subscribed(e.events, event.action)]
-        if endpoints:
-            await self._owe(
-                session, _owed(event, event.action, _audit_data(event), _targets(endpoints))
-            )
+        await self.on_audits([Job.alone(event)], session)
 
     async def on_audits(self, jobs: list[Job[AuditRecorded]], session: AsyncSession) -> None:
         """A batch of audit events: one read for their workspaces' audit endpoints, one write
@@ -173,13 +155,6 @@ def audit_subscribed(patterns: list[str], action: str) -> bool:
         if pattern.endswith(".*") and action.startswith(pattern[:-1]):
             return True
     return False
-
-
-async def _endpoints(
-    session: AsyncSession, workspace_id: uuid.UUID, kind: str, event_type: str | None
-) -> list[WebhookEndpoint]:
-    rows = (await _endpoints_of(session, {workspace_id}, kind)).get(workspace_id, [])
-    return [e for e in rows if event_type is None or event_type in e.events]
 
 
 async def _endpoints_of(

@@ -12,12 +12,12 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from mailmoat.common.db.tables import DeadLetter, WebhookDelivery
-from mailmoat.common.events import AuditRecorded, Event, InboxEvent, InboxEventKind
+from mailmoat.common.events import AuditRecorded, Event
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.topics import Topic
 from mailmoat.dispatch.app import build_service
 from mailmoat.dispatch.settings import DispatchSettings
-from tests.integration.test_webhooks import endpoint
+from tests.integration.test_webhooks import endpoint, received
 from tests.support.commits import counted_statements
 from tests.support.inprocess import running
 from tests.support.peers import WebhookReceiver
@@ -31,16 +31,6 @@ MESSAGES, AUDITS = 30, 20
 def receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as server:
         yield server
-
-
-def _received(scenario: Scenario, inbox_id: uuid.UUID | None = None) -> InboxEvent:
-    return InboxEvent(
-        mail_id=uuid.uuid4(),
-        workspace_id=scenario.workspace_id,
-        inbox_id=inbox_id or scenario.inbox_id,
-        kind=InboxEventKind.MESSAGE_RECEIVED,
-        message_id=uuid.uuid4(),
-    )
 
 
 def _audited(scenario: Scenario) -> AuditRecorded:
@@ -80,7 +70,7 @@ async def test_a_backlog_is_owed_with_one_read_a_batch_and_a_bad_event_alone(
     common = settings.model_dump() | {"consumer_batch_max": 100}
     dispatch = DispatchSettings(**common, egress_allowed_networks=["127.0.0.0/8"])
     backlog: list[tuple[Topic, Event]] = [
-        (Topic.INBOX_EVENTS, _received(scenario)) for _ in range(MESSAGES)
+        (Topic.INBOX_EVENTS, received(scenario)) for _ in range(MESSAGES)
     ]
     backlog += [(Topic.AUDIT, _audited(scenario)) for _ in range(AUDITS)]
     await _publish(settings, backlog)
@@ -94,8 +84,8 @@ async def test_a_backlog_is_owed_with_one_read_a_batch_and_a_bad_event_alone(
             await eventually(lambda: owed(hook_id, MESSAGES), what="every message event owed")
             await eventually(lambda: owed(audit_id, AUDITS), what="every audit event owed")
             # One event names an inbox nobody has, in the middle of a second backlog.
-            unknown = _received(scenario, inbox_id=uuid.uuid4())
-            second = [_received(scenario) for _ in range(10)]
+            unknown = received(scenario).model_copy(update={"inbox_id": uuid.uuid4()})
+            second = [received(scenario) for _ in range(10)]
             await _publish(
                 settings, [(Topic.INBOX_EVENTS, e) for e in [*second[:5], unknown, *second[5:]]]
             )

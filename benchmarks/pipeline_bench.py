@@ -28,6 +28,7 @@ from tests.support.peers import WebhookReceiver
 from tests.support.zones import TestZone
 
 from benchmarks import smtp_load
+from benchmarks.databases import missing
 from benchmarks.ingest_bench import RCPT, process
 from benchmarks.pipeline_paced import (
     POLL_SECONDS,
@@ -49,7 +50,6 @@ from benchmarks.pipeline_stack import (
     Stack,
     children,
     cpu_seconds,
-    postgres_available,
     production_stack,
 )
 from benchmarks.profiles import RATE, Profile, rows, sampling
@@ -246,8 +246,8 @@ async def run(count: int, databases: tuple[str, ...] = DATABASES) -> PipelineRes
         zone = TestZone.build(work / "zones")
         base, base_cpu = await baseline(zone, count, work)
         for database in databases:
-            if database == "postgresql" and (missing := postgres_available()):
-                runs[database] = f"not run: {missing}"
+            if reason := missing(database):
+                runs[database] = f"not run: {reason}"
                 continue
             directory = work / database
             directory.mkdir()

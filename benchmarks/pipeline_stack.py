@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pwd
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,13 +21,12 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
-from tests.support.postgres import ThrowawayPostgres, _binary
 from tests.support.zones import TestZone
 
+from benchmarks.databases import migrated
 from benchmarks.ingest_bench import seed
 from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
 from mailmoat.common.bus import create_topics
-from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.processes import die_with_parent, free_port, listening
 from mailmoat.common.settings import CommonSettings
@@ -86,43 +83,6 @@ def broker_pid(broker: EmbeddedBroker) -> int:
             if listener in Path(f"/proc/{pid}/cmdline").read_bytes():
                 return pid
     raise RuntimeError(f"no child process runs the broker on {broker.bootstrap}")
-
-
-def postgres_available() -> str | None:
-    """``None`` when initdb and pg_ctl can be found, else why the PostgreSQL run is skipped."""
-    try:
-        _binary("initdb")
-        _binary("pg_ctl")
-    except RuntimeError as missing:
-        return str(missing)
-    return None
-
-
-class DurablePostgres(ThrowawayPostgres):
-    """The tests' throwaway cluster, but durable as production is: fsync stays on (the tests turn
-    it off), and there are connections enough for seven services' pools."""
-
-    def start(self) -> None:
-        if self._user is not None:
-            entry = pwd.getpwnam(self._user)
-            os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        initdb = ["-D", str(self.data), "-U", "mailmoat", "-A", "trust", "-E", "UTF8"]
-        self._pg(_binary("initdb"), *initdb)
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300"
-        )
-        log = str(self.root / "log")
-        self._pg(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", log, "start")
-
-    def stop(self) -> None:
-        try:
-            super().stop()
-        except subprocess.CalledProcessError:  # never started: nothing to stop, only files
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    @property
-    def postmaster(self) -> int:
-        return int((self.data / "postmaster.pid").read_text().split()[0])
 
 
 @dataclass
@@ -272,42 +232,36 @@ async def production_stack(
     the bench's inbox, and every service ready (``together``: in one process); all of it
     stopped and removed afterwards."""
     broker = EmbeddedBroker()
-    cluster = DurablePostgres() if database == "postgresql" else None
-    services: ServiceProcesses | None = None
     broker.start()
     try:
-        others = {BROKER: broker_pid(broker)}
-        if cluster is None:
-            url = f"sqlite+aiosqlite:///{work / 'mailmoat.db'}"
-        else:
-            await asyncio.to_thread(cluster.start)
-            url = await cluster.create_database("mailmoat")
-            others[POSTGRES] = cluster.postmaster
-        settings = CommonSettings(
-            database_url=url,
-            kafka_bootstrap=broker.bootstrap,
-            kafka_idempotence=False,
-            kafka_fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS,
-            webhook_secret_key=SecretStr(secrets.token_urlsafe(32)),
-        )
-        await asyncio.to_thread(upgrade, url)
-        await create_topics(settings)
-        await seed(url)
-        smtp_port = free_port()
-        log_dir = work / "logs"
-        log_dir.mkdir()
-        services = ServiceProcesses(environment(settings, smtp_port, zone), log_dir, together)
-        services.start()
-        try:
-            await services.ready()
-            async with asyncio.timeout(STARTUP_SECONDS):
-                await listening("127.0.0.1", smtp_port)
-        except (TimeoutError, RuntimeError) as failed:
-            raise RuntimeError(f"{database}: {failed}\n{services.logs()}") from failed
-        yield Stack(database, settings, smtp_port, services, others)
+        async with migrated(database, work) as made:
+            others = {BROKER: broker_pid(broker)}
+            if made.postmaster is not None:
+                others[POSTGRES] = made.postmaster
+            settings = CommonSettings(
+                database_url=made.url,
+                kafka_bootstrap=broker.bootstrap,
+                kafka_idempotence=False,
+                kafka_fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS,
+                webhook_secret_key=SecretStr(secrets.token_urlsafe(32)),
+            )
+            await create_topics(settings)
+            await seed(made.url)
+            smtp_port = free_port()
+            log_dir = work / "logs"
+            log_dir.mkdir()
+            services = ServiceProcesses(environment(settings, smtp_port, zone), log_dir, together)
+            services.start()
+            try:
+                await services.ready()
+                async with asyncio.timeout(STARTUP_SECONDS):
+                    await listening("127.0.0.1", smtp_port)
+            except (TimeoutError, RuntimeError) as failed:
+                services.stop()
+                raise RuntimeError(f"{database}: {failed}\n{services.logs()}") from failed
+            try:
+                yield Stack(database, settings, smtp_port, services, others)
+            finally:
+                services.stop()
     finally:
-        if services is not None:
-            services.stop()
         broker.stop()
-        if cluster is not None:
-            await asyncio.to_thread(cluster.stop)

@@ -29,8 +29,10 @@ from benchmarks import (
     scan_bench,
     webhook_bench,
 )
+from benchmarks.databases import DATABASES
 from benchmarks.ingest_bench import SizeResult
 from benchmarks.pipeline_report import PipelineResults
+from benchmarks.policy_bench import Timings
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.embedded_broker import EmbeddedBroker
@@ -48,9 +50,13 @@ async def main(count: int, output: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             settings = await prepared(broker, Path(tmp) / "ingest.db")
             ingest_results = await ingest_bench.run(settings, count)
-            policy_dir = Path(tmp) / "policy"
-            policy_dir.mkdir()
-            decisions = await policy_bench.run(broker, policy_dir, POLICY_CALLS)
+            decisions: dict[str, list[Timings] | str] = {}
+            for database in DATABASES:
+                policy_dir = Path(tmp) / f"policy-{database}"
+                policy_dir.mkdir()
+                decisions[database] = await policy_bench.run(
+                    broker, policy_dir, POLICY_CALLS, database
+                )
             dispatch_dir = Path(tmp) / "dispatch"
             dispatch_dir.mkdir()
             sends = await dispatch_bench.run(broker, dispatch_dir, DISPATCH_BURST, DISPATCH_PACED)

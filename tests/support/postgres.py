@@ -19,12 +19,16 @@ UNPRIVILEGED_USERS = ("postgres", "nobody")
 
 class ThrowawayPostgres:
     """initdb + pg_ctl on a free port; PostgreSQL refuses to run as root, so root runs it as an
-    unprivileged user."""
+    unprivileged user.
 
-    def __init__(self) -> None:
+    The tests' cluster skips fsync. ``durable`` keeps it on, as production runs, with
+    connections enough for every service's pool: the benchmarks measure that one."""
+
+    def __init__(self, *, durable: bool = False) -> None:
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="mailmoat-pg-"))
         self.data = self.root / "data"
+        self.durable = durable
         self._user = _run_as_user()
 
     @property
@@ -48,19 +52,10 @@ class ThrowawayPostgres:
         if self._user is not None:
             entry = pwd.getpwnam(self._user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._pg(
-            _binary("initdb"),
-            "-D",
-            str(self.data),
-            "-U",
-            "mailmoat",
-            "-A",
-            "trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        )
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        initdb = ["-D", str(self.data), "-U", "mailmoat", "-A", "trust", "-E", "UTF8"]
+        self._pg(_binary("initdb"), *initdb, *([] if self.durable else ["--no-sync"]))
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=300" if self.durable else " -c fsync=off"
         self._pg(
             _binary("pg_ctl"),
             "-D",
@@ -74,12 +69,30 @@ class ThrowawayPostgres:
         )
 
     def stop(self) -> None:
-        self._pg(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            if (self.data / "postmaster.pid").exists():  # started (and not stopped)
+                self._pg(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def postmaster(self) -> int:
+        """The running cluster's postmaster process id."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def _pg(self, *command: str) -> None:
         prefix = ["runuser", "-u", self._user, "--"] if self._user else []
         subprocess.run([*prefix, *command], check=True, capture_output=True)
+
+
+def postgres_missing() -> str | None:
+    """``None`` when initdb and pg_ctl can be found, else what is missing."""
+    try:
+        _binary("initdb")
+        _binary("pg_ctl")
+    except RuntimeError as missing:
+        return str(missing)
+    return None
 
 
 def _run_as_user() -> str | None:

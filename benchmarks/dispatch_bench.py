@@ -7,16 +7,18 @@ The binaries come from the Debian ``postfix`` package: used from ``PATH`` if ins
 downloaded with ``apt-get download`` and unpacked under the work directory (no daemon is
 started, nothing is installed system-wide). Without them the baseline is reported as missing.
 
-Mailmoat's side is the dispatch service as its own process on the embedded stack (tansu,
-SQLite). The bench writes sends as policy leaves them (approved, each recipient reserved in the
-cap ledger) and publishes ``send-approved``; dispatch claims each send (re-checking the kill
-switch, the sender and the ledger, committed before the relay is called), DKIM-signs it
-(rsa-sha256, 2048 bits), relays it and records the outcome. A send's time runs from the bench's
+Mailmoat's side is the dispatch service as its own process on the embedded broker (tansu), on
+a fresh SQLite file and then on a PostgreSQL cluster (fsync on). The bench writes sends as
+policy leaves them (approved, each recipient reserved in the cap ledger) and publishes
+``send-approved``; dispatch claims each send (re-checking the kill switch, the sender and the
+ledger, committed before the relay is called), DKIM-signs it (rsa-sha256, 2048 bits), relays
+it and records the outcome. A send's time runs from the bench's
 publish to the ``sent`` event dispatch writes on the relay's reply.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -40,9 +42,9 @@ from tests.support.peers import WebhookReceiver
 from tests.support.scenario import Scenario
 from tests.support.stack import ProcessStack
 
+from benchmarks.databases import DATABASES, migrated, missing
 from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
 from mailmoat.common.bus import create_topics
-from mailmoat.common.db.migrate import upgrade
 from mailmoat.common.db.tables import Inbox, SenderStats
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.events import InboxEvent, InboxEventKind, MailSent, SendApproved
@@ -306,34 +308,56 @@ async def webhooks(bus: Bus, scenario: Scenario, count: int) -> list[float]:
 
 
 async def run(
-    broker: EmbeddedBroker, work_dir: Path, count: int, paced: int
-) -> DispatchResult | str:
+    broker: EmbeddedBroker,
+    work_dir: Path,
+    count: int,
+    paced: int,
+    databases: tuple[str, ...] = DATABASES,
+) -> dict[str, DispatchResult | str] | str:
+    """Dispatch on each of ``databases`` (its result, or why it did not run) beside one
+    baseline; or why nothing could run (no Postfix: the relay itself is Postfix's sink)."""
     postfix = await asyncio.to_thread(postfix_tools, work_dir)
     if isinstance(postfix, str):
-        return postfix  # the relay itself is Postfix's sink
+        return postfix
     sink_port = free_port()
     sink = start_sink(postfix, sink_port)
+    results: dict[str, DispatchResult | str] = {}
     try:
         base = await asyncio.to_thread(baseline, postfix, sink_port, count)
-        return await _mailmoat(broker, work_dir, sink_port, base, count, paced)
+        for database in databases:
+            if reason := missing(database):
+                results[database] = f"not run: {reason}"
+                continue
+            directory = work_dir / database
+            directory.mkdir()
+            async with migrated(database, directory, "dispatch") as made:
+                results[database] = await _mailmoat(
+                    broker, directory, made.url, sink_port, base, count, paced
+                )
     finally:
         sink.terminate()
         sink.wait(timeout=10)
+    return results
 
 
 async def _mailmoat(
-    broker: EmbeddedBroker, work_dir: Path, sink_port: int, base: Rate, count: int, paced: int
+    broker: EmbeddedBroker,
+    work_dir: Path,
+    url: str,
+    sink_port: int,
+    base: Rate,
+    count: int,
+    paced: int,
 ) -> DispatchResult:
     settings = CommonSettings(
-        database_url=f"sqlite+aiosqlite:///{work_dir / 'dispatch.db'}",
+        database_url=url,
         kafka_bootstrap=broker.bootstrap,
         kafka_idempotence=False,
         kafka_fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS,
         log_level="WARNING",
-        topic_prefix="dispatch.",
-        group_prefix="dispatch.",
+        topic_prefix=f"dispatch-{work_dir.name}.",
+        group_prefix=f"dispatch-{work_dir.name}.",
     )
-    await asyncio.to_thread(upgrade, settings.database_url)
     await create_topics(settings)
     # One workspace per phase: each stays inside the 500-a-day cap.
     slugs = ("burst", "paced", "hooks", "flood")
@@ -367,18 +391,21 @@ async def _mailmoat(
     return DispatchResult(base, rate, latencies, burst_failed + paced_failed, hooks, lag, ceiling)
 
 
-async def main(count: int, paced: int) -> None:
+async def main(count: int, paced: int, databases: tuple[str, ...]) -> None:
     from benchmarks import dispatch_report  # it reads this module's results
 
     broker = EmbeddedBroker()
     broker.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            result = await run(broker, Path(tmp), count, paced)
+            result = await run(broker, Path(tmp), count, paced, databases)
     finally:
         broker.stop()
     print("\n".join(dispatch_report.section(result, count, paced)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(480, 200))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--databases", nargs="+", choices=DATABASES, default=list(DATABASES))
+    arguments = parser.parse_args()
+    asyncio.run(main(480, 200, tuple(arguments.databases)))

@@ -2,11 +2,14 @@
 
 Each server under test runs alone in its own process (one core); the load generator runs here.
 Mailmoat's ingest parses, checks SPF/DKIM/DMARC/ARC against a zone file, runs the L1 checks and
-commits to SQLite (WAL, synchronous=FULL) with its outbox event before every 250.
+commits with its outbox event before every 250: to a fresh SQLite file (WAL, synchronous=FULL),
+then to a PostgreSQL cluster (fsync on).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import subprocess
 import sys
@@ -21,9 +24,12 @@ from pathlib import Path
 from tests.support.zones import TestZone
 
 from benchmarks import smtp_load
+from benchmarks.databases import DATABASES, migrated, missing
 from benchmarks.smtp_load import LoadResult
+from mailmoat.common.bus import create_topics
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import Inbox, Workspace
+from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.processes import free_port, terminate_all, wait_for_port
 from mailmoat.common.settings import CommonSettings
 from mailmoat.ingest.adapters.dns.static import StaticResolver
@@ -111,19 +117,56 @@ def signed_mails(zone: TestZone, size: int) -> smtp_load.MailFactory:
     return lambda n: signed[n % len(signed)]
 
 
-async def run(settings: CommonSettings, count: int) -> tuple[list[SizeResult], list[SizeResult]]:
-    await seed(settings.database_url)
-    with tempfile.TemporaryDirectory() as tmp:
-        zone = TestZone.build(Path(tmp) / "zones")
-        log = Path(tmp) / "servers.log"
-        port = free_port()
-        with process(
-            [sys.executable, "-m", "benchmarks.discard", str(port)], dict(os.environ), port, log
-        ):
-            baseline = await measure(port, zone, count)
-        port = free_port()
-        command = [sys.executable, "-m", "mailmoat.cli", "run", "ingest"]
-        with process(command, ingest_env(settings, port, zone.directory), port, log):
-            ours = await measure(port, zone, count)
-        ours = [replace(r, analysis_ms=analysis_cost(zone, r.size)) for r in ours]
+async def run(
+    broker: EmbeddedBroker, work: Path, count: int, databases: tuple[str, ...] = DATABASES
+) -> tuple[list[SizeResult], dict[str, list[SizeResult] | str]]:
+    """The discard baseline, then ingest on a fresh database of each of ``databases`` (its
+    results, or why it did not run)."""
+    zone = TestZone.build(work / "zones")
+    log = work / "servers.log"
+    port = free_port()
+    with process(
+        [sys.executable, "-m", "benchmarks.discard", str(port)], dict(os.environ), port, log
+    ):
+        baseline = await measure(port, zone, count)
+    ours: dict[str, list[SizeResult] | str] = {}
+    for database in databases:
+        if reason := missing(database):
+            ours[database] = f"not run: {reason}"
+            continue
+        async with migrated(database, work, f"ingest-{database}") as made:
+            settings = CommonSettings(
+                database_url=made.url,
+                kafka_bootstrap=broker.bootstrap,
+                kafka_idempotence=False,
+                log_level="WARNING",
+            )
+            await create_topics(settings)
+            await seed(made.url)
+            port = free_port()
+            command = [sys.executable, "-m", "mailmoat.cli", "run", "ingest"]
+            with process(command, ingest_env(settings, port, zone.directory), port, log):
+                measured = await measure(port, zone, count)
+        ours[database] = [replace(r, analysis_ms=analysis_cost(zone, r.size)) for r in measured]
     return baseline, ours
+
+
+async def main(count: int, databases: tuple[str, ...]) -> None:
+    from benchmarks.run import ingest_rows  # the report's table, as make bench writes it
+
+    broker = EmbeddedBroker()
+    broker.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = await run(broker, Path(tmp), count, databases)
+    finally:
+        broker.stop()
+    print("\n".join(ingest_rows(results)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--databases", nargs="+", choices=DATABASES, default=list(DATABASES))
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.count, tuple(arguments.databases)))

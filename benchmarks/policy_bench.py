@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import random
-import secrets
 import statistics
 import tempfile
 import time
@@ -324,7 +322,6 @@ async def main(count: int, databases: tuple[str, ...]) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("MAILMOAT_WEBHOOK_SECRET_KEY", secrets.token_urlsafe(32))
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--databases", nargs="+", choices=DATABASES, default=list(DATABASES))

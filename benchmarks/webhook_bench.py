@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import re
-import secrets
 import statistics
 import tempfile
 import time
@@ -262,8 +260,6 @@ async def main(output: Path | None) -> None:
 
 
 if __name__ == "__main__":
-    # A throwaway deployment secret; the dispatch process the bench starts inherits it.
-    os.environ.setdefault("MAILMOAT_WEBHOOK_SECRET_KEY", secrets.token_urlsafe(32))
     parser = argparse.ArgumentParser()
     parser.add_argument("--output", type=Path, default=None, help="update this section there")
     asyncio.run(main(parser.parse_args().output))

@@ -1,9 +1,10 @@
 """Consumers' fetch wait on the embedded broker: long while nothing moves, short while mail does.
 
-Kafka answers a waiting fetch as soon as data arrives; tansu (the embedded broker) answers only at
-the fetch's deadline, so there the wait is both each hop's latency and how often an idle consumer
-asks. One pace shared by every service of a process (``mailmoat dev``) keeps the idle cost low and
-the hops short: any commit or wake-up in the process turns every consumer's wait short for a while.
+Kafka answers a waiting fetch as soon as data arrives; on tansu (the embedded broker) a record
+produced on from a consumer's handler waits about half of the next consumer's wait, so there the
+wait bounds each hop's latency, and it is how often an idle consumer asks. One pace shared by
+every service of a process (``mailmoat dev``) keeps the idle cost low and the hops short: any
+commit or wake-up in the process turns every consumer's wait short for a while.
 """
 
 from __future__ import annotations

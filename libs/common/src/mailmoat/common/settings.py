@@ -43,8 +43,8 @@ class CommonSettings(BaseSettings):
         le=10_000,
         description=(
             "Longest a consumer's fetch waits for data. Kafka answers a waiting fetch as soon as "
-            "data arrives; the embedded broker answers at the deadline, so there this bounds "
-            "each hop's latency (and sets how often idle consumers poll)."
+            "data arrives; on the embedded broker a hop can wait for much of it, so there it "
+            "bounds each hop's latency (and sets how often idle consumers poll)."
         ),
     )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(

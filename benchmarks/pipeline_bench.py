@@ -54,6 +54,7 @@ from benchmarks.pipeline_stack import (
 )
 from benchmarks.profiles import RATE, Profile, rows, sampling
 from benchmarks.smtp_load import LoadResult
+from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
 from mailmoat.common.processes import free_port
 
 DATABASES = ("sqlite", "postgresql", "one-process")
@@ -271,7 +272,8 @@ def section(results: PipelineResults) -> list[str]:
         f"Each service ({', '.join(SERVICES)})",
         "runs as its own `mailmoat run <service>` process with production's defaults (INFO logs",
         "as JSON lines, metrics and health endpoints on, the learned primary and the rules",
-        "checker), beside the embedded broker (tansu; fetch wait 10 ms, as `mailmoat dev` uses",
+        "checker), beside the embedded broker (tansu; fetch wait "
+        f"{EMBEDDED_FETCH_MAX_WAIT_MS} ms, as `mailmoat dev` uses",
         "while mail moves) and either an SQLite file (WAL) or a local PostgreSQL cluster (fsync",
         "on); a fresh broker and database for each. The last column runs every service in one",
         "`mailmoat run <every service>` process on SQLite, as `make run` does: one event loop,",

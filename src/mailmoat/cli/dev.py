@@ -41,7 +41,7 @@ EMBEDDED_FETCH_MAX_WAIT_MS = 25
 """A consumer's fetch wait on the embedded broker while mail moves. On tansu a forwarded record
 waits about half the wait at each hop, and every fetch costs the client and the broker CPU, once
 per wait per consumer (BENCHMARKS.md, "The embedded broker's floor"). At 10 ms the polling of
-the seventeen-odd consumers took most of a core, and in one process it slowed every hop under
+the sixteen consumers took most of a core, and in one process it slowed every hop under
 load: in the pipeline bench, every service in one process, paced at half its rate, a webhook's
 p95 was 1.9 s at 10 ms and 0.3 s at 25 ms."""
 IDLE_FETCH_MAX_WAIT_MS = 1000

@@ -25,7 +25,7 @@ from tests.support.zones import TestZone
 
 from benchmarks.databases import migrated
 from benchmarks.ingest_bench import seed
-from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
+from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS, EMBEDDED_PROMPT_FETCH_MAX_WAIT_MS
 from mailmoat.common.bus import create_topics
 from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.processes import die_with_parent, free_port, listening
@@ -214,6 +214,7 @@ def environment(settings: CommonSettings, smtp_port: int, zone: TestZone) -> dic
         "MAILMOAT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "MAILMOAT_KAFKA_IDEMPOTENCE": "false",
         "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS": str(settings.kafka_fetch_max_wait_ms),
+        "MAILMOAT_KAFKA_PROMPT_FETCH_MAX_WAIT_MS": str(settings.fetch_max_wait_ms(prompt=True)),
         "MAILMOAT_WEBHOOK_SECRET_KEY": settings.webhook_secret_key.get_secret_value(),
         "MAILMOAT_SMTP_PORT": str(smtp_port),
         "MAILMOAT_DNS_ZONE_FILE": str(zone.directory),
@@ -243,6 +244,7 @@ async def production_stack(
                 kafka_bootstrap=broker.bootstrap,
                 kafka_idempotence=False,
                 kafka_fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS,
+                kafka_prompt_fetch_max_wait_ms=EMBEDDED_PROMPT_FETCH_MAX_WAIT_MS,
                 webhook_secret_key=SecretStr(secrets.token_urlsafe(32)),
             )
             await create_topics(settings)

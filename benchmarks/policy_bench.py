@@ -36,7 +36,7 @@ from tests.support.stack import ALL_SERVICES, ProcessStack
 
 from benchmarks.databases import DATABASES, NAMES, migrated, missing
 from mailmoat.cli.bootstrap import bootstrap_workspace
-from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS
+from mailmoat.cli.dev import EMBEDDED_FETCH_MAX_WAIT_MS, EMBEDDED_PROMPT_FETCH_MAX_WAIT_MS
 from mailmoat.common.bus import create_topics
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import Inbox, Message, RawMessage
@@ -181,6 +181,7 @@ async def _measured(
         kafka_bootstrap=broker.bootstrap,
         kafka_idempotence=False,
         kafka_fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS,
+        kafka_prompt_fetch_max_wait_ms=EMBEDDED_PROMPT_FETCH_MAX_WAIT_MS,
         log_level="WARNING",
         topic_prefix=f"policy-{database}.",
         group_prefix=f"policy-{database}.",
@@ -261,7 +262,8 @@ def section(results: dict[str, list[Timings] | str], count: int) -> list[str]:
         "",
         f"Command: `python -m benchmarks.policy_bench`. {count} calls of each kind, one at a",
         "time, against the embedded broker with every service in its own process (as production",
-        f"runs them; consumers fetch with a {EMBEDDED_FETCH_MAX_WAIT_MS} ms wait), on a fresh",
+        f"runs them; consumers fetch with a {EMBEDDED_FETCH_MAX_WAIT_MS} ms wait, the two a call",
+        f"waits on with {EMBEDDED_PROMPT_FETCH_MAX_WAIT_MS} ms), on a fresh",
         "SQLite file (WAL) and on a local PostgreSQL cluster (fsync on). A send call commits the",
         "request, waits while the outbox relay publishes it, policy judges it by every rule and",
         "holds it (L4), and policy's reply on `send-decisions` comes back; target: p95 at most",

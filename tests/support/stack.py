@@ -61,6 +61,7 @@ class ProcessStack:
             "MAILMOAT_KAFKA_IDEMPOTENCE": "false",
             "MAILMOAT_KAFKA_SESSION_TIMEOUT_MS": str(s.kafka_session_timeout_ms),
             "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS": str(s.kafka_fetch_max_wait_ms),
+            "MAILMOAT_KAFKA_PROMPT_FETCH_MAX_WAIT_MS": str(s.fetch_max_wait_ms(prompt=True)),
             "MAILMOAT_TOPIC_PREFIX": s.topic_prefix,
             "MAILMOAT_GROUP_PREFIX": s.group_prefix,
             "MAILMOAT_OUTBOX_POLL_SECONDS": str(s.outbox_poll_seconds),

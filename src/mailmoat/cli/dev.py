@@ -38,12 +38,17 @@ METRICS_BASE_PORT = 9101
 ``MAILMOAT_DEV_METRICS_BASE_PORT`` moves it."""
 
 EMBEDDED_FETCH_MAX_WAIT_MS = 25
-"""A consumer's fetch wait on the embedded broker while mail moves. On tansu a forwarded record
-waits about half the wait at each hop, and every fetch costs the client and the broker CPU, once
-per wait per consumer (BENCHMARKS.md, "The embedded broker's floor"). At 10 ms the polling of
-the sixteen consumers took most of a core, and in one process it slowed every hop under
-load: in the pipeline bench, every service in one process, paced at half its rate, a webhook's
-p95 was 1.9 s at 10 ms and 0.3 s at 25 ms."""
+"""A consumer's fetch wait on the embedded broker while mail moves. On tansu a record reaches a
+waiting consumer up to half the wait later at each hop, and every fetch costs the client and the
+broker CPU, once per wait per consumer (BENCHMARKS.md, "The embedded broker's floor"). At 10 ms
+the polling of the sixteen consumers took most of a core, and in one process it slowed every hop
+under load: in the pipeline bench, every service in one process, paced at half its rate, a
+webhook's p95 was 1.9 s at 10 ms and 0.3 s at 25 ms."""
+EMBEDDED_PROMPT_FETCH_MAX_WAIT_MS = 5
+"""The busy wait of the two consumers a send call waits on: policy reading the request, the
+gateway reading the decision. Each hop there costs up to half the wait; at 5 ms two hops took
+7 ms at p95 against 18 at 25 ms, for about 4% of a core more per consumer while mail moves
+(BENCHMARKS.md, "The embedded broker's floor")."""
 IDLE_FETCH_MAX_WAIT_MS = 1000
 """The wait once nothing has moved for a while: what an idle consumer costs (one fetch per wait;
 about 4.4% of a core at rest for the process and the broker together, against 5.6% at 500 ms),
@@ -185,7 +190,11 @@ async def _serve(
         except OSError as error:
             print(f"The outbox cannot listen on {stack.relay_port}: {error}", file=sys.stderr)
             return 1
-    pace = FetchPace(idle_ms=settings.kafka_fetch_max_wait_ms, busy_ms=EMBEDDED_FETCH_MAX_WAIT_MS)
+    pace = FetchPace(
+        idle_ms=settings.kafka_fetch_max_wait_ms,
+        busy_ms=EMBEDDED_FETCH_MAX_WAIT_MS,
+        prompt_ms=EMBEDDED_PROMPT_FETCH_MAX_WAIT_MS,
+    )
     running = asyncio.create_task(run_services(services, stop=stop, pace=pace))
     try:
         await _started(stack, running)

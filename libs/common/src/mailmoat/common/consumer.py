@@ -80,10 +80,10 @@ def subscribe(
         auto_offset_reset="earliest",
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(500, settings.kafka_session_timeout_ms // 5),
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms(prompt=subscription.prompt),
         batch=True,
         max_records=settings.consumer_batch_max,
-        batch_timeout_ms=settings.kafka_fetch_max_wait_ms,
+        batch_timeout_ms=settings.fetch_max_wait_ms(prompt=subscription.prompt),
         decoder=_raw_body,
         listener=membership,
     )(consumer.consume)

@@ -170,8 +170,8 @@ async def run_service(
     }
     await asyncio.gather(broker.start(), *(consumer.start() for consumer in consumers))
     if pace is not None:
-        for consumer in consumers:
-            pace.follow(consumer)
+        for consumer, subscription in zip(consumers, service.subscriptions, strict=True):
+            pace.follow(consumer, prompt=subscription.prompt)
     runtime = Runtime(service.name, settings, sessions, broker, relay, pace=pace)
     loops = [asyncio.create_task(relay.run(runtime.stopping))]
     loops += [asyncio.create_task(loop(runtime)) for loop in service.loops]

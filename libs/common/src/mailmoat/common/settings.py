@@ -43,8 +43,19 @@ class CommonSettings(BaseSettings):
         le=10_000,
         description=(
             "Longest a consumer's fetch waits for data. Kafka answers a waiting fetch as soon as "
-            "data arrives; on the embedded broker a hop can wait for much of it, so there it "
+            "data arrives; on the embedded broker a hop can wait up to half of it, so there it "
             "bounds each hop's latency (and sets how often idle consumers poll)."
+        ),
+    )
+    kafka_prompt_fetch_max_wait_ms: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description=(
+            "The fetch wait of the consumers a caller waits on (policy's reading of send "
+            "requests, the gateway's reading of its decisions), when shorter than "
+            "MAILMOAT_KAFKA_FETCH_MAX_WAIT_MS; unset, the same. Only the embedded broker "
+            "needs it: there a send call's two hops each wait up to half of it."
         ),
     )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
@@ -139,6 +150,12 @@ class CommonSettings(BaseSettings):
         if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
             raise ValueError("a Kafka client certificate needs its key, and a key its certificate")
         return self
+
+    def fetch_max_wait_ms(self, *, prompt: bool = False) -> int:
+        """A consumer's fetch wait; ``prompt``: a caller waits on what it reads."""
+        if prompt and self.kafka_prompt_fetch_max_wait_ms is not None:
+            return min(self.kafka_prompt_fetch_max_wait_ms, self.kafka_fetch_max_wait_ms)
+        return self.kafka_fetch_max_wait_ms
 
     def topic(self, name: str) -> str:
         """Physical topic name for a logical topic name."""

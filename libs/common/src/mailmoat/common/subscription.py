@@ -75,6 +75,9 @@ class Subscription(Generic[E]):
     (reputation counts a batch of sends with one write per sender and hour, and judges each
     sender once). A record handled alone gets it too. If it fails, the batch is rolled back
     and its records are handled one by one."""
+    prompt: bool = False
+    """A caller waits on what this subscriber answers (a send call on policy's decision): its
+    fetch wait is the prompt one (``kafka_prompt_fetch_max_wait_ms``, and ``FetchPace``'s)."""
 
 
 async def later(event: Event, session: AsyncSession) -> None:

@@ -89,12 +89,12 @@ class DecisionWaiter:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",
-            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=self._settings.fetch_max_wait_ms(prompt=True),
             **kafka_client_options(self._settings),
         )
         await consumer.start()
         if pace is not None:
-            pace.follow_consumer(consumer)
+            pace.follow_consumer(consumer, prompt=True)
         try:
             self.ready.set()
             async for record in consumer:

@@ -32,6 +32,7 @@ def build_service(settings: PolicySettings) -> Service:
             on_send_requested,
             transactional=False,
             batch_handler=on_requested_batch,
+            prompt=True,  # the send call waits on the decision
         ),
         Subscription(Topic.SENDER_STATUS, "policy-sender-status", on_sender_status),
     ]

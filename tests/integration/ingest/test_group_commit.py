@@ -1,4 +1,5 @@
-"""Group commit: concurrent units share transactions; a failing unit is rolled back alone."""
+"""Group commit: concurrent units share transactions, with no savepoints unless one fails; a
+failing unit is rolled back alone."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import create_engine, create_session_factory
@@ -85,6 +86,44 @@ async def test_the_rows_a_batch_committed_are_handed_to_the_relay(database_url: 
     # row neither committed nor handed.
     assert sorted(rows) == sorted(committed) == sorted(e for n, e in staged.items() if n != 3)
     assert len(handed) < 10
+
+
+async def test_a_batch_without_failures_takes_no_savepoints_and_a_lone_failure_runs_once(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    statements: list[str] = []
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: statements.append(statement.split()[0].upper()),
+    )
+    runs = 0
+
+    async def fine(db: AsyncSession) -> None:
+        db.add(Workspace(id=uuid.uuid4(), name="fine", plan="free"))
+        await db.flush()
+
+    async def fails(db: AsyncSession) -> None:
+        nonlocal runs
+        runs += 1
+        raise ValueError("refused")
+
+    try:
+        async with GroupCommitter(sessions).running() as commits:
+            await asyncio.gather(*(commits.run(fine) for _ in range(10)))
+            clean = list(statements)
+            with pytest.raises(ValueError, match="refused"):
+                await commits.run(fails)
+        async with sessions() as db:
+            total = await db.scalar(select(func.count()).select_from(Workspace))
+    finally:
+        await engine.dispose()
+    assert "INSERT" in clean
+    assert "SAVEPOINT" not in clean
+    assert runs == 1  # alone in its batch: rolled back alone, not run again
+    assert total == 10
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

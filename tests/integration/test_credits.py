@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
 from mailmoat.common.credits import AI_ANALYSIS, INBOUND, charge, credit_period, credit_standing
@@ -178,6 +178,31 @@ async def test_a_new_month_starts_afresh_and_a_thing_is_charged_once_per_reason(
     ]
     assert (workspace.credits_period, workspace.credits_used) == (credit_period(utcnow()), 3)
     assert credit_standing(workspace, utcnow()).balance == allowance - 3
+
+
+async def test_a_new_mails_charge_is_the_usage_update_and_its_ledger_row_only(
+    scenario: Scenario,
+) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(scenario.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with scenario.sessions() as session, session.begin():
+            statements.clear()
+            await charge(session, scenario.workspace_id, INBOUND, uuid.uuid4(), new_ref=True)
+            await session.flush()
+            new = [s for s in statements if s in ("SELECT", "INSERT", "UPDATE")]
+            statements.clear()
+            await charge(session, scenario.workspace_id, INBOUND, uuid.uuid4())
+            await session.flush()
+            other = [s for s in statements if s in ("SELECT", "INSERT", "UPDATE")]
+    finally:
+        event.remove(scenario.engine.sync_engine, "before_cursor_execute", seen)
+    assert sorted(new) == ["INSERT", "UPDATE"]
+    assert sorted(other) == ["INSERT", "SELECT", "UPDATE"]  # an event's charge looks first
 
 
 async def test_a_stored_message_keeps_the_id_its_mail_was_queued_under(

@@ -80,19 +80,27 @@ def credit_standing(workspace: Workspace, now: datetime) -> CreditStanding:
 
 
 async def charge(
-    session: AsyncSession, workspace_id: uuid.UUID, what: Charge, ref_id: uuid.UUID
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    what: Charge,
+    ref_id: uuid.UUID,
+    *,
+    new_ref: bool = False,
 ) -> CreditEntry:
     """Charge ``what`` for the message or send ``ref_id`` in the caller's transaction, once:
-    a second charge of the same thing for the same reason returns the first's row."""
-    earlier = await session.scalar(
-        select(CreditEntry).where(
-            CreditEntry.workspace_id == workspace_id,
-            CreditEntry.reason == what.reason,
-            CreditEntry.ref_id == ref_id,
+    a second charge of the same thing for the same reason returns the first's row. ``new_ref``:
+    the caller made ``ref_id`` in this transaction (ingest's new mail), so nothing can have
+    charged it yet and the lookup for an earlier charge is left out."""
+    if not new_ref:
+        earlier = await session.scalar(
+            select(CreditEntry).where(
+                CreditEntry.workspace_id == workspace_id,
+                CreditEntry.reason == what.reason,
+                CreditEntry.ref_id == ref_id,
+            )
         )
-    )
-    if earlier is not None:
-        return earlier
+        if earlier is not None:
+            return earlier
     now = utcnow()
     used, plan = await _draw(session, workspace_id, what.credits, credit_period(now))
     allowance = monthly_allowance(plan)

@@ -104,7 +104,7 @@ async def store_message(
     stage_event(session, Topic.RAW_MAIL, event, producer=PRODUCER)
     # The mail's id is also its message's id (policy stores the message under it), so the
     # charge names what the API shows.
-    await charge(session, inbox.workspace_id, INBOUND, mail_id)
+    await charge(session, inbox.workspace_id, INBOUND, mail_id, new_ref=True)
     record_audit(
         session,
         workspace_id=inbox.workspace_id,

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.session import create_engine, create_session_factory
@@ -124,6 +125,35 @@ async def test_a_batch_without_failures_takes_no_savepoints_and_a_lone_failure_r
     assert "SAVEPOINT" not in clean
     assert runs == 1  # alone in its batch: rolled back alone, not run again
     assert total == 10
+
+
+async def test_a_row_refused_only_when_the_batch_is_written_fails_its_unit_alone(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    taken = uuid.uuid4()
+
+    def unit(n: int):  # type: ignore[no-untyped-def]
+        async def work(db: AsyncSession) -> int:
+            # Unit 3 repeats unit 2's id: nothing fails until the rows are written.
+            db.add(Workspace(id=taken if n in (2, 3) else uuid.uuid4(), name=f"w{n}", plan="free"))
+            return n
+
+        return work
+
+    try:
+        async with GroupCommitter(sessions).running() as commits:
+            results = await asyncio.gather(
+                *(commits.run(unit(n)) for n in range(6)), return_exceptions=True
+            )
+        async with sessions() as db:
+            names = set(await db.scalars(select(Workspace.name)))
+    finally:
+        await engine.dispose()
+    assert isinstance(results[3], IntegrityError)
+    assert [r for i, r in enumerate(results) if i != 3] == [0, 1, 2, 4, 5]
+    assert names == {"w0", "w1", "w2", "w4", "w5"}
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -295,12 +295,14 @@ def section(results: dict[str, list[Timings] | str], count: int) -> list[str]:
         f"stores them. Its p95 against the empty workspace's (target: within 2x): {ratios}. The",
         "copy check looks the draft's hashes up in the index and reads none of the mails.",
         "",
-        "Where a decision's time goes on SQLite, from one run with each hop timestamped (p50 /",
-        "p95 ms): the request's transaction 7.5 / 18, outbox fast path and fetch 5 / 9, waiting",
-        "for SQLite's write lock 4 / 26, gathering the facts (six queries) 8 / 13, deciding 0.4 /",
-        "0.8, the commit 4 / 7, the reply hop 5.5 / 9. The tail is the one write lock that every",
-        "process shares, each holder committing with synchronous=FULL; PostgreSQL has no such",
-        "lock.",
+        "Where a decision's time goes, from one separate run of 200 held sends (a consumer read",
+        "the request's and the decision's broker timestamps; this bench does not repeat it), p50",
+        "/ p95 ms on SQLite, then PostgreSQL: from the",
+        "call to the request published (the key check, the request's transaction, the outbox",
+        "relay) 25 / 37 and 20 / 31; from there to the decision published (the hop, both of",
+        "policy's transactions, its relay) 34 / 49 and 29 / 39; from there to the call's answer",
+        "(the hop back, the answer) 8 / 13 and 8 / 11. Each hop is a few ms of it: the rest is",
+        "the gateway's and policy's own work, about 16-19 and 19-24 ms of CPU a call.",
     ]
     return lines
 

@@ -10,8 +10,10 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mailmoat.common.db.tables import ApiKey
+from mailmoat.common.outbox import OutboxRelay
 from mailmoat.common.service import Runtime, Service
 from mailmoat.gateway import mcp_tools
 from mailmoat.gateway.content_type import JsonBodies
@@ -71,6 +73,20 @@ def openapi_document() -> dict[str, Any]:
     return app.openapi()
 
 
+class WakeRelay:
+    """Pure ASGI middleware: once a call other than a GET is answered, the outbox relay looks for
+    what it committed (a fallback: most routes hand their rows to the relay themselves)."""
+
+    def __init__(self, app: ASGIApp, relay: OutboxRelay) -> None:
+        self.app = app
+        self.relay = relay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http" and scope["method"] != "GET":
+            self.relay.wake()
+
+
 def create_app(
     runtime: Runtime, limits: GatewaySettings, decisions: DecisionWaiter | None = None
 ) -> FastAPI:
@@ -95,12 +111,7 @@ def create_app(
     if limits.dev_outbox_dir:
         app.include_router(dev_outbox.build_router(Path(limits.dev_outbox_dir)))
 
-    @app.middleware("http")
-    async def _wake_relay(request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        if request.method != "GET":
-            runtime.relay.wake()
-        return response
+    app.add_middleware(WakeRelay, relay=runtime.relay)
 
     install_docs(app)
     app.state.mcp_sessions = mcp_tools.mount(app)

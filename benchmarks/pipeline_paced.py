@@ -101,10 +101,11 @@ async def paced(
     *,
     connections: int,
     allowance: float,
+    prefix: str = "pace",
 ) -> Paced:
-    """Start ``mails`` (subjects ``pace N``) at ``rate`` per second, each on a free connection;
-    record each one's 250, the moment a reader first sees its row and the moment its webhook
-    arrives. Returns the latencies of those stored, and of those whose webhook came."""
+    """Start ``mails`` (subjects ``<prefix> N``) at ``rate`` per second, each on a free
+    connection; record each one's 250, the moment a reader first sees its row and the moment its
+    webhook arrives. Returns the latencies of those stored, and of those whose webhook came."""
     count = len(mails)
     pool: asyncio.Queue[smtp_load.Session] = asyncio.Queue()
     for _ in range(connections):
@@ -115,19 +116,19 @@ async def paced(
     async def one(n: int) -> None:
         session = await pool.get()
         if await session.transaction(RCPT, mails[n]) is not None:
-            accepted[f"pace {n}"] = (time.perf_counter(), time.time())
+            accepted[f"{prefix} {n}"] = (time.perf_counter(), time.time())
         pool.put_nowait(session)
 
     async def watch(sending: asyncio.Task[Any]) -> None:
         deadline = time.perf_counter() + count / rate + allowance
         while time.perf_counter() < deadline:
-            found = await reader.subjects("pace")
+            found = await reader.subjects(prefix)
             now = time.perf_counter()
             for subject in found:
                 seen.setdefault(subject, now)
             done = (
                 accepted.keys() <= seen.keys()
-                and accepted.keys() <= arrivals(receiver, "pace").keys()
+                and accepted.keys() <= arrivals(receiver, prefix).keys()
             )
             if sending.done() and done:
                 return
@@ -138,7 +139,7 @@ async def paced(
     await sending
     while not pool.empty():
         await pool.get_nowait().close()
-    hooks = arrivals(receiver, "pace")
+    hooks = arrivals(receiver, prefix)
     return Paced(
         stored=[seen[s] - t for s, (t, _) in accepted.items() if s in seen],
         webhooks=[hooks[s] - wall for s, (_, wall) in accepted.items() if s in hooks],

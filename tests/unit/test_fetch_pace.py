@@ -44,7 +44,7 @@ async def test_movement_while_busy_extends_the_short_waits() -> None:
 def test_a_consumer_without_a_fetcher_is_left_as_configured() -> None:
     pace = FetchPace(idle_ms=500, busy_ms=10)
     pace.follow_consumer(SimpleNamespace())
-    assert pace.wait_ms == 500
+    assert pace.wait_for() == 500
 
 
 async def test_an_unfollowed_consumer_keeps_its_last_wait() -> None:

@@ -16,12 +16,27 @@ from mailmoat.common.db.tables import Inbox, OutboxRecord, Workspace
 from mailmoat.common.events import SenderStatusChanged
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.topics import Topic
-from mailmoat.ingest.adapters.commits import GroupCommitter
+from mailmoat.ingest.adapters.commits import GroupCommitter, Work
+
+
+async def committed(database_url: str, units: list[Work]) -> tuple[list[object], list[str]]:
+    """``units`` run together through a group committer: what each returned or raised, and the
+    names of the workspaces committed."""
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    try:
+        async with GroupCommitter(sessions).running() as commits:
+            results = await asyncio.gather(
+                *(commits.run(unit) for unit in units), return_exceptions=True
+            )
+        async with sessions() as db:
+            names = list(await db.scalars(select(Workspace.name)))
+    finally:
+        await engine.dispose()
+    return results, names
 
 
 async def test_units_share_commits_and_fail_alone(database_url: str) -> None:
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
     seen: list[int] = []
 
     def unit(n: int):  # type: ignore[no-untyped-def]
@@ -35,19 +50,10 @@ async def test_units_share_commits_and_fail_alone(database_url: str) -> None:
 
         return work
 
-    try:
-        async with GroupCommitter(sessions).running() as commits:
-            results = await asyncio.gather(
-                *(commits.run(unit(n)) for n in range(10)), return_exceptions=True
-            )
-        async with sessions() as db:
-            names = set(await db.scalars(select(Workspace.name)))
-            total = await db.scalar(select(func.count()).select_from(Workspace))
-    finally:
-        await engine.dispose()
+    results, names = await committed(database_url, [unit(n) for n in range(10)])
     assert isinstance(results[3], ValueError)
     assert [r for i, r in enumerate(results) if i != 3] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
-    assert total == 9
+    assert len(names) == 9
     assert "w3" not in names
     assert len(set(seen)) < 10  # several units ran in one transaction
 
@@ -130,8 +136,6 @@ async def test_a_batch_without_failures_takes_no_savepoints_and_a_lone_failure_r
 async def test_a_row_refused_only_when_the_batch_is_written_fails_its_unit_alone(
     database_url: str,
 ) -> None:
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
     taken = uuid.uuid4()
 
     def unit(n: int):  # type: ignore[no-untyped-def]
@@ -142,18 +146,10 @@ async def test_a_row_refused_only_when_the_batch_is_written_fails_its_unit_alone
 
         return work
 
-    try:
-        async with GroupCommitter(sessions).running() as commits:
-            results = await asyncio.gather(
-                *(commits.run(unit(n)) for n in range(6)), return_exceptions=True
-            )
-        async with sessions() as db:
-            names = set(await db.scalars(select(Workspace.name)))
-    finally:
-        await engine.dispose()
+    results, names = await committed(database_url, [unit(n) for n in range(6)])
     assert isinstance(results[3], IntegrityError)
     assert [r for i, r in enumerate(results) if i != 3] == [0, 1, 2, 4, 5]
-    assert names == {"w0", "w1", "w2", "w4", "w5"}
+    assert sorted(names) == ["w0", "w1", "w2", "w4", "w5"]
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

@@ -62,11 +62,6 @@ class FetchPace:
         fetcher = getattr(consumer, "_fetcher", None)
         self._fetchers = [(f, prompt) for f, prompt in self._fetchers if f is not fetcher]
 
-    @property
-    def wait_ms(self) -> int:
-        """The wait a fetch built now gets."""
-        return self.wait_for()
-
     def wait_for(self, *, prompt: bool = False) -> int:
         """The wait a fetch built now gets; ``prompt``: one a caller waits on."""
         if self._timer is None:

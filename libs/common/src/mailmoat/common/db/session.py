@@ -29,12 +29,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from mailmoat.common.db import inline_sqlite
 from mailmoat.common.observability.logging import current_service
 from mailmoat.common.observability.metrics import DB_COMMITS, DB_STATEMENTS
 
 SessionFactory = async_sessionmaker[AsyncSession]
 GATE_TIMEOUT_SECONDS = 30.0
-"""How long a write transaction waits for its turn, as SQLite's busy timeout."""
+"""How long a write transaction waits for its turn on the gate, and a statement for another
+process's lock."""
 
 _READ_ONLY: ContextVar[bool] = ContextVar("mailmoat_read_only", default=False)
 
@@ -62,10 +64,14 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, pool_pre_ping=True)
     else:
         _ensure_sqlite_dir(url)
+
+        async def opened() -> inline_sqlite.InlineConnection:
+            args, kwargs = engine.sync_engine.dialect.create_connect_args(engine.url)
+            kwargs.pop("timeout", None)
+            return await inline_sqlite.connect(*args, busy_timeout=GATE_TIMEOUT_SECONDS, **kwargs)
+
         # Room for every session of the services that may share the engine in one process.
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=10, max_overflow=40
-        )
+        engine = create_async_engine(url, async_creator=opened, pool_size=10, max_overflow=40)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
@@ -144,7 +150,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 

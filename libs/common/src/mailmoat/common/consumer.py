@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -159,9 +159,9 @@ class _Consumer(Generic[E]):
     async def _handle_batch(self, items: list[_Item[E]]) -> list[_Item[E]]:
         """Handle ``items`` in one transaction; returns those that failed, rolled back, for
         handling one by one. The batch is tried first with no savepoints (two statements and a
-        flush per record saved); if a record fails, it is rolled back whole and handled again,
-        each record in a savepoint. The database being unavailable fails the batch (the broker
-        redelivers it)."""
+        flush per record saved) and its processed-event rows written in one INSERT; if a record
+        fails, it is rolled back whole and handled again, each record in a savepoint. The
+        database being unavailable fails the batch (the broker redelivers it)."""
         started = time.perf_counter()
         try:
             try:
@@ -205,10 +205,12 @@ class _Consumer(Generic[E]):
                     seen.add(event.event_id)
                     with self._processing(item):
                         try:
-                            scope = session.begin_nested() if isolated else _no_savepoint()
-                            async with scope:
+                            if isolated:
+                                async with session.begin_nested():
+                                    await self._sub.handler(event, session)
+                                    _mark_processed(session, consumer, event)
+                            else:
                                 await self._sub.handler(event, session)
-                                _mark_processed(session, consumer, event)
                             done.append(event)
                         except (OperationalError, InterfaceError):
                             raise
@@ -218,6 +220,9 @@ class _Consumer(Generic[E]):
                             log.warning("record failed in its batch; retried alone", exc_info=True)
                             failed.append(item)
                 if not isolated:
+                    # Marked together, the batch's processed-event rows are one INSERT.
+                    for event in done:
+                        _mark_processed(session, consumer, event)
                     await _flushed(session)
                 await self._finish(done, session)
             self._after_commit(take_staged(session))
@@ -364,11 +369,6 @@ class _Consumer(Generic[E]):
         )
         EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc()
         log.error("record dead-lettered: %s: %s", type(exc).__name__, exc)
-
-
-@contextlib.asynccontextmanager
-async def _no_savepoint() -> AsyncIterator[None]:
-    yield
 
 
 async def _flushed(session: AsyncSession) -> None:

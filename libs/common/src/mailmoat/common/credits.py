@@ -89,8 +89,9 @@ async def charge(
 ) -> CreditEntry:
     """Charge ``what`` for the message or send ``ref_id`` in the caller's transaction, once:
     a second charge of the same thing for the same reason returns the first's row. ``new_ref``:
-    the caller made ``ref_id`` in this transaction (ingest's new mail), so nothing can have
-    charged it yet and the lookup for an earlier charge is left out."""
+    the caller knows nothing can have charged ``ref_id`` for this yet (ingest's new mail, a
+    mail's one decision), so the lookup for an earlier charge is left out; a charge that was
+    there after all fails on the ledger's unique key rather than counting twice."""
     if not new_ref:
         earlier = await session.scalar(
             select(CreditEntry).where(

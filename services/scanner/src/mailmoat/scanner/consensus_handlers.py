@@ -182,7 +182,9 @@ async def _decide(
         SENDER_SIGNALS.labels(signal.code).inc()
     outcome = with_sender_signals(decide_with_missing(primary, checker), signals)
     _publish(session, decision, outcome, verdicts, analysed=True)
-    await charge(session, decision.workspace_id, AI_ANALYSIS, decision.mail_id)
+    # A mail is decided once (its decision's decided_at, set under the mail's turn), so nothing
+    # can have charged its analysis yet.
+    await charge(session, decision.workspace_id, AI_ANALYSIS, decision.mail_id, new_ref=True)
 
 
 def _publish(

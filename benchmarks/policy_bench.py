@@ -299,10 +299,11 @@ def section(results: dict[str, list[Timings] | str], count: int) -> list[str]:
         "the request's and the decision's broker timestamps; this bench does not repeat it), p50",
         "/ p95 ms on SQLite, then PostgreSQL: from the",
         "call to the request published (the key check, the request's transaction, the outbox",
-        "relay) 25 / 37 and 20 / 31; from there to the decision published (the hop, both of",
-        "policy's transactions, its relay) 34 / 49 and 29 / 39; from there to the call's answer",
-        "(the hop back, the answer) 8 / 13 and 8 / 11. Each hop is a few ms of it: the rest is",
-        "the gateway's and policy's own work, about 16-19 and 19-24 ms of CPU a call.",
+        "relay) 10 / 16 and 17 / 23; from there to the decision published (the hop, both of",
+        "policy's transactions, its relay) 15 / 21 and 26 / 34; from there to the call's answer",
+        "(the hop back, the answer) 6 / 9 and 7 / 9. Each hop is a few ms of it: the rest is",
+        "the gateway's and policy's own work, about 9 and 11 ms of CPU a call on SQLite, 13 and",
+        "17 on PostgreSQL.",
     ]
     return lines
 

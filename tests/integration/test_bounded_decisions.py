@@ -5,10 +5,13 @@ existed once the backfill has fingerprinted it."""
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import (
     FlaggedShingle,
@@ -27,6 +30,11 @@ from tests.support.scenario import Scenario
 QUOTED = (
     "please wire the outstanding balance to the new account number listed below today and "
     "do not call the office to confirm because the line is being repaired this week"
+)
+
+UNRELATED = (
+    "The quarterly numbers are attached, as promised. Revenue grew in the north and the west "
+    "while costs held steady across every office this quarter."
 )
 
 
@@ -100,33 +108,8 @@ async def test_the_sweep_takes_overdue_sends_first_whatever_else_is_held(
 
 async def _flagged_message(scenario: Scenario, text: str, status: str = "withheld") -> Message:
     """A stored inbound message, as policy stored it before the index existed."""
-    raw = RawMessage(
-        id=uuid.uuid4(),
-        workspace_id=scenario.workspace_id,
-        inbox_id=scenario.inbox_id,
-        mail_from="mallory@evil.example",
-        rcpt_to=scenario.address,
-        raw=text.encode(),
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-        size=len(text),
-    )
-    message = Message(
-        workspace_id=scenario.workspace_id,
-        inbox_id=scenario.inbox_id,
-        mail_id=raw.id,
-        raw_id=raw.id,
-        from_address="mallory@evil.example",
-        subject="account update",
-        text=text,
-        status=status,
-        consensus="WITHHOLD",
-        risk_score=90,
-    )
     async with scenario.sessions() as session, session.begin():
-        session.add(raw)
-        await session.flush()
-        session.add(message)
-    return message
+        return await _flagged_message_in(session, scenario, text, status)
 
 
 async def _repeated(scenario: Scenario, draft: str) -> int:
@@ -171,3 +154,73 @@ async def test_a_released_mail_is_no_longer_compared(scenario: Scenario) -> None
         assert stored is not None
         stored.status = "delivered"  # a person released it
     assert await _repeated(scenario, f"As you asked: {QUOTED}.") == 0
+
+
+async def test_the_copy_check_starts_from_the_index_before_any_statistics(
+    scenario: Scenario, database: str
+) -> None:
+    if database != "postgresql":
+        pytest.skip("the plan in question is PostgreSQL's")
+    # Two hundred flagged mails just stored: PostgreSQL has no statistics on them yet.
+    draw = random.Random(200)
+    words = ["".join(draw.choices("etaoinshrdlucmfw", k=draw.randint(2, 9))) for _ in range(5000)]
+    mails = [" ".join(draw.choices(words, k=400)) for _ in range(200)]  # 128 hashes each
+    async with scenario.sessions() as session, session.begin():
+        for text in mails:
+            stored = await _flagged_message_in(session, scenario, text)
+            index_flagged(session, stored, fingerprint(text))
+    ran: list[tuple[str, object]] = []
+
+    def seen(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        if "flagged_shingles" in statement:
+            ran.append((statement, parameters))
+
+    engine = scenario.engine
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert await _repeated(scenario, UNRELATED) == 0
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert len(ran) == 1
+    statement, parameters = ran[0]
+    async with engine.connect() as connection:
+        plan = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", parameters
+        )
+        read = plan.scalar_one()[0]["Plan"]
+    # The draft shares no hash with them: a few index pages, not every mail's rows.
+    assert read["Shared Hit Blocks"] + read["Shared Read Blocks"] < 500, read
+
+
+async def _flagged_message_in(
+    session: AsyncSession, scenario: Scenario, text: str, status: str = "withheld"
+) -> Message:
+    raw = RawMessage(
+        id=uuid.uuid4(),
+        workspace_id=scenario.workspace_id,
+        inbox_id=scenario.inbox_id,
+        mail_from="mallory@evil.example",
+        rcpt_to=scenario.address,
+        raw=text.encode(),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        size=len(text),
+    )
+    session.add(raw)
+    await session.flush()
+    message = Message(
+        workspace_id=scenario.workspace_id,
+        inbox_id=scenario.inbox_id,
+        mail_id=raw.id,
+        raw_id=raw.id,
+        from_address="mallory@evil.example",
+        subject="account update",
+        text=text,
+        status=status,
+        consensus="WITHHOLD",
+        risk_score=90,
+    )
+    session.add(message)
+    await session.flush()
+    return message

@@ -26,6 +26,11 @@ LOOKBACK = timedelta(days=7)
 """How far back the copy check looks for flagged inbound mail."""
 CANDIDATES = 64
 """Index rows read for one draft, at most: any one of them already makes the draft a copy."""
+SHINGLE_ROWS = 4 * CANDIDATES
+"""Index rows of the draft's hashes taken first, at most, before their mails' status is looked
+at: the lookup starts from the index whatever the planner knows of the tables. Joined in one
+step, PostgreSQL without statistics yet (freshly filled tables) scanned every flagged mail and
+looked each one's rows up instead: 43,000 buffers and 140 ms a draft for 200 mails."""
 
 
 def index_flagged(session: AsyncSession, message: Message, found: Fingerprint) -> None:
@@ -51,15 +56,20 @@ async def flagged_repeated(
     ``draft``: an index lookup by the draft's hashes, then at most ``CANDIDATES`` mails."""
     if not draft.hashes:
         return ()
-    matched = (
+    shared = (
         select(FlaggedShingle.message_id)
-        .join(Message, Message.id == FlaggedShingle.message_id)
         .where(
             FlaggedShingle.workspace_id == workspace_id,
             FlaggedShingle.shingle_hash.in_(draft.hashes),
             FlaggedShingle.received_at >= now - LOOKBACK,
-            Message.status.in_(FLAGGED),  # a person may have released it since
         )
+        .limit(SHINGLE_ROWS)  # a subquery with a limit is run as it is, not folded in
+        .subquery()
+    )
+    matched = (
+        select(shared.c.message_id)
+        .join(Message, Message.id == shared.c.message_id)
+        .where(Message.status.in_(FLAGGED))  # a person may have released it since
         .limit(CANDIDATES)
     )
     ids = set(await session.scalars(matched))

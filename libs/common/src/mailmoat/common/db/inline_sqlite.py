@@ -48,15 +48,10 @@ class InlineConnection:
         self._busy_timeout = busy_timeout
         # SQLAlchemy sets isolation_level through aiosqlite's request queue: (future, call).
         self._tx = SimpleNamespace(put_nowait=_run_into_future)
-        self._thread = SimpleNamespace(daemon=True)
 
     @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self, self._conn.cursor())
@@ -72,12 +67,10 @@ class InlineConnection:
         self._conn.rollback()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
-        """Close at once (SQLAlchemy's terminate)."""
+        """Close at once (SQLAlchemy's terminate); closing again does nothing."""
         if self._connection is not None:
             self._connection = None
             self._conn.close()

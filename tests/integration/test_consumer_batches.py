@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmoat.common.db.locks import turn_for
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import DeadLetter, ProcessedEvent
 from mailmoat.common.events import SenderStatusChanged
@@ -148,6 +149,33 @@ async def test_a_batch_skips_what_was_processed_before_and_what_repeats_within_i
     assert savepoints[0] == 0  # nothing failed: no record paid for a savepoint
     assert commits[0] > 0
     assert marks[0] == commits[0]  # a batch's processed-event rows go in one INSERT
+
+
+async def test_a_batch_takes_its_records_turns_in_one_statement(
+    database: str, settings: CommonSettings, scenario: Scenario
+) -> None:
+    events = _events(scenario)
+    held: list[bool] = []
+
+    async def handler(got: SenderStatusChanged, session: AsyncSession) -> None:
+        await turn_for(session, "probe", got.mail_id)  # as the consensus's joins do
+        held.append(True)
+
+    await _publish(settings, [e.to_bytes() for e in events])
+    quiet = settings.model_copy(update={"redrive_interval_seconds": 0, "consumer_batch_max": 100})
+    subscription = Subscription(Topic.SENDER_STATUS, GROUP, handler, turn="probe")
+    service = Service(name="probe", settings=quiet, subscriptions=[subscription])
+    with (
+        counted_statements("SELECT pg_advisory_xact_lock") as turns,
+        counted_commits("INSERT INTO processed_events") as commits,
+    ):
+        async with running(service):
+            await _settled(scenario, settings, expected=RECORDS, letters=0)
+    assert len(held) == RECORDS
+    if database == "postgresql":
+        assert 0 < turns[0] == commits[0] < RECORDS  # one a batch, never one a record
+    else:
+        assert turns[0] == 0  # SQLite's write lock already makes writers take turns
 
 
 def _events(scenario: Scenario) -> list[SenderStatusChanged]:

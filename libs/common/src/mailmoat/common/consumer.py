@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmoat.common.db.locks import turns_for
 from mailmoat.common.db.session import SessionFactory
 from mailmoat.common.db.tables import OutboxRecord, ProcessedEvent
 from mailmoat.common.dead_letters import letter_for, record_dead_letter
@@ -196,6 +197,9 @@ class _Consumer(Generic[E]):
         async with self._sessions() as session:
             async with session.begin():
                 seen = await self._processed(session, consumer, items)
+                if self._sub.turn is not None:
+                    fresh = [i.event for i in items if i.event and i.event.event_id not in seen]
+                    await turns_for(session, self._sub.turn, [e.mail_id for e in fresh])
                 for item in items:
                     event = item.event
                     assert event is not None

@@ -75,6 +75,11 @@ class Subscription(Generic[E]):
     (reputation counts a batch of sends with one write per sender and hour, and judges each
     sender once). A record handled alone gets it too. If it fails, the batch is rolled back
     and its records are handled one by one."""
+    turn: str | None = None
+    """For a transactional subscriber whose handler takes ``turn_for`` in this scope on its
+    event's mail: a batch takes every record's turn at its start (``turns_for``), in one
+    statement and in one order, so the batch pays one round trip for them and two batches over
+    the same mails never wait on each other in a cycle."""
     prompt: bool = False
     """A caller waits on what this subscriber answers (a send call on policy's decision): its
     fetch wait is the prompt one (``kafka_prompt_fetch_max_wait_ms``, and ``FetchPace``'s)."""

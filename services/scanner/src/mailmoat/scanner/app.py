@@ -8,7 +8,7 @@ from mailmoat.common.service import Service, every
 from mailmoat.common.subscription import Subscription
 from mailmoat.common.topics import Topic
 from mailmoat.scanner.backends import build_detector
-from mailmoat.scanner.consensus_handlers import ConsensusEngine
+from mailmoat.scanner.consensus_handlers import JOIN, ConsensusEngine
 from mailmoat.scanner.handlers import DetectorHandler
 from mailmoat.scanner.settings import Backend, ScannerSettings
 
@@ -68,8 +68,8 @@ def build_consensus(settings: ScannerSettings) -> Service:
 
     sweeps = every(settings.sweep_interval_seconds, "deadline sweep", engine.sweep_round)
     subscriptions: list[Subscription[Any]] = [
-        Subscription(Topic.RAW_MAIL, "scanner-consensus-intake", engine.on_raw_mail),
-        Subscription(Topic.SCAN_VERDICTS, "scanner-consensus", engine.on_scan_verdict),
+        Subscription(Topic.RAW_MAIL, "scanner-consensus-intake", engine.on_raw_mail, turn=JOIN),
+        Subscription(Topic.SCAN_VERDICTS, "scanner-consensus", engine.on_scan_verdict, turn=JOIN),
         Subscription(Topic.SENDER_GRAPH, "scanner-consensus-graph", engine.on_sender_edge),
     ]
     return Service(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,12 +29,16 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from mailmoat.common.db import inline_sqlite
 from mailmoat.common.observability.logging import current_service
 from mailmoat.common.observability.metrics import DB_COMMITS, DB_STATEMENTS
 
 SessionFactory = async_sessionmaker[AsyncSession]
+IDLE_PING_SECONDS = 5.0
+"""A pooled PostgreSQL connection idle this long is pinged before use (``_pinged_when_idle``)."""
+_IDLE_SINCE = "mailmoat.idle_since"
 GATE_TIMEOUT_SECONDS = 30.0
 """How long a write transaction waits for its turn on the gate, and a statement for another
 process's lock."""
@@ -61,7 +66,8 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str) -> AsyncEngine:
     """Engine for the URL, configured for several processes sharing one SQLite file."""
     if not is_sqlite(url):
-        engine = create_async_engine(url, pool_pre_ping=True)
+        engine = create_async_engine(url)
+        _pinged_when_idle(engine)
     else:
         _ensure_sqlite_dir(url)
 
@@ -130,6 +136,30 @@ class _TurnTaken(AsyncSessionTransaction):
             await super().__aexit__(*exc_info)
         finally:
             self._gate.release()
+
+
+def _pinged_when_idle(engine: AsyncEngine) -> None:
+    """A pooled connection idle for ``IDLE_PING_SECONDS`` or more is pinged before it is handed
+    out, and replaced if the ping fails (the server restarted, or something on the way closed it
+    while it sat idle). One in steady use is not pinged, which saves a round trip on every
+    transaction: if it breaks, its statement fails, SQLAlchemy renews the pool, and the caller's
+    retry (a consumer redelivers its batch) gets a fresh connection."""
+    dialect = engine.sync_engine.dialect
+
+    def idle_from(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def pinged_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection failed its ping") from exc
+
+    event.listen(engine.sync_engine, "checkin", idle_from)
+    event.listen(engine.sync_engine, "checkout", pinged_if_idle)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

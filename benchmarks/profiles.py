@@ -28,13 +28,13 @@ from pathlib import Path
 RATE = 100
 """Samples a second for each process."""
 TOP = 6
+"""Mailmoat functions listed per process."""
 BLOCKING = re.compile(r"\.select\(|\bwait\(|\.get\((block=True)?\)|\.acquire\(|\bpoll\(")
 """A source line that blocks its thread until something happens."""
-"""Mailmoat functions listed per process."""
 
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Mailmoat", ("mailmoat",)),
-    ("database", ("sqlalchemy", "aiosqlite", "sqlite3", "asyncpg", "greenlet")),
+    ("database", ("sqlalchemy", "psycopg", "aiosqlite", "sqlite3", "greenlet")),
     ("broker client", ("aiokafka", "faststream", "kafka")),
     ("pydantic", ("pydantic", "pydantic_core", "typing", "annotated_types")),
     ("logs, traces, metrics", ("logging", "json", "opentelemetry", "prometheus_client")),

@@ -28,7 +28,7 @@ from mailmoat.common.db.tables import (
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.settings import CommonSettings
 from mailmoat.gateway.keys import SCOPES, SEND_SCOPE
-from mailmoat.ingest.adapters.store import find_inbox
+from mailmoat.ingest.adapters.store import recipient
 from tests.support.duties import both_keys
 from tests.support.stack import LoneGateway, gateway_alone
 
@@ -649,7 +649,7 @@ async def test_a_deleted_inbox_receives_nothing_and_keeps_its_address(
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as db:
-            assert await find_inbox(db, made["address"]) is None
+            assert await recipient(db, made["address"]) == (None, ())
     finally:
         await engine.dispose()
 

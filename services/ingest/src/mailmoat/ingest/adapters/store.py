@@ -40,21 +40,22 @@ class Delivery:
     trusted_sender: bool
 
 
-async def find_inbox(session: AsyncSession, address: str) -> Inbox | None:
-    """The live inbox owning ``address`` (case-insensitive), if any; deleted ones receive
-    nothing."""
-    query = select(Inbox).where(
-        func.lower(Inbox.address) == address.lower(), Inbox.deleted_at.is_(None)
+async def recipient(
+    session: AsyncSession, address: str
+) -> tuple[Inbox | None, tuple[SenderRule, ...]]:
+    """The live inbox owning ``address`` (case-insensitive), if any (deleted ones receive
+    nothing), and its inbound sender allow/block rules: in one query."""
+    query = (
+        select(Inbox, InboxSenderRule)
+        .outerjoin(InboxSenderRule, InboxSenderRule.inbox_id == Inbox.id)
+        .where(func.lower(Inbox.address) == address.lower(), Inbox.deleted_at.is_(None))
     )
-    return (await session.scalars(query)).first()
-
-
-async def sender_rules(session: AsyncSession, inbox: Inbox) -> tuple[SenderRule, ...]:
-    """The inbox's inbound sender allow/block rules."""
-    rows = await session.scalars(
-        select(InboxSenderRule).where(InboxSenderRule.inbox_id == inbox.id)
-    )
-    return tuple(SenderRule(row.pattern, row.action) for row in rows)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return None, ()
+    inbox = rows[0][0]
+    rules = (row[1] for row in rows if row[0] is inbox and row[1] is not None)
+    return inbox, tuple(SenderRule(rule.pattern, rule.action) for rule in rules)
 
 
 async def store_message(

@@ -11,7 +11,6 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.tables import Inbox
 from mailmoat.common.mail.addr import is_plausible_address
 from mailmoat.common.observability.metrics import SMTP_BYTES, SMTP_TRANSACTIONS
 from mailmoat.common.observability.tracing import tracer, within
@@ -19,7 +18,7 @@ from mailmoat.ingest.adapters import store
 from mailmoat.ingest.adapters.commits import GroupCommitter
 from mailmoat.ingest.analysis import Analyser, Analysis
 from mailmoat.ingest.domain.rawcheck import count_header_fields, has_bare_line_ending
-from mailmoat.ingest.domain.senders import SenderRule, SenderVerdict, judge_sender
+from mailmoat.ingest.domain.senders import SenderVerdict, judge_sender
 from mailmoat.ingest.feedback_intake import FeedbackIntake
 from mailmoat.ingest.smtp import replies
 
@@ -101,7 +100,7 @@ class IngestHandler:
         if self._feedback.is_feedback_address(address):
             return None
         try:
-            inbox, rules = await self._commits.read(lambda db: _recipient_facts(db, address))
+            inbox, rules = await self._commits.read(lambda db: store.recipient(db, address))
         except SQLAlchemyError:
             log.exception("inbox lookup failed")
             return replies.TRY_LATER_LOOKUP
@@ -194,7 +193,7 @@ class IngestHandler:
         deliveries: list[store.Delivery] = []
         blocked = 0
         for rcpt in rcpts:
-            inbox, rules = await _recipient_facts(db, rcpt)
+            inbox, rules = await store.recipient(db, rcpt)
             if inbox is None:  # deleted between RCPT and DATA
                 continue
             verdict = judge_sender(
@@ -216,10 +215,3 @@ class IngestHandler:
         if deliveries and blocked == len(deliveries):
             raise AllRecipientsBlockedError
         return deliveries
-
-
-async def _recipient_facts(
-    db: AsyncSession, address: str
-) -> tuple[Inbox | None, tuple[SenderRule, ...]]:
-    inbox = await store.find_inbox(db, address)
-    return inbox, (await store.sender_rules(db, inbox) if inbox is not None else ())

@@ -15,11 +15,21 @@ from collections.abc import Iterable
 PR_SET_PDEATHSIG = 1
 
 
+_GIVEN: set[int] = set()
+"""Ports ``free_port`` handed out in this process."""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port that was free a moment ago, and not one this process was given before: the
+    kernel may hand a port just released out again, and two servers started together (an API
+    and a metrics endpoint) would then be given the same one."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def wait_for_port(host: str, port: int, *, timeout: float = 20.0) -> None:

@@ -131,6 +131,17 @@ class CommonSettings(BaseSettings):
         ),
     )
 
+    audit_checkpoint_key_file: Path | None = Field(
+        default=None,
+        description="PEM Ed25519 private key that signs the audit chain's checkpoints; unset, "
+        "the key is derived from the deployment secret (`mailmoat audit public-key` prints it).",
+    )
+    audit_trusted_keys: tuple[str, ...] = Field(
+        default=(),
+        description="More public keys (base64 of the 32 raw bytes) whose audit checkpoints "
+        "count, beside this deployment's own: the keys used before a rotation.",
+    )
+
     @field_validator("webhook_secret_key")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:

@@ -16,7 +16,12 @@ from mailmoat.policy.outbound import (
 )
 from mailmoat.policy.senders import on_sender_status
 from mailmoat.policy.settings import PolicySettings
-from mailmoat.policy.sweeps import approval_sweep, fingerprint_backfill, measure_held
+from mailmoat.policy.sweeps import (
+    approval_sweep,
+    audit_sealing,
+    fingerprint_backfill,
+    measure_held,
+)
 
 
 def build_service(settings: PolicySettings) -> Service:
@@ -41,6 +46,6 @@ def build_service(settings: PolicySettings) -> Service:
         name="policy",
         settings=settings,
         subscriptions=subscriptions,
-        loops=[approval_sweep(settings), fingerprint_backfill(settings)],
+        loops=[approval_sweep(settings), fingerprint_backfill(settings), audit_sealing(settings)],
         measures=[measure_held],
     )

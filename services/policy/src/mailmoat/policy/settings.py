@@ -9,7 +9,8 @@ from mailmoat.common.settings import CommonSettings
 
 
 class PolicySettings(CommonSettings):
-    """Outbound policy settings (``MAILMOAT_APPROVAL_*``, ``MAILMOAT_FINGERPRINT_*``)."""
+    """Outbound policy settings (``MAILMOAT_APPROVAL_*``, ``MAILMOAT_FINGERPRINT_*``) and the
+    audit chain's sealer (``MAILMOAT_AUDIT_*``)."""
 
     approval_sweep_seconds: float = Field(
         default=30.0,
@@ -31,4 +32,17 @@ class PolicySettings(CommonSettings):
             "Flagged mails stored without a fingerprint (before the copy check's index) given "
             "one per sweep, newest first, until none is left."
         ),
+    )
+    audit_seal_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often committed audit rows are linked into their workspace's chain.",
+    )
+    audit_seal_batch: int = Field(
+        default=1000, ge=1, description="Audit rows of one workspace sealed per round at most."
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often, at most, a workspace's chain head is signed (when rows came).",
     )

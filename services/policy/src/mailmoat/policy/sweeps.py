@@ -1,5 +1,6 @@
-"""Policy's periodic work: held sends nobody decided by their deadline are auto-rejected, and
-flagged mail stored before the copy check's index is fingerprinted.
+"""Policy's periodic work: held sends nobody decided by their deadline are auto-rejected,
+flagged mail stored before the copy check's index is fingerprinted, and audit rows are sealed
+into their workspace's chain.
 
 Each held send carries its deadline (``expires_at``: its request time plus its inbox's review
 window, set when policy holds it), and the sweep takes the most overdue first, across every
@@ -18,6 +19,8 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
+from mailmoat.common.audit_seal import checkpoint_key, has_unsealed, seal
+from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind
 from mailmoat.common.events.base import utcnow
@@ -69,6 +72,33 @@ def fingerprint_backfill(settings: PolicySettings) -> Task:
             left = bool(await backfill_fingerprints(runtime.sessions, utcnow(), batch))
 
     return every(settings.approval_sweep_seconds, "fingerprint backfill", round_)
+
+
+def audit_sealing(settings: PolicySettings) -> Task:
+    """Link committed audit rows into their workspace's chain, and sign its head now and then
+    (``mailmoat.common.audit_seal``)."""
+    key = checkpoint_key(settings)
+    every_ = timedelta(seconds=settings.audit_checkpoint_seconds)
+
+    async def round_(runtime: Runtime) -> None:
+        with reading():  # most rounds find nothing: they take no write lock
+            async with runtime.sessions() as session, session.begin():
+                if not await has_unsealed(session):
+                    return
+        while True:  # a backlog (rows from before the chain existed) round after round
+            async with runtime.sessions() as session, session.begin():
+                sealed = await seal(
+                    session,
+                    limit=settings.audit_seal_batch,
+                    key=key,
+                    checkpoint_every=every_,
+                    producer=PRODUCER,
+                )
+            runtime.relay.wake()  # a checkpoint's audit event, if one was signed
+            if sealed < settings.audit_seal_batch or runtime.stopping.is_set():
+                return
+
+    return every(settings.audit_seal_seconds, "audit sealing", round_)
 
 
 async def measure_held(session: AsyncSession) -> None:

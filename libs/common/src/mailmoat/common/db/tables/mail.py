@@ -259,9 +259,15 @@ class SenderStats(Base):
 
 
 class AuditEntry(Base):
-    """Append-only audit row: who did what to which target, hashes rather than content."""
+    """Append-only audit row: who did what to which target, hashes rather than content.
+
+    Policy's sealer links each committed row into its workspace's hash chain
+    (``mailmoat.common.audit_chain``): ``seq`` is its place, ``prev_sha256`` the hash of the row
+    before it and ``row_sha256`` its own, over a canonical encoding of the row and that link.
+    A row not sealed yet has none of the three."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("workspace_id", "seq"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
@@ -276,3 +282,6 @@ class AuditEntry(Base):
     # the database only: the real-time audit stream never carries it.
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    prev_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    row_sha256: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -116,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     people.add_commands(commands)
     admin.add_parser(
+        "audit-key",
+        help="print the public key that signs the audit chain's checkpoints, for checking them "
+        "outside the gateway",
+    )
+    admin.add_parser(
         "split-keys",
         help="split keys that hold both an agent's send scope and a person's scopes",
     )
@@ -169,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
         return _redrive(
             settings, args.after, args.producer, backoff=not args.no_backoff, dry_run=args.dry_run
         )
+    if args.admin_command == "audit-key":
+        from mailmoat.common.audit_chain import key_id, public_key_text
+        from mailmoat.common.audit_seal import checkpoint_key
+
+        public = checkpoint_key(settings).public
+        print(json.dumps({"key_id": key_id(public), "public_key": public_key_text(public)}))
+        return 0
     if args.admin_command == "split-keys":
         return _split_keys(settings)
     return _bootstrap(settings, args.workspace, args.plan, agent_key=args.agent_key)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mailmoat.cli import render
+from mailmoat.cli import audit_chain, render
 from mailmoat.cli.api_config import ApiConfig, ConfigError, config_path, load, save
 from mailmoat_sdk import APIConnectionError, APIError, Mailmoat
 from mailmoat_sdk.models import MessageOut, WithheldOut
@@ -106,7 +106,11 @@ def add_commands(commands: Any) -> None:
         outbound.add_parser(verb, parents=[json_flag])
     outbound.add_parser("show", parents=[json_flag]).add_argument("id")
 
-    audit = commands.add_parser("audit", parents=[json_flag], help="the audit log, newest first")
+    audit = commands.add_parser(
+        "audit", parents=[json_flag], help="the audit log, newest first; or `verify` its chain"
+    )
+    audit.add_argument("action", nargs="?", choices=["verify"], help="check the hash chain")
+    audit.add_argument("--expect", type=audit_chain.expected_checkpoint, metavar="SEQ:SHA256")
     audit.add_argument("--action", dest="action_filter", help="one action, e.g. outbound.sent")
     audit.add_argument("--since", type=datetime.fromisoformat)
     audit.add_argument("--limit", type=int, default=50)
@@ -130,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
         config = load()
         with Mailmoat(config.url, config.key) as client:
             handler = HANDLERS[(args.command, getattr(args, "action", None))]
-            handler(client, args)
-        return 0
+            status = handler(client, args)
+        return status if isinstance(status, int) else 0
     except APIError as refused:
         print(
             f"mailmoat: {refused.status} {refused.code}: {render.safe(refused.detail)}",
@@ -382,6 +386,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
         ["TIME", "ACTION", "ACTOR", "SOURCE", "TARGET"],
         lambda r: [r.created_at, r.action, r.actor, r.source, r.target],
     ),
+    ("audit", "verify"): audit_chain.verify,
     ("tail", None): _tail,
 }
 

@@ -281,3 +281,11 @@ def list_audit(
     """The audit log, newest first."""
     params = _page(cursor, limit, action=action, since=since and since.isoformat())
     return Call("GET", "/audit", model(m.AuditPage), params=params)
+
+
+def verify_audit(*, expect: tuple[int, str] | None = None) -> Call[m.ChainCheck]:
+    """Check the workspace's audit chain from its first row. ``expect``: a checkpoint's (seq,
+    sha256) kept outside the gateway (from the audit stream), which alone shows rows cut from
+    the chain's end."""
+    params = {} if expect is None else {"expect_seq": expect[0], "expect_sha256": expect[1]}
+    return Call("GET", "/audit/verify", model(m.ChainCheck), params=params)

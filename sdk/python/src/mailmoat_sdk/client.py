@@ -249,11 +249,13 @@ class AsyncWebhooks(_Async):
 class Audit(_Sync):
     list = _sync(ops.list_audit)
     iterate = _pages(ops.list_audit)
+    verify = _sync(ops.verify_audit)
 
 
 class AsyncAudit(_Async):
     list = _async(ops.list_audit)
     iterate = _async_pages(ops.list_audit)
+    verify = _async(ops.verify_audit)
 
 
 class Mailmoat(_Sync):

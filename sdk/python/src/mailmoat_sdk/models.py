@@ -163,7 +163,10 @@ class AuditOut(BaseModel):
     created_at: AwareDatetime = Field(..., title="Created At")
     detail: dict[str, Any] | None = Field(None, title="Detail")
     id: UUID = Field(..., title="Id")
+    prev_sha256: str | None = Field(None, title="Prev Sha256")
     provider: str | None = Field(None, title="Provider")
+    row_sha256: str | None = Field(None, title="Row Sha256")
+    seq: int | None = Field(None, title="Seq")
     source: str = Field(..., title="Source")
     subject_sha256: str | None = Field(..., title="Subject Sha256")
     target: str = Field(..., title="Target")
@@ -176,6 +179,21 @@ class AuditPage(BaseModel):
 
     items: list[AuditOut] = Field(..., title="Items")
     next_cursor: str | None = Field(..., title="Next Cursor")
+
+
+class BrokenLink(BaseModel):
+    """
+    Where the chain first fails to hold.
+    """
+
+    reason: str = Field(..., title="Reason")
+    row_id: UUID | None = Field(..., title="Row Id")
+    seq: int = Field(..., title="Seq")
+
+
+class ChainHead(BaseModel):
+    seq: int = Field(..., title="Seq")
+    sha256: str = Field(..., title="Sha256")
 
 
 class CreditOut(BaseModel):
@@ -815,6 +833,21 @@ class ApprovalPage(BaseModel):
 
     items: list[ApprovalSummary] = Field(..., title="Items")
     next_cursor: str | None = Field(..., title="Next Cursor")
+
+
+class ChainCheck(BaseModel):
+    """
+    The workspace's audit chain, checked from its first row: every row's hash, every link,
+    every place, and every checkpoint's signature and head.
+    """
+
+    checkpoints_verified: int = Field(..., title="Checkpoints Verified")
+    first_broken_link: BrokenLink | None
+    head: ChainHead
+    intact: bool = Field(..., title="Intact")
+    rows_checked: int = Field(..., title="Rows Checked")
+    unsealed_rows: int = Field(..., title="Unsealed Rows")
+    workspace_id: UUID = Field(..., title="Workspace Id")
 
 
 class HTTPValidationError(BaseModel):

@@ -1,0 +1,43 @@
+"""``mailmoat audit verify``: the workspace's audit chain, checked by the gateway from its first
+row; exit status 1 when a link is broken, naming the first."""
+
+from __future__ import annotations
+
+import argparse
+
+from mailmoat.cli import render
+from mailmoat_sdk import Mailmoat
+
+
+def expected_checkpoint(text: str) -> tuple[int, str]:
+    """``SEQ:SHA256`` (a checkpoint from the audit stream) as ``--expect`` takes it."""
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise argparse.ArgumentTypeError("expected SEQ:SHA256, a checkpoint's place and head")
+    return int(seq), digest.lower()
+
+
+def verify(client: Mailmoat, args: argparse.Namespace) -> int:
+    """Print the check (fields, or JSON); 0 when the chain holds, else 1."""
+    check = client.audit.verify(expect=args.expect)
+    broken = check.first_broken_link
+    if args.json:
+        render.as_json(check)
+    else:
+        render.fields(
+            [
+                ("workspace", check.workspace_id),
+                ("intact", "yes" if check.intact else "NO"),
+                ("rows checked", check.rows_checked),
+                ("head", f"{check.head.seq} {check.head.sha256}"),
+                ("checkpoints verified", check.checkpoints_verified),
+                ("rows not sealed yet", check.unsealed_rows),
+                *([] if broken is None else [("first broken link", _link(broken))]),
+            ]
+        )
+    return 0 if check.intact else 1
+
+
+def _link(broken: object) -> str:
+    seq, row, reason = (getattr(broken, name) for name in ("seq", "row_id", "reason"))
+    return f"row {seq}{f' ({row})' if row else ''}: {reason}"

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy import delete, distinct, event, func, select, update
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.audit_chain import CHECKPOINT_ACTION, CheckpointKey, genesis, row_hash
@@ -237,3 +237,46 @@ async def test_sealers_running_together_give_each_row_one_place(scenario: Scenar
         counted = select(func.count(), func.count(distinct(AuditEntry.seq))).where(mine)
         total, places = (await session.execute(counted)).one()
     assert total == places == 41  # forty rows and one checkpoint
+
+
+async def test_the_newest_checkpoint_is_found_by_index_not_by_walking_back(
+    scenario: Scenario, database: str
+) -> None:
+    if database != "postgresql":
+        pytest.skip("the plan in question is PostgreSQL's")
+    await _audit(scenario, scenario.workspace_id, 3)
+    await _seal_all(scenario)  # a checkpoint, then thousands of rows after it
+    async with scenario.sessions() as session, session.begin():
+        for n in range(5000):
+            record_audit(
+                session,
+                workspace_id=scenario.workspace_id,
+                mail_id=uuid.uuid4(),
+                action="message.raw_read",
+                actor="api_key:mm_test",
+                source="api",
+                target=f"message:{n}",
+                producer="gateway",
+            )
+    ran: list[tuple[str, object]] = []
+
+    def seen(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        if "audit_log.action =" in statement:
+            ran.append((statement, parameters))
+
+    engine = scenario.engine
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await _seal(scenario, limit=10_000)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert len(ran) == 1
+    statement, parameters = ran[0]
+    async with engine.connect() as connection:
+        plan = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", parameters
+        )
+        read = plan.scalar_one()[0]["Plan"]
+    assert read["Shared Hit Blocks"] + read["Shared Read Blocks"] < 20, read

@@ -29,10 +29,14 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(
             batch_op.f("uq_audit_log_workspace_id_seq"), ["workspace_id", "seq"]
         )
+        batch_op.create_index(
+            "ix_audit_log_workspace_id_action_seq", ["workspace_id", "action", "seq"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_log_workspace_id_action_seq")
         batch_op.drop_constraint(batch_op.f("uq_audit_log_workspace_id_seq"), type_="unique")
         batch_op.drop_index(batch_op.f("ix_audit_log_seq"))
         batch_op.drop_column("row_sha256")

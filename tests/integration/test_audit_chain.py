@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import uuid
 from datetime import timedelta
 
@@ -14,8 +15,10 @@ from sqlalchemy import delete, distinct, event, func, select, update
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.audit_chain import CHECKPOINT_ACTION, CheckpointKey, genesis, row_hash
-from mailmoat.common.audit_seal import Verdict, seal, verify
+from mailmoat.common.audit_seal import Verdict, checkpoint_key, seal, verify
 from mailmoat.common.db.tables import AuditEntry, Workspace
+from mailmoat.common.settings import CommonSettings
+from tests.integration.test_dead_letter_replay import cli
 from tests.support.scenario import Scenario
 
 KEY = CheckpointKey.derive("a deployment secret for these tests")
@@ -40,20 +43,26 @@ async def _audit(scenario: Scenario, workspace_id: uuid.UUID, count: int) -> Non
             )
 
 
-async def _seal(scenario: Scenario, *, checkpoint_every: float = 3600.0, limit: int = 1000) -> int:
+async def _seal(
+    scenario: Scenario,
+    *,
+    checkpoint_every: float = 3600.0,
+    limit: int = 1000,
+    key: CheckpointKey = KEY,
+) -> int:
     async with scenario.sessions() as session, session.begin():
         return await seal(
             session,
             limit=limit,
-            key=KEY,
+            key=key,
             checkpoint_every=timedelta(seconds=checkpoint_every),
             producer="policy",
         )
 
 
-async def _seal_all(scenario: Scenario) -> None:
+async def _seal_all(scenario: Scenario, key: CheckpointKey = KEY) -> None:
     """Rounds until one seals nothing (the last checkpoint sealed too)."""
-    while await _seal(scenario):
+    while await _seal(scenario, key=key):
         pass
 
 
@@ -280,3 +289,30 @@ async def test_the_newest_checkpoint_is_found_by_index_not_by_walking_back(
         )
         read = plan.scalar_one()[0]["Plan"]
     assert read["Shared Hit Blocks"] + read["Shared Read Blocks"] < 20, read
+
+
+async def test_an_operator_checks_the_chain_in_the_database_without_the_gateway(
+    settings: CommonSettings, scenario: Scenario
+) -> None:
+    await _audit(scenario, scenario.workspace_id, ROWS)
+    await _seal_all(scenario, key=checkpoint_key(settings))  # this deployment's own key
+    workspace = str(scenario.workspace_id)
+    ran = await cli(settings, "admin", "audit-verify", "--workspace", workspace)
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    assert (report["intact"], report["rows_checked"], report["checkpoints_verified"]) == (
+        True,
+        ROWS + 1,
+        1,
+    )
+    victim = await _at(scenario, 5)
+    async with scenario.sessions() as session, session.begin():
+        changed = update(AuditEntry).where(AuditEntry.id == victim.id).values(actor="someone")
+        await session.execute(changed)
+    ran = await cli(settings, "admin", "audit-verify", "--workspace", workspace)
+    assert ran.returncode == 1
+    assert json.loads(ran.stdout)["first_broken_link"] == {
+        "seq": 5,
+        "row_id": str(victim.id),
+        "reason": "its content or place was changed",
+    }

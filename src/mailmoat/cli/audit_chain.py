@@ -1,12 +1,19 @@
 """``mailmoat audit verify``: the workspace's audit chain, checked by the gateway from its first
-row; exit status 1 when a link is broken, naming the first."""
+row; exit status 1 when a link is broken, naming the first. ``mailmoat admin audit-verify``: the
+same check made by an operator in the database itself, trusting no gateway."""
 
 from __future__ import annotations
 
 import argparse
+import uuid
+from typing import TYPE_CHECKING
 
 from mailmoat.cli import render
 from mailmoat_sdk import Mailmoat
+
+if TYPE_CHECKING:  # imported when used: every other command starts without them
+    from mailmoat.common.audit_seal import Verdict
+    from mailmoat.common.settings import CommonSettings
 
 
 def expected_checkpoint(text: str) -> tuple[int, str]:
@@ -41,3 +48,18 @@ def verify(client: Mailmoat, args: argparse.Namespace) -> int:
 def _link(broken: object) -> str:
     seq, row, reason = (getattr(broken, name) for name in ("seq", "row_id", "reason"))
     return f"row {seq}{f' ({row})' if row else ''}: {reason}"
+
+
+async def verify_database(
+    settings: CommonSettings, workspace_id: uuid.UUID, expect: tuple[int, str] | None
+) -> Verdict:
+    """The workspace's chain checked in ``settings``' database, with this deployment's keys."""
+    from mailmoat.common.audit_seal import trusted_keys, verify
+    from mailmoat.common.db.session import create_engine, create_session_factory
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            return await verify(session, workspace_id, trusted_keys(settings), expect)
+    finally:
+        await engine.dispose()

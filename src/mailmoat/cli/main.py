@@ -8,10 +8,12 @@ import dataclasses
 import json
 import os
 import sys
+import uuid
 from importlib.metadata import version
 from pathlib import Path
 
 from mailmoat.cli import people
+from mailmoat.cli.audit_chain import expected_checkpoint
 from mailmoat.common.plans import PLANS
 from mailmoat.common.settings import CommonSettings
 
@@ -120,6 +122,15 @@ def _parser() -> argparse.ArgumentParser:
         help="print the public key that signs the audit chain's checkpoints, for checking them "
         "outside the gateway",
     )
+    chain = admin.add_parser(
+        "audit-verify",
+        help="check a workspace's audit chain in the database itself, without the gateway "
+        "(JSON; exit status 1 when a link is broken)",
+    )
+    chain.add_argument("--workspace", required=True, type=uuid.UUID, help="the workspace's id")
+    chain.add_argument(
+        "--expect", type=expected_checkpoint, metavar="SEQ:SHA256", help="a checkpoint kept outside"
+    )
     admin.add_parser(
         "split-keys",
         help="split keys that hold both an agent's send scope and a person's scopes",
@@ -181,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         public = checkpoint_key(settings).public
         print(json.dumps({"key_id": key_id(public), "public_key": public_key_text(public)}))
         return 0
+    if args.admin_command == "audit-verify":
+        from mailmoat.cli.audit_chain import verify_database
+
+        verdict = asyncio.run(verify_database(settings, args.workspace, args.expect))
+        print(json.dumps(verdict.as_json()))
+        return 0 if verdict.broken is None else 1
     if args.admin_command == "split-keys":
         return _split_keys(settings)
     return _bootstrap(settings, args.workspace, args.plan, agent_key=args.agent_key)

@@ -14,6 +14,7 @@ from mailmoat_sdk import Mailmoat
 if TYPE_CHECKING:  # imported when used: every other command starts without them
     from mailmoat.common.audit_seal import Verdict
     from mailmoat.common.settings import CommonSettings
+    from mailmoat_sdk.models import BrokenLink
 
 
 def expected_checkpoint(text: str) -> tuple[int, str]:
@@ -45,9 +46,9 @@ def verify(client: Mailmoat, args: argparse.Namespace) -> int:
     return 0 if check.intact else 1
 
 
-def _link(broken: object) -> str:
-    seq, row, reason = (getattr(broken, name) for name in ("seq", "row_id", "reason"))
-    return f"row {seq}{f' ({row})' if row else ''}: {reason}"
+def _link(broken: BrokenLink) -> str:
+    row = f" ({broken.row_id})" if broken.row_id else ""
+    return f"row {broken.seq}{row}: {broken.reason}"
 
 
 async def verify_database(

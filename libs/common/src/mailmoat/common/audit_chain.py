@@ -78,12 +78,16 @@ def _canonical(row: ChainRow, seq: int, prev_sha256: str) -> bytes:
         "target": row.target,
         "subject_sha256": row.subject_sha256,
         "detail": row.detail,
-        "created_at": _utc(row.created_at).isoformat(timespec="microseconds"),
+        "created_at": naive_utc(row.created_at).isoformat(timespec="microseconds"),
     }
+    return _canonical_json(fields)
+
+
+def _canonical_json(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def _utc(moment: datetime) -> datetime:
+def naive_utc(moment: datetime) -> datetime:
     """``moment`` as naive UTC (the databases store naive UTC; an aware time is converted)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
@@ -135,8 +139,8 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 
 def public_key_text(public: Ed25519PublicKey) -> str:
-    """The public key as base64 of its 32 raw bytes (what ``mailmoat audit public-key`` prints
-    and ``--public-key`` takes)."""
+    """The public key as base64 of its 32 raw bytes (what ``mailmoat admin audit-key`` prints
+    and ``MAILMOAT_AUDIT_TRUSTED_KEYS`` takes)."""
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
 
@@ -147,8 +151,7 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
 
 def _checkpoint_payload(workspace_id: uuid.UUID, seq: int, head: str, signed_at: str) -> bytes:
     fields = {"workspace_id": str(workspace_id), "seq": seq, "head_sha256": head}
-    fields["signed_at"] = signed_at
-    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+    return _canonical_json({**fields, "signed_at": signed_at})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -27,6 +27,7 @@ from mailmoat.common.audit_chain import (
     Walk,
     genesis,
     key_id,
+    naive_utc,
     public_key_from_text,
     row_hash,
 )
@@ -52,10 +53,10 @@ async def seal(
     producer: str,
 ) -> int:
     """Seal up to ``limit`` rows of each workspace that has unsealed ones, oldest first, in the
-    caller's transaction (the ``WORKSPACES_A_ROUND`` whose rows waited longest); a workspace
-    whose rows are all sealed now, and whose newest checkpoint
-    is older than ``checkpoint_every`` (or that has none), gets a checkpoint of its head (an
-    audit row, sealed in a later round). Returns how many rows were sealed."""
+    caller's transaction (the ``WORKSPACES_A_ROUND`` whose rows waited longest). A workspace
+    whose rows are all sealed now, with rows since its newest checkpoint and that checkpoint
+    older than ``checkpoint_every`` (or none), gets a checkpoint of its head: an audit row,
+    sealed in a later round. Returns how many rows were sealed."""
     waiting = (
         select(AuditEntry.workspace_id)
         .where(AuditEntry.seq.is_(None))
@@ -67,7 +68,7 @@ async def seal(
     await turns_for(session, CHAIN, workspaces)  # at once, in one order: sealers never cycle
     sealed = 0
     for workspace_id in workspaces:
-        seq, head = await _head(session, workspace_id)
+        seq, head, head_action = await _head(session, workspace_id)
         rows = await session.scalars(
             select(AuditEntry)
             .where(AuditEntry.workspace_id == workspace_id, AuditEntry.seq.is_(None))
@@ -79,8 +80,11 @@ async def seal(
             seq, taken = seq + 1, taken + 1
             row.seq, row.prev_sha256 = seq, head
             row.row_sha256 = head = row_hash(row, seq, head)
+            head_action = row.action
         sealed += taken
-        if taken < limit and await _checkpoint_due(session, workspace_id, checkpoint_every):
+        # Rows came since the newest checkpoint when the head is not that checkpoint.
+        signable = taken < limit and head_action not in (None, CHECKPOINT_ACTION)
+        if signable and await _checkpoint_due(session, workspace_id, checkpoint_every):
             _checkpoint(session, key, workspace_id, seq, head, producer)
     return sealed
 
@@ -91,42 +95,34 @@ async def has_unsealed(session: AsyncSession) -> bool:
     return (await session.scalar(waiting)) is not None
 
 
-async def _head(session: AsyncSession, workspace_id: uuid.UUID) -> tuple[int, str]:
-    """The place and hash of the workspace's newest sealed row (0 and its genesis: none)."""
+async def _head(session: AsyncSession, workspace_id: uuid.UUID) -> tuple[int, str, str | None]:
+    """The place, hash and action of the workspace's newest sealed row (0, its genesis and
+    none: no row yet)."""
     newest = await session.execute(
-        select(AuditEntry.seq, AuditEntry.row_sha256)
+        select(AuditEntry.seq, AuditEntry.row_sha256, AuditEntry.action)
         .where(AuditEntry.workspace_id == workspace_id, AuditEntry.seq.is_not(None))
         .order_by(AuditEntry.seq.desc())
         .limit(1)
     )
     row = newest.first()
     if row is None or row.seq is None or row.row_sha256 is None:
-        return 0, genesis(workspace_id)
-    return row.seq, row.row_sha256
+        return 0, genesis(workspace_id), None
+    return row.seq, row.row_sha256, row.action
 
 
 async def _checkpoint_due(session: AsyncSession, workspace_id: uuid.UUID, every: timedelta) -> bool:
-    """Whether rows came since the workspace's newest checkpoint (its head is not that
-    checkpoint) and that checkpoint is older than ``every``, or there is none."""
-    mine = (AuditEntry.workspace_id == workspace_id, AuditEntry.seq.is_not(None))
-    newest = select(AuditEntry.action).where(*mine).order_by(AuditEntry.seq.desc()).limit(1)
-    head_action = await session.scalar(newest)
-    if head_action is None or head_action == CHECKPOINT_ACTION:
-        return False
+    """Whether the workspace's newest checkpoint is older than ``every``, or there is none."""
     last = await session.scalar(
         select(AuditEntry.created_at)
-        .where(*mine, AuditEntry.action == CHECKPOINT_ACTION)
+        .where(
+            AuditEntry.workspace_id == workspace_id,
+            AuditEntry.action == CHECKPOINT_ACTION,
+            AuditEntry.seq.is_not(None),
+        )
         .order_by(AuditEntry.seq.desc())
         .limit(1)
     )
-    return last is None or _naive(utcnow()) - _naive(last) >= every
-
-
-def _naive(moment: datetime) -> datetime:
-    """``moment`` as naive UTC, as the databases return it."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    return last is None or naive_utc(utcnow()) - naive_utc(last) >= every
 
 
 def _checkpoint(

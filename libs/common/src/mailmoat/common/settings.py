@@ -134,7 +134,7 @@ class CommonSettings(BaseSettings):
     audit_checkpoint_key_file: Path | None = Field(
         default=None,
         description="PEM Ed25519 private key that signs the audit chain's checkpoints; unset, "
-        "the key is derived from the deployment secret (`mailmoat audit public-key` prints it).",
+        "the key is derived from the deployment secret (`mailmoat admin audit-key` prints it).",
     )
     audit_trusted_keys: tuple[str, ...] = Field(
         default=(),

@@ -39,6 +39,15 @@ async def tenant(adversary: Adversary) -> AsyncIterator[tuple[httpx.AsyncClient,
         yield client, created.api_key
 
 
+async def _inboxes(client: httpx.AsyncClient, count: int = 3) -> int:
+    """Makes ``count`` inboxes, an audit row each; the rows the chain will hold once they are
+    sealed and signed (one checkpoint)."""
+    for n in range(count):
+        made = await client.post("/inboxes", json={"slug": f"box-{n}-{uuid.uuid4().hex[:6]}"})
+        assert made.status_code == 201, made.text
+    return count + 1
+
+
 async def _sealed(client: httpx.AsyncClient, rows: int) -> dict[str, Any]:
     """The chain check once ``rows`` rows or more are sealed, none waiting, and signed."""
 
@@ -77,10 +86,7 @@ async def test_an_edited_audit_row_is_found_and_named(
     adversary: Adversary, tenant: tuple[httpx.AsyncClient, str]
 ) -> None:
     client, key = tenant
-    for n in range(3):
-        made = await client.post("/inboxes", json={"slug": f"box-{n}-{uuid.uuid4().hex[:6]}"})
-        assert made.status_code == 201, made.text
-    check = await _sealed(client, rows=4)  # the bootstrap's row, three inboxes
+    check = await _sealed(client, await _inboxes(client))
     assert check["intact"] is True
     assert check["first_broken_link"] is None
     status, printed = await _verify_cli(adversary, key)
@@ -109,10 +115,7 @@ async def test_newest_rows_cut_are_found_against_a_checkpoint_kept_outside(
     adversary: Adversary, tenant: tuple[httpx.AsyncClient, str]
 ) -> None:
     client, key = tenant
-    for n in range(3):
-        made = await client.post("/inboxes", json={"slug": f"cut-{n}-{uuid.uuid4().hex[:6]}"})
-        assert made.status_code == 201, made.text
-    await _sealed(client, rows=4)
+    await _sealed(client, await _inboxes(client))
     # What a SIEM keeps of the audit stream: the checkpoint's place and head, from its event.
     [checkpoint] = (await client.get("/audit", params={"action": "audit.checkpoint"})).json()[
         "items"

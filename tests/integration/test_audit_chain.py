@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, distinct, event, func, select, update
+from sqlalchemy import delete, distinct, func, select, update
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.audit_chain import CHECKPOINT_ACTION, CheckpointKey, genesis, row_hash
@@ -19,6 +19,7 @@ from mailmoat.common.audit_seal import Verdict, checkpoint_key, seal, verify
 from mailmoat.common.db.tables import AuditEntry, Workspace
 from mailmoat.common.settings import CommonSettings
 from tests.integration.test_dead_letter_replay import cli
+from tests.support.plans import analysed_plan, statements_sent
 from tests.support.scenario import Scenario
 
 KEY = CheckpointKey.derive("a deployment secret for these tests")
@@ -267,27 +268,10 @@ async def test_the_newest_checkpoint_is_found_by_index_not_by_walking_back(
                 target=f"message:{n}",
                 producer="gateway",
             )
-    ran: list[tuple[str, object]] = []
-
-    def seen(
-        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
-    ) -> None:
-        if "audit_log.action =" in statement:
-            ran.append((statement, parameters))
-
-    engine = scenario.engine
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(scenario.engine, "audit_log.action =") as ran:
         await _seal(scenario, limit=10_000)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert len(ran) == 1
-    statement, parameters = ran[0]
-    async with engine.connect() as connection:
-        plan = await connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", parameters
-        )
-        read = plan.scalar_one()[0]["Plan"]
+    read = await analysed_plan(scenario.engine, *ran[0])
     assert read["Shared Hit Blocks"] + read["Shared Read Blocks"] < 20, read
 
 

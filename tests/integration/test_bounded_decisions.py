@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.db.tables import (
@@ -25,6 +25,7 @@ from mailmoat.common.events.base import utcnow
 from mailmoat.policy.adapters.flagged import backfill_fingerprints, flagged_repeated, index_flagged
 from mailmoat.policy.domain.fingerprint import PROBE_SIZE, fingerprint
 from mailmoat.policy.sweeps import reject_overdue_approvals
+from tests.support.plans import analysed_plan, statements_sent
 from tests.support.scenario import Scenario
 
 QUOTED = (
@@ -169,27 +170,10 @@ async def test_the_copy_check_starts_from_the_index_before_any_statistics(
         for text in mails:
             stored = await _flagged_message_in(session, scenario, text)
             index_flagged(session, stored, fingerprint(text))
-    ran: list[tuple[str, object]] = []
-
-    def seen(
-        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
-    ) -> None:
-        if "flagged_shingles" in statement:
-            ran.append((statement, parameters))
-
-    engine = scenario.engine
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(scenario.engine, "flagged_shingles") as ran:
         assert await _repeated(scenario, UNRELATED) == 0
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert len(ran) == 1
-    statement, parameters = ran[0]
-    async with engine.connect() as connection:
-        plan = await connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", parameters
-        )
-        read = plan.scalar_one()[0]["Plan"]
+    read = await analysed_plan(scenario.engine, *ran[0])
     # The draft shares no hash with them: a few index pages, not every mail's rows.
     assert read["Shared Hit Blocks"] + read["Shared Read Blocks"] < 500, read
 

@@ -133,10 +133,7 @@ async def test_no_invisible_character_leaves_in_any_form(adversary: Adversary) -
 
 def _received(sink: SmtpSink, outbound_id: str) -> bytes:
     """The raw MIME the relay handed the sink for the send ``outbound_id``."""
-    marker = f"X-Mailmoat-Outbound-Id: {outbound_id}".encode()
-    found = [
-        e.content for e in sink.envelopes if isinstance(e.content, bytes) and marker in e.content
-    ]
+    found = sink.received(outbound_id)
     assert len(found) == 1, f"{len(found)} mails for {outbound_id} at the sink"
     return found[0]
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import pytest
 from playwright.async_api import Page
+from sqlalchemy import update
 
 from mailmoat.cli.bootstrap import bootstrap_workspace
+from mailmoat.common.db.session import create_engine
+from mailmoat.common.db.tables import OutboundMessage
 from mailmoat.common.settings import CommonSettings
 from tests.support.agent_mail import INJECTION, mail
 from tests.support.allowlist import end_cooldowns
@@ -104,6 +108,17 @@ async def held(ws: Workspace, outbound_id: str) -> str:
     return await eventually(listed, what="the held send")
 
 
+async def rewrite_draft(settings: CommonSettings, outbound_id: str, text: str) -> None:
+    """Change a held draft behind the gateway's back."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as db:
+            changed = OutboundMessage.id == uuid.UUID(outbound_id)
+            await db.execute(update(OutboundMessage).where(changed).values(text=text))
+    finally:
+        await engine.dispose()
+
+
 async def test_a_reviewer_decides_in_the_browser(
     stack: ProcessStack, settings: CommonSettings, smtp_sink: SmtpSink
 ) -> None:
@@ -150,6 +165,13 @@ async def test_a_reviewer_decides_in_the_browser(
                 )
 
             await eventually(relayed, what="the edited mail at the relay")
+
+            # The draft changes while its page is open: approving what was shown is refused.
+            await page.goto(f"{ws.ui}/approvals/{deal_approval}")
+            await rewrite_draft(settings, deal, "Half price; pay into my own account.")
+            await press(page, "button", "Approve as it is")
+            assert "draft_changed" in await page.content()
+            assert (await ws.outbound(deal))["status"] == "pending_approval"
 
             # Reject: the agent is told why.
             await page.goto(f"{ws.ui}/approvals/{deal_approval}")

@@ -8,7 +8,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-from mailmoat.policy.domain.html import sanitise_html
+from mailmoat.common.mail.html import sanitise_html
 from tests.support.external import report, xss_suites
 
 FORBIDDEN_TAGS = frozenset(

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from mailmoat.policy.domain.scrub import scrub
+from mailmoat.common.mail.scrub import scrub
 from tests.support.external import external, report
 
 RANGES = json.loads(external("unicode", "invisible_ranges.json").read_text())

@@ -1,5 +1,6 @@
 """Sends as policy leaves them for dispatch: approved, each recipient reserved in the cap
-ledger (tests and the dispatch bench publish ``send-approved`` for them by hand)."""
+ledger, with the fingerprint of the draft approved (tests and the dispatch bench publish
+``send-approved`` for them by hand)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 
 from mailmoat.common.db.tables import OutboundMessage, SendReservation
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.mail.draft import content_sha256
 from tests.support.scenario import Scenario
 
 
@@ -33,6 +35,7 @@ async def approved_sends(
                     text=text,
                     source="api",
                     status="approved",
+                    approved_sha256=content_sha256([to], subject, text, None),
                 )
             )
         await db.flush()

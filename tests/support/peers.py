@@ -40,6 +40,15 @@ class SmtpSink:
         session.host_name = hostname
         return responses
 
+    def received(self, outbound_id: str) -> list[bytes]:
+        """The raw MIME of each mail the relay handed over for the send ``outbound_id``."""
+        marker = f"X-Mailmoat-Outbound-Id: {outbound_id}".encode()
+        return [
+            e.content
+            for e in self.envelopes
+            if isinstance(e.content, bytes) and marker in e.content
+        ]
+
     def __enter__(self) -> SmtpSink:
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()

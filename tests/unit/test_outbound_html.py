@@ -8,8 +8,8 @@ import re
 
 import pytest
 
+from mailmoat.common.mail.html import read_html, sanitise_html
 from mailmoat.common.mail.invisible import INVISIBLE_CLASS
-from mailmoat.policy.domain.html import read_html, sanitise_html
 
 INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
 REFERENCE = re.compile(r"&(#[0-9]+|#x[0-9a-f]+|[a-z][a-z0-9]*);?", re.IGNORECASE)

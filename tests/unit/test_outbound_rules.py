@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from mailmoat.common.mail.draft import content_sha256
 from mailmoat.policy.domain.outbound import AllowedRecipient, OutboundFacts, evaluate_outbound
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
 
@@ -19,6 +21,13 @@ def facts(**changes: object) -> OutboundFacts:
         "now": NOW,
     }
     return OutboundFacts(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def reviewed(**changes: object) -> OutboundFacts:
+    """Facts of a send a person approved as it stands (the fingerprint of its draft stored)."""
+    draft = facts(reviewed=True, **changes)
+    approved = content_sha256(draft.recipients, draft.subject, draft.text, draft.html_sent)
+    return replace(draft, approved_sha256=approved)
 
 
 def test_listed_recipient_is_approved() -> None:
@@ -161,21 +170,36 @@ def test_the_decision_lists_the_rules_passed_and_why_it_is_held() -> None:
         "tainted_context: draws on inbound message 1, held as review",
     )
     refused = evaluate_outbound(facts(recipients=("eve@x.com",)), OUTBOUND_RULES)
-    assert refused.checks == ("sending_capability",)
+    assert refused.checks == ("sending_capability", "approved_content")
 
 
 def test_a_send_a_person_approved_is_judged_again_but_not_held_again() -> None:
     tainted = ("inbound message 1, held as review",)
-    reviewed = evaluate_outbound(
-        facts(security_level="L4", tainted_by=tainted, reviewed=True), OUTBOUND_RULES
-    )
-    assert (reviewed.approved, reviewed.needs_approval, reviewed.held_reasons) == (True, False, ())
+    again = evaluate_outbound(reviewed(security_level="L4", tainted_by=tainted), OUTBOUND_RULES)
+    assert (again.approved, again.needs_approval, again.held_reasons) == (True, False, ())
     # The rules still apply: an edit that adds an unlisted recipient is refused.
     edited = evaluate_outbound(
-        facts(security_level="L4", reviewed=True, recipients=("eve@x.com",)), OUTBOUND_RULES
+        reviewed(security_level="L4", recipients=("eve@x.com",)), OUTBOUND_RULES
     )
     assert edited.violation is not None
     assert edited.violation.code == "policy_violation"
+
+
+def test_a_reviewed_send_leaves_only_as_the_person_approved_it() -> None:
+    approved = reviewed(subject="Numbers", text="As discussed.", html_sent="<p>As discussed.</p>")
+    assert evaluate_outbound(approved, OUTBOUND_RULES).approved
+    for change in (
+        {"recipients": ("bob@example.com", "ann@example.com")},
+        {"subject": "Numbers!"},
+        {"text": "As discussed. Also, the keys."},
+        {"html_sent": None},
+        {"approved_sha256": None},
+    ):
+        decision = evaluate_outbound(replace(approved, **change), OUTBOUND_RULES)  # type: ignore[arg-type]
+        assert decision.violation is not None, change
+        assert decision.violation.code == "approval_mismatch", change
+    # A send nobody reviewed has no person's fingerprint to match.
+    assert evaluate_outbound(facts(), OUTBOUND_RULES).approved
 
 
 def test_an_inbox_may_restrict_recipient_domains_subdomains_included() -> None:

@@ -72,6 +72,10 @@ class ApprovalOut(BaseModel):
 
     context_message_ids: list[str] = Field(..., title="Context Message Ids")
     expires_at: AwareDatetime = Field(..., title="Expires At")
+    fingerprint: str = Field(..., title="Fingerprint")
+    """
+    SHA-256 of the draft as shown (recipients, subject, text, HTML): send it with the approval to approve this draft and no other.
+    """
     held_reasons: list[str] = Field(..., title="Held Reasons")
     html: str | None = Field(..., title="Html")
     id: UUID = Field(..., title="Id")
@@ -117,6 +121,13 @@ class ApprovalSummary(BaseModel):
     to: list[str] = Field(..., title="To")
 
 
+class Fingerprint(RootModel[str]):
+    root: str = Field(..., pattern="^[0-9a-f]{64}$", title="Fingerprint")
+    """
+    The held send's ``fingerprint`` as the reviewer saw it: if the draft has changed since, the approval is refused (409 ``draft_changed``).
+    """
+
+
 class Html(RootModel[str]):
     root: str = Field(..., max_length=1000000, title="Html")
 
@@ -146,6 +157,10 @@ class ApproveRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
+    fingerprint: Fingerprint | None = Field(None, title="Fingerprint")
+    """
+    The held send's ``fingerprint`` as the reviewer saw it: if the draft has changed since, the approval is refused (409 ``draft_changed``).
+    """
     html: Html | None = Field(None, title="Html")
     note: Note | None = Field(None, title="Note")
     subject: Subject | None = Field(None, title="Subject")

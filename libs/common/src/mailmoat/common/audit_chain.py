@@ -80,10 +80,11 @@ def _canonical(row: ChainRow, seq: int, prev_sha256: str) -> bytes:
         "detail": row.detail,
         "created_at": naive_utc(row.created_at).isoformat(timespec="microseconds"),
     }
-    return _canonical_json(fields)
+    return canonical_json(fields)
 
 
-def _canonical_json(fields: dict[str, Any]) -> bytes:
+def canonical_json(fields: dict[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, ASCII only: the same fields always encode to the same bytes."""
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
@@ -151,7 +152,7 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
 
 def _checkpoint_payload(workspace_id: uuid.UUID, seq: int, head: str, signed_at: str) -> bytes:
     fields = {"workspace_id": str(workspace_id), "seq": seq, "head_sha256": head}
-    return _canonical_json({**fields, "signed_at": signed_at})
+    return canonical_json({**fields, "signed_at": signed_at})
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from mailmoat.common.credits import OUTBOUND_SENT, charge
 from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, MailSent, SendApproved
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.mail.draft import content_sha256
 from mailmoat.common.observability.metrics import OUTBOUND_SENDS, observe_stage
 from mailmoat.common.observability.tracing import tracer
 from mailmoat.common.outbound_status import OutboundStatus
@@ -134,7 +135,7 @@ class MailDispatcher:
         outbound, inbox = claimed.outbound, claimed.inbox
         now = utcnow()
         ledger = CapLedger(session, outbound.workspace_id)
-        refusal = _capability(claimed.workspace, inbox, now)
+        refusal = _capability(claimed.workspace, inbox, now) or _not_as_approved(outbound)
         if refusal is None and (
             over := await ledger.refusal(outbound.id, outbound.recipients, now)
         ):
@@ -224,6 +225,15 @@ def _capability(workspace: Workspace, inbox: Inbox, now: datetime) -> tuple[str,
     if inbox.deleted_at is not None:
         return "capability_disabled", "The sending inbox was deleted before it left"
     return None
+
+
+def _not_as_approved(outbound: OutboundMessage) -> tuple[str, str] | None:
+    """A draft that is not the one approved (changed after policy, or a person, approved it)
+    never leaves."""
+    leaving = content_sha256(outbound.recipients, outbound.subject, outbound.text, outbound.html)
+    if leaving == outbound.approved_sha256:
+        return None
+    return "approval_mismatch", "The draft changed after it was approved"
 
 
 async def _refuse(

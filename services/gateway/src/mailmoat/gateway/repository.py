@@ -226,6 +226,13 @@ class WorkspaceRepository:
             query, AllowlistEntry.added_at, AllowlistEntry.id, after, limit
         )
 
+    async def html_recipients(self) -> set[str]:
+        """The allowlisted addresses that may receive HTML (lower case)."""
+        query = select(AllowlistEntry.address).where(
+            AllowlistEntry.workspace_id == self.workspace_id, AllowlistEntry.allow_html
+        )
+        return {address.lower() for address in await self.session.scalars(query)}
+
     async def allowlist_row(self, entry_id: uuid.UUID) -> AllowlistEntry:
         query = select(AllowlistEntry).where(
             AllowlistEntry.workspace_id == self.workspace_id, AllowlistEntry.id == entry_id

@@ -22,6 +22,7 @@ from mailmoat.common.db.session import reading
 from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.mail.draft import content_sha256, html_allowed, prepare
 from mailmoat.common.observability.metrics import POLICY_DECISIONS, observe_stage
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
@@ -32,7 +33,6 @@ from mailmoat.policy.adapters.flagged import FLAGGED, flagged_repeated
 from mailmoat.policy.adapters.repository import PolicyRepository
 from mailmoat.policy.audit import audit_decision
 from mailmoat.policy.domain.fingerprint import PROBE_SIZE, Fingerprint, fingerprint
-from mailmoat.policy.domain.html import sanitise_html
 from mailmoat.policy.domain.outbound import (
     AllowedRecipient,
     OutboundDecision,
@@ -40,7 +40,6 @@ from mailmoat.policy.domain.outbound import (
     evaluate_outbound,
 )
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
-from mailmoat.policy.domain.scrub import scrub
 from mailmoat.policy.sweeps import review_deadline
 
 PRODUCER = "policy"
@@ -98,8 +97,7 @@ async def _prepare(session: AsyncSession, event: SendRequested) -> Draft | None:
     if outbound.status != OutboundStatus.REQUESTED:
         return None
     # What leaves carries no hidden characters, whatever the rules decide.
-    subject, text = scrub(outbound.subject).text, scrub(outbound.text).text
-    html = sanitise_html(scrub(outbound.html).text) if outbound.html else None
+    subject, text, html = prepare(outbound.subject, outbound.text, outbound.html)
     found = fingerprint(f"{subject}\n{text}", PROBE_SIZE)
     flagged = await flagged_repeated(session, outbound.workspace_id, found, utcnow())
     requested = (outbound.subject, outbound.text, outbound.html)
@@ -114,8 +112,7 @@ async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> 
         return
     inbox = await repo.inbox(outbound.inbox_id)
     facts = await _gather_facts(repo, outbound, workspace, inbox, draft)
-    outbound.subject, outbound.text = draft.subject, draft.text
-    outbound.html = draft.html if _html_allowed(outbound, facts) else None
+    outbound.subject, outbound.text, outbound.html = draft.subject, draft.text, facts.html_sent
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
     _record(session, outbound, decision, facts.now, review_deadline(outbound, inbox))
     _stage_decision(session, outbound)
@@ -126,6 +123,7 @@ async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> 
 
 VIOLATION_CODES = (
     "policy_violation",
+    "approval_mismatch",
     "cap_exceeded",
     "capability_disabled",
     "recipient_cooldown",
@@ -185,6 +183,9 @@ def _record(
         )
     else:
         outbound.status = OutboundStatus.APPROVED
+        outbound.approved_sha256 = content_sha256(
+            outbound.recipients, outbound.subject, outbound.text, outbound.html
+        )
         ledger = CapLedger(session, outbound.workspace_id)
         ledger.reserve(outbound.id, outbound.inbox_id, outbound.recipients, now)
         approved = SendApproved(
@@ -221,6 +222,7 @@ async def _gather_facts(
 ) -> OutboundFacts:
     """The send's facts, read under the workspace's lock."""
     rows = await repo.allowlist()
+    html_recipients = {row.address.lower() for row in rows if row.allow_html}
     now = utcnow()
     caps = await CapLedger(repo.session, repo.workspace_id).counts(
         inbox.id, outbound.recipients, now
@@ -246,6 +248,7 @@ async def _gather_facts(
         subject=draft.subject,
         text=draft.text,
         html=outbound.html,
+        html_sent=draft.html if html_allowed(outbound.recipients, html_recipients) else None,
         draft_fingerprint=draft.fingerprint,
         flagged_inbound=draft.flagged,
         security_level=inbox.security_level,
@@ -253,6 +256,7 @@ async def _gather_facts(
         # Only a tainted send asks whether a person could approve it.
         has_approver=bool(tainted_by) and await repo.has_approver(),
         reviewed=outbound.reviewed_at is not None,
+        approved_sha256=outbound.approved_sha256,
         allowed_domains=(
             tuple(inbox.allowed_recipient_domains)
             if inbox.allowed_recipient_domains is not None
@@ -273,9 +277,3 @@ async def _taint(repo: PolicyRepository, outbound: OutboundMessage) -> tuple[str
         if authentication is not None and authentication.dmarc.result == "fail":
             reasons.append(f"inbound message {message_id}, which failed DMARC")
     return tuple(reasons)
-
-
-def _html_allowed(outbound: OutboundMessage, facts: OutboundFacts) -> bool:
-    """Whether every recipient's allowlist row allows HTML (otherwise the send is text only)."""
-    html_ok = {entry.address.lower() for entry in facts.allowlist if entry.allow_html}
-    return all(r.lower() in html_ok for r in outbound.recipients)

@@ -3,7 +3,11 @@ inbound mail). A reviewer approves (optionally editing the draft, which policy t
 by the same rules) or rejects with a reason; each decision is audited with who, when and the
 diff of any edit, and costs one review credit. Only a person decides: a key that can send (and
 above all the key that asked) is refused with ``self_approval``; an approval also re-checks that
-the inbox still sends and that the send has not expired."""
+the inbox still sends and that the send has not expired.
+
+An approval is for the exact draft the person saw: the held send's ``fingerprint`` may be sent
+back to approve that draft and no other, and the approved draft's fingerprint is stored with
+the decision, so policy and dispatch send nothing else."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from mailmoat.common.credits import REVIEW_EVENT, charge
 from mailmoat.common.db.tables import Inbox, OutboundMessage
 from mailmoat.common.events import InboxEventKind, SendRequested
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.mail.draft import content_sha256, html_allowed, prepare
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.topics import Topic
@@ -64,6 +69,10 @@ class ApprovalOut(BaseModel):
     held_reasons: list[str]
     requested_at: datetime
     expires_at: datetime
+    fingerprint: str = Field(
+        description="SHA-256 of the draft as shown (recipients, subject, text, HTML): send it "
+        "with the approval to approve this draft and no other."
+    )
 
 
 class ApprovalSummary(BaseModel):
@@ -102,6 +111,12 @@ class ApproveRequest(BaseModel):
     text: str | None = Field(default=None, max_length=1_000_000)
     html: str | None = Field(default=None, max_length=1_000_000)
     note: str | None = Field(default=None, max_length=2000)
+    fingerprint: str | None = Field(
+        default=None,
+        pattern="^[0-9a-f]{64}$",
+        description="The held send's ``fingerprint`` as the reviewer saw it: if the draft has "
+        "changed since, the approval is refused (409 ``draft_changed``).",
+    )
 
     _one_line = field_validator("subject")(single_line)
 
@@ -132,7 +147,12 @@ def approval_out(outbound: OutboundMessage, inbox: Inbox) -> ApprovalOut:
         held_reasons=list(outbound.held_reasons),
         requested_at=outbound.created_at,
         expires_at=expires_at(outbound, inbox),
+        fingerprint=draft_sha256(outbound),
     )
+
+
+def draft_sha256(outbound: OutboundMessage) -> str:
+    return content_sha256(outbound.recipients, outbound.subject, outbound.text, outbound.html)
 
 
 def approval_summary(outbound: OutboundMessage, inbox: Inbox) -> ApprovalSummary:
@@ -218,7 +238,14 @@ async def approve(
         async with db.begin():
             outbound = await _held(db, who, approval_id)
             await _still_approvable(db, who, outbound)
-            diff = _apply_edits(outbound, body)
+            if body.fingerprint is not None and body.fingerprint != draft_sha256(outbound):
+                raise Problem(
+                    409,
+                    "draft_changed",
+                    "The draft is not the one the fingerprint names; open it again and decide",
+                )
+            diff = await _apply_edits(db, who, outbound, body)
+            outbound.approved_sha256 = draft_sha256(outbound)
             outbound.status = OutboundStatus.REQUESTED
             _review(outbound, who, body.note)
             event = SendRequested(
@@ -236,7 +263,7 @@ async def approve(
                 ref=outbound.id,
                 target=",".join(outbound.recipients),
                 subject=outbound.subject,
-                detail={"edits": diff, "note": body.note},
+                detail={"edits": diff, "note": body.note, "sha256": outbound.approved_sha256},
             )
             await charge(db, outbound.workspace_id, REVIEW_EVENT, outbound.id)
             queued = outbound_out(outbound, credits=REVIEW_EVENT.credits)
@@ -310,22 +337,34 @@ def _review(outbound: OutboundMessage, who: Caller, note: str | None) -> None:
     outbound.review_note = note
 
 
-def _apply_edits(outbound: OutboundMessage, body: ApproveRequest) -> dict[str, Any]:
-    """Apply the reviewer's edits; returns a unified diff per changed field."""
+async def _apply_edits(
+    db: AsyncSession, who: Caller, outbound: OutboundMessage, body: ApproveRequest
+) -> dict[str, Any]:
+    """Apply the reviewer's edits, prepared as policy prepares what leaves (no hidden
+    characters, HTML sanitised and kept only if every recipient may receive it), so the draft
+    approved is the draft sent; returns a unified diff per changed field."""
     changes: dict[str, Any] = {}
     if body.to is not None:
         to = [str(a).lower() for a in body.to]
         if to != outbound.recipients:
             changes["to"] = {"before": list(outbound.recipients), "after": to}
             outbound.recipients = to
-    for field in ("subject", "text", "html"):
-        new = getattr(body, field)
-        old = getattr(outbound, field) or ""
-        if new is not None and new != old:
+    edited = [
+        value if value is not None else getattr(outbound, field)
+        for field, value in (("subject", body.subject), ("text", body.text), ("html", body.html))
+    ]
+    subject, text, html = prepare(*edited)
+    if html and not html_allowed(
+        outbound.recipients, await WorkspaceRepository(db, who.workspace_id).html_recipients()
+    ):
+        html = None
+    for field, new in (("subject", subject), ("text", text), ("html", html)):
+        old = getattr(outbound, field)
+        if new != old:
             changes[field] = "".join(
                 difflib.unified_diff(
-                    old.splitlines(keepends=True),
-                    new.splitlines(keepends=True),
+                    (old or "").splitlines(keepends=True),
+                    (new or "").splitlines(keepends=True),
                     fromfile=f"{field} (agent)",
                     tofile=f"{field} (reviewer)",
                 )

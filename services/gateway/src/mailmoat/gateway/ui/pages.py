@@ -147,13 +147,16 @@ def build_router(app: FastAPI, sealer: Sealer) -> APIRouter:
             "draft", "edited",
         ))  # fmt: skip
         return page(request, "preview.html", session, held=held, subject=subject, text=text,
-                    diff=diff, note=str(form.get("note", "")))  # fmt: skip
+                    diff=diff, note=str(form.get("note", "")),
+                    fingerprint=str(form.get("fingerprint", "")))  # fmt: skip
 
     @router.post("/approvals/{approval_id}/approve")
     async def approve(request: Request, approval_id: UUID) -> Response:
         session = await posted(request)
         form = await request.form()
-        edits = {k: str(form[k]) for k in ("subject", "text", "note") if form.get(k)}
+        # The fingerprint of the draft the page showed: a draft changed since is not approved.
+        fields = ("subject", "text", "note", "fingerprint")
+        edits = {k: str(form[k]) for k in fields if form.get(k)}
         async with reviewer(session) as client:
             await client.approvals.approve(approval_id, **edits)
         return RedirectResponse("/ui/approvals?done=approved", status_code=303)

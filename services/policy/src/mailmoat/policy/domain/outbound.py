@@ -47,6 +47,9 @@ class OutboundFacts:
     subject: str = ""
     text: str = ""
     html: str | None = None
+    """The HTML as requested (what the risk signals and the inbox's restrictions read)."""
+    html_sent: str | None = None
+    """The HTML as it would leave: sanitised, and None unless every recipient may receive it."""
     draft_fingerprint: Fingerprint = NO_TEXT
     """The fingerprint of the subject and text (``domain.fingerprint``, ``PROBE_SIZE`` hashes)."""
     flagged_inbound: tuple[Fingerprint, ...] = ()
@@ -60,6 +63,8 @@ class OutboundFacts:
     """Whether a person can approve sends: an active key holding ``approve:mail``."""
     reviewed: bool = False
     """A person already approved this send (perhaps edited); it is judged again, not held."""
+    approved_sha256: str | None = None
+    """The fingerprint of the draft the person approved (``mail.draft.content_sha256``)."""
 
 
 @dataclass(frozen=True)

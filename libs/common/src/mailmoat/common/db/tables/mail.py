@@ -202,6 +202,9 @@ class OutboundMessage(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
     review_note: Mapped[str | None] = mapped_column(Text, default=None)
+    # SHA-256 of the draft as approved (``mail.draft.content_sha256``): set by a person's
+    # approval, then by policy's; dispatch refuses to send a draft whose fingerprint differs.
+    approved_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     # A held send's deadline: its request time plus its inbox's review window, set when policy
     # holds it; the sweep auto-rejects it past this unless a person decided first.
     expires_at: Mapped[datetime | None] = mapped_column(default=None)

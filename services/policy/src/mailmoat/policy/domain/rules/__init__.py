@@ -1,6 +1,7 @@
 """Outbound rules, one module each, applied in the order of ``OUTBOUND_RULES``."""
 
 from mailmoat.policy.domain.rules.allowlist import RecipientAllowlist
+from mailmoat.policy.domain.rules.approval import ApprovedContent
 from mailmoat.policy.domain.rules.capability import SendingCapability
 from mailmoat.policy.domain.rules.caps import SendCaps
 from mailmoat.policy.domain.rules.cooldown import RecipientCooldown
@@ -10,6 +11,7 @@ from mailmoat.policy.domain.rules.taint import TaintedContext
 
 OUTBOUND_RULES = (
     SendingCapability(),
+    ApprovedContent(),
     RecipientAllowlist(),
     RecipientCooldown(),
     SendCaps(),
@@ -20,6 +22,7 @@ OUTBOUND_RULES = (
 
 __all__ = [
     "OUTBOUND_RULES",
+    "ApprovedContent",
     "InboxRestrictions",
     "RecipientAllowlist",
     "RecipientCooldown",

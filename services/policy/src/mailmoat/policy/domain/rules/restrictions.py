@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mailmoat.common.mail.html import read_html
 from mailmoat.common.mail.invisible import strip_invisible
-from mailmoat.policy.domain.html import read_html
 from mailmoat.policy.domain.outbound import OutboundFacts, Violation
 
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import nh3
 
-from mailmoat.policy.domain.scrub import scrub
+from mailmoat.common.mail.scrub import scrub
 
 TAGS = frozenset(
     {

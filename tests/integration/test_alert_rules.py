@@ -30,6 +30,7 @@ REQUIRED = {
     "MailmoatWebhookDeliveriesFailing",
     "MailmoatWebhookBacklogHigh",
     "MailmoatComplaintRateNearSuspension",
+    "MailmoatCanaryTripped",
     "MailmoatKillSwitchFlipped",
     "MailmoatKillSwitchEngaged",
     "MailmoatApprovalDeadlineNear",

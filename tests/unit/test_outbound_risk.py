@@ -40,18 +40,24 @@ def test_links_to_unlisted_domains_and_links_carrying_data() -> None:
 
 
 @pytest.mark.parametrize(
-    "secret",
+    ("secret", "code"),
     [
-        "AKIAIOSFODNN7EXAMPLE",
-        "-----BEGIN RSA PRIVATE KEY-----",
-        "password: hunter2hunter2",
-        "api_key=sk_live_abcdef123456",
-        "ghp_" + "a" * 36,
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        ("AKIAIOSFODNN7EXAMPLE", "leak_api_key"),
+        ("-----BEGIN RSA PRIVATE KEY-----", "leak_private_key"),
+        ("password: hunter2hunter2", "leak_password"),
+        ("api_key=sk_live_abcdef123456", "leak_api_key"),
+        ("ghp_" + "a" * 36, "leak_api_key"),
+        (
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "leak_api_key",
+        ),
+        ("4111 1111 1111 1111", "leak_card_number"),
+        ("DE89 3704 0044 0532 0130 00", "leak_iban"),
+        ("123-45-6789", "leak_national_id"),
     ],
 )
-def test_secrets_in_the_body(secret: str) -> None:
-    assert codes(text=f"Here you go: {secret}") == ["secret_in_body"]
+def test_secrets_in_the_body(secret: str, code: str) -> None:
+    assert codes(text=f"Here you go: {secret}") == [code]
 
 
 def test_the_word_password_alone_is_not_a_secret() -> None:
@@ -80,6 +86,6 @@ def test_the_score_is_capped_and_reported_even_when_a_rule_refuses() -> None:
     assert {r.split(":")[0] for r in decision.risk_reasons} == {
         "link_unlisted_domain",
         "link_carries_data",
-        "secret_in_body",
+        "leak_password",
         "copies_flagged_inbound",
     }

@@ -170,7 +170,7 @@ def test_the_decision_lists_the_rules_passed_and_why_it_is_held() -> None:
         "tainted_context: draws on inbound message 1, held as review",
     )
     refused = evaluate_outbound(facts(recipients=("eve@x.com",)), OUTBOUND_RULES)
-    assert refused.checks == ("sending_capability", "approved_content")
+    assert refused.checks == ("sending_capability", "canary_tokens", "approved_content")
 
 
 def test_a_send_a_person_approved_is_judged_again_but_not_held_again() -> None:
@@ -256,3 +256,48 @@ def test_an_inbox_may_block_keywords_in_any_case_or_width() -> None:
     for text in ("Store passwords safely", "We wired the transfer"):
         decision = evaluate_outbound(facts(text=text, blocked_keywords=blocked), OUTBOUND_RULES)
         assert decision.approved, text
+
+
+def test_a_data_leak_holds_the_send_for_a_person_at_l3() -> None:
+    leaking = facts(text="Card 4111 1111 1111 1111, and the password is hunter2!")
+    held = evaluate_outbound(leaking, OUTBOUND_RULES)
+    assert (held.approved, held.needs_approval) == (True, True)
+    assert held.held_reasons == (
+        "data_leak: a card number ending 1111",
+        "data_leak: a password given in the text",
+    )
+    assert {r.partition(":")[0] for r in held.risk_reasons} == {"leak_card_number", "leak_password"}
+    copied = "repeats about 60 words of inbound message 1 (from carol@example.org) ..."
+    held = evaluate_outbound(facts(copied_inbound=(copied,)), OUTBOUND_RULES)
+    assert held.held_reasons == (f"data_leak: {copied}",)
+    # Nothing to hold in an ordinary send.
+    assert not evaluate_outbound(facts(text="See you at noon."), OUTBOUND_RULES).needs_approval
+
+
+def test_an_inbox_may_reject_leaks_or_exempt_a_kind_but_a_person_decides() -> None:
+    leaking = facts(text="IBAN DE89 3704 0044 0532 0130 00", data_leak_action="reject")
+    refused = evaluate_outbound(leaking, OUTBOUND_RULES)
+    assert refused.violation is not None
+    assert refused.violation.code == "data_leak"
+    assert "an IBAN (DE) ending 3000" in refused.violation.message
+    assert "3704" not in refused.violation.message
+    # An invoicing inbox exempts IBANs: they only raise the score.
+    for action in ("hold", "reject"):
+        exempt = replace(leaking, data_leak_action=action, data_leak_exempt=("iban",))
+        decision = evaluate_outbound(exempt, OUTBOUND_RULES)
+        assert (decision.approved, decision.needs_approval) == (True, False)
+        assert decision.risk_score == 40
+    # A person's approval of a leaking draft is not held or refused again.
+    approved = reviewed(text="IBAN DE89 3704 0044 0532 0130 00", data_leak_action="reject")
+    assert evaluate_outbound(approved, OUTBOUND_RULES).approved
+
+
+def test_a_send_carrying_a_canary_is_refused_even_when_a_person_approved_it() -> None:
+    canaries = {"mmc-k3v9q2x7pdh4": "support"}
+    copied = "Forwarding:\nHello.\n\n[ref mmc-k3v9q2x7pdh4]\n"
+    for sent in (facts(text=copied, canaries=canaries), reviewed(text=copied, canaries=canaries)):
+        decision = evaluate_outbound(sent, OUTBOUND_RULES)
+        assert decision.violation is not None
+        assert decision.violation.code == "canary_tripped"
+        assert "mmc-" not in decision.violation.message
+    assert evaluate_outbound(facts(text="Hello.", canaries=canaries), OUTBOUND_RULES).approved

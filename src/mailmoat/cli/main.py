@@ -14,6 +14,8 @@ from pathlib import Path
 
 from mailmoat.cli import people
 from mailmoat.cli.audit_chain import expected_checkpoint
+from mailmoat.cli.replay import add_command as add_replay
+from mailmoat.cli.replay import run as run_replay
 from mailmoat.common.plans import PLANS
 from mailmoat.common.settings import CommonSettings
 
@@ -117,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         "--agent-key", action="store_true", help="also mint an agent's key (it may send)"
     )
     people.add_commands(commands)
+    add_replay(commands)
     admin.add_parser(
         "audit-key",
         help="print the public key that signs the audit chain's checkpoints, for checking them "
@@ -177,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps({"created": created}))
         return 0
+    if args.command == "replay":
+        return run_replay(settings, args)
     if args.command == "dlq":
         from mailmoat.cli.dlq import run_dlq
 

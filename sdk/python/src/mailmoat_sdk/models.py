@@ -346,7 +346,32 @@ class InboxCreate(BaseModel):
     """
     Sends containing any of these words or phrases are rejected.
     """
+    canary: bool | None = Field(None, title="Canary")
+    """
+    Place a canary token in every mail stored for the inbox (true makes one if there is none; false removes it): a send or webhook URL carrying it is refused.
+    """
     daily_send_limit: DailySendLimit | None = Field(None, title="Daily Send Limit")
+    data_leak_action: Literal["hold", "reject"] | None = Field(None, title="Data Leak Action")
+    """
+    What a send carrying a secret or a large copy of inbound mail does: held for a person (hold, the default) or refused (reject).
+    """
+    data_leak_exempt: (
+        list[
+            Literal[
+                "private_key",
+                "api_key",
+                "card_number",
+                "iban",
+                "national_id",
+                "password",
+                "inbound_copy",
+            ]
+        ]
+        | None
+    ) = Field(None, title="Data Leak Exempt")
+    """
+    Kinds of data leak that only raise the send's risk score for this inbox (an invoicing agent sends IBANs); the caps are never touched.
+    """
     hourly_send_limit: HourlySendLimit | None = Field(None, title="Hourly Send Limit")
     security_level: Literal["L1", "L2", "L3", "L4"] | None = Field("L2", title="Security Level")
     sender_allowlist: SenderAllowlist | None = Field(None, title="Sender Allowlist")
@@ -364,8 +389,14 @@ class InboxOut(BaseModel):
     allowed_recipient_domains: list[str] | None = Field(..., title="Allowed Recipient Domains")
     approval_timeout_seconds: int = Field(..., title="Approval Timeout Seconds")
     blocked_keywords: list[str] = Field(..., title="Blocked Keywords")
+    canary_token: str | None = Field(..., title="Canary Token")
+    """
+    The marker at the end of every mail stored for the inbox since it was set.
+    """
     created_at: AwareDatetime = Field(..., title="Created At")
     daily_send_limit: int | None = Field(..., title="Daily Send Limit")
+    data_leak_action: str = Field(..., title="Data Leak Action")
+    data_leak_exempt: list[str] = Field(..., title="Data Leak Exempt")
     hourly_send_limit: int | None = Field(..., title="Hourly Send Limit")
     id: UUID = Field(..., title="Id")
     security_level: str = Field(..., title="Security Level")
@@ -459,7 +490,32 @@ class InboxPatch(BaseModel):
     """
     Sends containing any of these words or phrases are rejected.
     """
+    canary: bool | None = Field(None, title="Canary")
+    """
+    Place a canary token in every mail stored for the inbox (true makes one if there is none; false removes it): a send or webhook URL carrying it is refused.
+    """
     daily_send_limit: DailySendLimit | None = Field(None, title="Daily Send Limit")
+    data_leak_action: Literal["hold", "reject"] | None = Field(None, title="Data Leak Action")
+    """
+    What a send carrying a secret or a large copy of inbound mail does: held for a person (hold, the default) or refused (reject).
+    """
+    data_leak_exempt: (
+        list[
+            Literal[
+                "private_key",
+                "api_key",
+                "card_number",
+                "iban",
+                "national_id",
+                "password",
+                "inbound_copy",
+            ]
+        ]
+        | None
+    ) = Field(None, title="Data Leak Exempt")
+    """
+    Kinds of data leak that only raise the send's risk score for this inbox (an invoicing agent sends IBANs); the caps are never touched.
+    """
     hourly_send_limit: HourlySendLimit | None = Field(None, title="Hourly Send Limit")
     security_level: Literal["L1", "L2", "L3", "L4"] | None = Field(None, title="Security Level")
     sender_allowlist: SenderAllowlist1 | None = Field(None, title="Sender Allowlist")

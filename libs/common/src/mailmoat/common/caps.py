@@ -53,10 +53,18 @@ class CapLedger:
         )
 
     async def counts(
-        self, inbox_id: uuid.UUID | None, recipients: Iterable[str], now: datetime
+        self,
+        inbox_id: uuid.UUID | None,
+        recipients: Iterable[str],
+        now: datetime,
+        *,
+        as_of: bool = False,
     ) -> CapCounts:
-        """What the caps and the inbox's limits are judged on, in two passes over the ledger."""
+        """What the caps and the inbox's limits are judged on, in two passes over the ledger.
+        ``as_of`` leaves out reservations made at ``now`` or later (a replay of a past send)."""
         live = self._live(now)
+        if as_of:
+            live = live & (SendReservation.reserved_at < now)
         from_inbox = SendReservation.inbox_id == inbox_id
         recent = SendReservation.reserved_at > now - HOUR
         totals = select(

@@ -16,6 +16,7 @@ from mailmoat.common.db.tables import ApiKey
 from mailmoat.common.outbox import OutboxRelay
 from mailmoat.common.service import Runtime, Service
 from mailmoat.gateway import mcp_tools
+from mailmoat.gateway.canaries import export_canary_series
 from mailmoat.gateway.content_type import JsonBodies
 from mailmoat.gateway.decisions import DecisionWaiter
 from mailmoat.gateway.docs import install_docs
@@ -145,6 +146,7 @@ async def _warn_of_mixed_keys(runtime: Runtime) -> None:
 def build_service(settings: GatewaySettings) -> Service:
     """The gateway service: uvicorn serving the API, and the reader of policy's replies."""
     decisions = DecisionWaiter(settings)
+    export_canary_series()
 
     async def read_decisions(runtime: Runtime) -> None:
         await decisions.run(runtime.pace)

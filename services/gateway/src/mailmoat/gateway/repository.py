@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from mailmoat.common.db.keyset import Keyset, oldest_first
 from mailmoat.common.db.tables import (
     AllowlistEntry,
     ApiKey,
@@ -29,7 +30,6 @@ from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.gateway.problems import Problem
 
 T = TypeVar("T")
-Keyset = tuple[datetime, uuid.UUID]
 """The sort key of a page's last row: where the next page starts."""
 
 
@@ -305,12 +305,7 @@ class WorkspaceRepository:
         limit: int | None,
     ) -> list[T]:
         """Keyset pagination, oldest first: the rows sorted after (``at``, ``id``)."""
-        if after is not None:
-            at, last = after
-            query = query.where((at_column > at) | ((at_column == at) & (id_column > last)))
-        query = query.order_by(at_column, id_column)
-        if limit is not None:
-            query = query.limit(limit)
+        query = oldest_first(query, at_column, id_column, after, limit)
         return list((await self.session.scalars(query)).all())
 
 

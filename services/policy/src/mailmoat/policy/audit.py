@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import OutboundMessage
+from mailmoat.common.observability.metrics import CANARY_TRIPS
 from mailmoat.policy.domain.outbound import OutboundDecision
 
 PRODUCER = "policy"
@@ -43,3 +44,21 @@ def _outcome(outbound: OutboundMessage, decision: OutboundDecision) -> tuple[str
         held = {"reasons": list(decision.held_reasons), "expires_at": deadline}
         return "outbound.held_for_approval", held
     return "outbound.queued", {"checks": list(decision.checks)}
+
+
+def audit_canary(session: AsyncSession, outbound: OutboundMessage, inbox: str | None) -> None:
+    """The alert that an agent copies received mail outward: a send carried the canary of
+    ``inbox`` (its slug). Counted in ``mailmoat_canary_tripped_total{where="send"}``."""
+    CANARY_TRIPS.labels("send").inc()
+    record_audit(
+        session,
+        workspace_id=outbound.workspace_id,
+        mail_id=outbound.id,
+        action="canary.tripped",
+        actor=ACTOR,
+        source=outbound.source,
+        target=",".join(outbound.recipients),
+        subject=outbound.subject,
+        detail={"send_id": str(outbound.id), "where": "send", "canary_of": inbox},
+        producer=PRODUCER,
+    )

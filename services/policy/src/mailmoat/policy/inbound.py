@@ -1,6 +1,7 @@
 """Inbound journey: a scanned mail stored for the agent (sanitised by what the detectors
-located, withheld when they say so), threaded, fingerprinted when flagged for the outbound copy
-check, and announced to the inbox's listeners."""
+located, withheld when they say so), threaded, fingerprinted for the outbound copy checks (and
+indexed when flagged), marked with the inbox's canary if it has one, and announced to the inbox's
+listeners."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from email.utils import parseaddr
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mailmoat.common.canary import marked
 from mailmoat.common.db.tables import Message, RawMessage
 from mailmoat.common.events import Consensus, Finding, InboxEventKind, MailScanned, SenderSignal
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
 from mailmoat.common.observability.metrics import observe_stage
 from mailmoat.common.outbox import stage_inbox_event
-from mailmoat.policy.adapters.flagged import FLAGGED, index_flagged
+from mailmoat.policy.adapters.flagged import FLAGGED, index_flagged, keep_fingerprint
 from mailmoat.policy.adapters.repository import PolicyRepository
 from mailmoat.policy.domain.fingerprint import fingerprint
 from mailmoat.policy.domain.inbound import agent_fields, located, withheld_reason
@@ -34,6 +36,8 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     quarantined = raw.quarantine_reason is not None
     header_id, thread_id = await _thread(repo, raw, event.inbox_id)
     withheld = event.withheld or quarantined or dropped
+    inbox = await repo.inbox(event.inbox_id)
+    text = marked(shown.text, inbox.canary_token) if inbox.canary_token else shown.text
     message = Message(
         # The id ingest gave the mail (its SMTP "queued as" id, and what its credit charges
         # name): one id for the mail from SMTP reply to API, ledger and audit log.
@@ -44,7 +48,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
         raw_id=raw.id,
         from_address=shown.from_address,
         subject=shown.subject,
-        text=shown.text,
+        text=text,
         status="withheld" if withheld else _inbound_status(event),
         consensus=event.consensus.value,
         risk_score=event.risk_score,
@@ -61,8 +65,11 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     )
     session.add(message)
     await session.flush()
-    if message.status in FLAGGED:  # what the copy check compares drafts with
-        index_flagged(session, message, fingerprint(message.text))
+    found = fingerprint(message.text)  # what the copy checks compare drafts with
+    if message.status in FLAGGED:
+        index_flagged(session, message, found)
+    else:
+        keep_fingerprint(message, found)
     kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
     stage_inbox_event(session, kind, message, producer=PRODUCER)
     observe_stage("smtp_to_stored", raw.received_at)

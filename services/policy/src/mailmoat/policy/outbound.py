@@ -12,26 +12,28 @@ recipients, never with the mail the workspace has received.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.caps import CapLedger
+from mailmoat.common.caps import CapCounts, CapLedger
 from mailmoat.common.db.session import reading
-from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
+from mailmoat.common.db.tables import AllowlistEntry, Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.draft import content_sha256, html_allowed, prepare
-from mailmoat.common.observability.metrics import POLICY_DECISIONS, observe_stage
+from mailmoat.common.observability.metrics import CANARY_TRIPS, POLICY_DECISIONS, observe_stage
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
 from mailmoat.common.subscription import Job
 from mailmoat.common.topics import Topic
+from mailmoat.policy.adapters.copies import copied_inbound
 from mailmoat.policy.adapters.flagged import FLAGGED, flagged_repeated
 from mailmoat.policy.adapters.repository import PolicyRepository
-from mailmoat.policy.audit import audit_decision
+from mailmoat.policy.audit import audit_canary, audit_decision
 from mailmoat.policy.domain.fingerprint import PROBE_SIZE, Fingerprint, fingerprint
 from mailmoat.policy.domain.outbound import (
     AllowedRecipient,
@@ -40,6 +42,7 @@ from mailmoat.policy.domain.outbound import (
     evaluate_outbound,
 )
 from mailmoat.policy.domain.rules import OUTBOUND_RULES
+from mailmoat.policy.domain.rules.canary import tripped
 from mailmoat.policy.sweeps import review_deadline
 
 PRODUCER = "policy"
@@ -58,6 +61,10 @@ class Draft:
     fingerprint: Fingerprint
     flagged: tuple[Fingerprint, ...]
     """Fingerprints of the flagged inbound mails the draft shares a hash with."""
+    copied: tuple[str, ...]
+    """Inbound mails it copies at length to recipients outside their thread (what was seen)."""
+    canaries: dict[str, str]
+    """The canary tokens of the workspace's inboxes, each with its inbox's slug."""
 
 
 async def on_send_requested(event: SendRequested, session: AsyncSession) -> None:
@@ -99,9 +106,13 @@ async def _prepare(session: AsyncSession, event: SendRequested) -> Draft | None:
     # What leaves carries no hidden characters, whatever the rules decide.
     subject, text, html = prepare(outbound.subject, outbound.text, outbound.html)
     found = fingerprint(f"{subject}\n{text}", PROBE_SIZE)
-    flagged = await flagged_repeated(session, outbound.workspace_id, found, utcnow())
+    now = utcnow()
+    flagged = await flagged_repeated(session, outbound.workspace_id, found, now)
+    copies = await copied_inbound(session, outbound.workspace_id, found, outbound.recipients, now)
     requested = (outbound.subject, outbound.text, outbound.html)
-    return Draft(requested, subject, text, html, found, flagged)
+    copied = tuple(copy.detail for copy in copies)
+    canaries = await PolicyRepository(session, outbound.workspace_id).canaries()
+    return Draft(requested, subject, text, html, found, flagged, copied, canaries)
 
 
 async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> None:
@@ -115,6 +126,8 @@ async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> 
     outbound.subject, outbound.text, outbound.html = draft.subject, draft.text, facts.html_sent
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
     _record(session, outbound, decision, facts.now, review_deadline(outbound, inbox))
+    if decision.violation is not None and decision.violation.code == "canary_tripped":
+        audit_canary(session, outbound, tripped(facts))
     _stage_decision(session, outbound)
     _count(decision)
     if not event.reviewed:  # a person's approval is judged again: not the agent's wait
@@ -125,7 +138,9 @@ VIOLATION_CODES = (
     "policy_violation",
     "approval_mismatch",
     "cap_exceeded",
+    "canary_tripped",
     "capability_disabled",
+    "data_leak",
     "recipient_cooldown",
     "reply_outside_thread",
     "suspended",
@@ -137,6 +152,7 @@ VIOLATION_CODES = (
 def export_decision_series() -> None:
     for code in VIOLATION_CODES:
         POLICY_DECISIONS.labels("rejected", code)
+    CANARY_TRIPS.labels("send")
 
 
 def _count(decision: OutboundDecision) -> None:
@@ -222,17 +238,47 @@ async def _gather_facts(
 ) -> OutboundFacts:
     """The send's facts, read under the workspace's lock."""
     rows = await repo.allowlist()
-    html_recipients = {row.address.lower() for row in rows if row.allow_html}
     now = utcnow()
     caps = await CapLedger(repo.session, repo.workspace_id).counts(
         inbox.id, outbound.recipients, now
     )
-    tainted_by = await _taint(repo, outbound)
+    facts = await send_context(repo, outbound, workspace, inbox, rows, caps, now)
+    html_recipients = {row.address.lower() for row in rows if row.allow_html}
+    return replace(
+        facts,
+        subject=draft.subject,
+        text=draft.text,
+        html=outbound.html,
+        html_sent=draft.html if html_allowed(outbound.recipients, html_recipients) else None,
+        draft_fingerprint=draft.fingerprint,
+        flagged_inbound=draft.flagged,
+        canaries=draft.canaries,
+        copied_inbound=draft.copied,
+        reviewed=outbound.reviewed_at is not None,
+        approved_sha256=outbound.approved_sha256,
+    )
+
+
+async def send_context(
+    repo: PolicyRepository,
+    outbound: OutboundMessage,
+    workspace: Workspace,
+    inbox: Inbox,
+    allowlist: Sequence[AllowlistEntry],
+    caps: CapCounts,
+    now: datetime,
+) -> OutboundFacts:
+    """The facts of a send at ``now`` other than its draft's (the subject, text, HTML and what
+    is found in them): recipients, switches, standing, allowlist, caps, thread, taint and the
+    inbox's settings."""
+    tainted_by = await taint_of(repo, outbound)
     return OutboundFacts(
         recipients=tuple(outbound.recipients),
         outbound_enabled=workspace.outbound_enabled,
         sending_status=inbox.sending_status,
-        allowlist=tuple(AllowedRecipient(r.address, r.active_from, r.allow_html) for r in rows),
+        allowlist=tuple(
+            AllowedRecipient(r.address, r.active_from, r.allow_html) for r in allowlist
+        ),
         now=now,
         inbox_active=inbox.deleted_at is None,
         standing_refusal=standing_refusal(workspace, inbox, now),
@@ -245,18 +291,12 @@ async def _gather_facts(
         reply_participants=(
             None if outbound.in_reply_to is None else await repo.participants(outbound.in_reply_to)
         ),
-        subject=draft.subject,
-        text=draft.text,
-        html=outbound.html,
-        html_sent=draft.html if html_allowed(outbound.recipients, html_recipients) else None,
-        draft_fingerprint=draft.fingerprint,
-        flagged_inbound=draft.flagged,
+        data_leak_action=inbox.data_leak_action,
+        data_leak_exempt=tuple(inbox.data_leak_exempt),
         security_level=inbox.security_level,
         tainted_by=tainted_by,
         # Only a tainted send asks whether a person could approve it.
         has_approver=bool(tainted_by) and await repo.has_approver(),
-        reviewed=outbound.reviewed_at is not None,
-        approved_sha256=outbound.approved_sha256,
         allowed_domains=(
             tuple(inbox.allowed_recipient_domains)
             if inbox.allowed_recipient_domains is not None
@@ -266,7 +306,7 @@ async def _gather_facts(
     )
 
 
-async def _taint(repo: PolicyRepository, outbound: OutboundMessage) -> tuple[str, ...]:
+async def taint_of(repo: PolicyRepository, outbound: OutboundMessage) -> tuple[str, ...]:
     """What makes the send's context suspicious: the inbound mail it answers or names as its
     context was held for REVIEW, WITHHELD, or failed DMARC."""
     ids = [outbound.in_reply_to, *map(uuid.UUID, outbound.context_message_ids)]

@@ -151,6 +151,12 @@ WEBHOOK_BACKLOG = Gauge(
     "Webhook deliveries waiting for their next attempt.",
     ["service"],
 )
+CANARY_TRIPS = Counter(
+    "mailmoat_canary_tripped_total",
+    "Canary tokens found leaving (a send, or a webhook URL): proof that an agent copies the mail "
+    "it received outward.",
+    ["where"],
+)
 POLICY_DECISIONS = Counter(
     "mailmoat_policy_decisions_total",
     "Outbound sends decided by policy, by decision (approved, held, rejected) and rule code "

@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from sqlalchemy.exc import IntegrityError
 
 from mailmoat.common import plans
+from mailmoat.common.canary import new_token
 from mailmoat.common.caps import WORKSPACE_DAILY_CAP
 from mailmoat.common.db.tables import Inbox, InboxSenderRule
 from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.canaries import refuse_tripped_url
 from mailmoat.gateway.cursors import CursorParam, LimitParam, decode_cursor, page_of
 from mailmoat.gateway.deps import Caller, SessionDep, require, runtime
 from mailmoat.gateway.idempotency import Claim, claim
@@ -34,6 +36,9 @@ Keyword = Annotated[
     str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
 ]
 MAX_RESTRICTIONS = 500
+LeakKind = Literal[
+    "private_key", "api_key", "card_number", "iban", "national_id", "password", "inbound_copy"
+]
 Writer = Annotated[Caller, Depends(require("write:inbox"))]
 RESERVED_SLUGS = frozenset({"bounces", "feedback"})
 """Local parts ingest keeps for feedback: an inbox there would never receive mail."""
@@ -63,6 +68,22 @@ class InboxSettings(BaseModel):
         default=None,
         max_length=MAX_RESTRICTIONS,
         description="Sends containing any of these words or phrases are rejected.",
+    )
+
+    data_leak_action: Literal["hold", "reject"] | None = Field(
+        default=None,
+        description="What a send carrying a secret or a large copy of inbound mail does: held "
+        "for a person (hold, the default) or refused (reject).",
+    )
+    canary: bool | None = Field(
+        default=None,
+        description="Place a canary token in every mail stored for the inbox (true makes one if "
+        "there is none; false removes it): a send or webhook URL carrying it is refused.",
+    )
+    data_leak_exempt: list[LeakKind] | None = Field(
+        default=None,
+        description="Kinds of data leak that only raise the send's risk score for this inbox "
+        "(an invoicing agent sends IBANs); the caps are never touched.",
     )
 
     @field_validator("allowed_recipient_domains")
@@ -130,6 +151,11 @@ class InboxOut(BaseModel):
     daily_send_limit: int | None
     allowed_recipient_domains: list[str] | None
     blocked_keywords: list[str]
+    data_leak_action: str
+    data_leak_exempt: list[str]
+    canary_token: str | None = Field(
+        description="The marker at the end of every mail stored for the inbox since it was set."
+    )
     created_at: datetime
 
 
@@ -156,6 +182,9 @@ def inbox_out(inbox: Inbox, rules: list[InboxSenderRule]) -> InboxOut:
         daily_send_limit=inbox.daily_send_limit,
         allowed_recipient_domains=inbox.allowed_recipient_domains,
         blocked_keywords=list(inbox.blocked_keywords),
+        data_leak_action=inbox.data_leak_action,
+        data_leak_exempt=list(inbox.data_leak_exempt),
+        canary_token=inbox.canary_token,
         created_at=inbox.created_at,
     )
 
@@ -172,6 +201,7 @@ def check_plan(plan: str, level: str) -> None:
 @router.post("", status_code=201, response_model=InboxOut)
 async def create_inbox(body: InboxCreate, request: Request, db: SessionDep, who: Writer) -> Any:
     address = f"{body.slug}@{runtime(request).settings.mail_domain}"
+    await refuse_tripped_url(db, who, str(body.webhook_url) if body.webhook_url else None)
     async with db.begin():
         held = await claim(request, db, who.workspace_id)
         if not isinstance(held, Claim):
@@ -227,6 +257,7 @@ async def patch_inbox(slug: str, body: InboxPatch, db: SessionDep, who: Writer) 
     releases mail already withheld: only ``POST /messages/{id}/release`` does. Lowering it from
     L4 is audited with the held sends it affects (they stay held; below L3 none can be
     approved)."""
+    await refuse_tripped_url(db, who, str(body.webhook_url) if body.webhook_url else None)
     async with db.begin():
         repo = WorkspaceRepository(db, who.workspace_id)
         inbox = await repo.inbox(slug)
@@ -276,6 +307,19 @@ async def _apply(repo: WorkspaceRepository, inbox: Inbox, body: InboxSettings) -
         inbox.allowed_recipient_domains = body.allowed_recipient_domains
     if "blocked_keywords" in named:
         inbox.blocked_keywords = body.blocked_keywords or []
+    if "data_leak_action" in named:
+        if body.data_leak_action is None:
+            raise invalid(["body", "data_leak_action"], "may not be null")
+        inbox.data_leak_action = body.data_leak_action
+    if "data_leak_exempt" in named:
+        inbox.data_leak_exempt = sorted(set(body.data_leak_exempt or ()))
+    if "canary" in named:
+        if body.canary is None:
+            raise invalid(["body", "canary"], "may not be null")
+        if not body.canary:
+            inbox.canary_token = None
+        elif inbox.canary_token is None:
+            inbox.canary_token = new_token()
     hourly, daily = inbox.hourly_send_limit, inbox.daily_send_limit
     if hourly is not None and daily is not None and hourly > daily:
         raise invalid(["body", "hourly_send_limit"], "cannot exceed daily_send_limit")

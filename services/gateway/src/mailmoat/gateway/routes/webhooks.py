@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.db.tables import WebhookEndpoint, Workspace
 from mailmoat.common.events import InboxEventKind
 from mailmoat.common.events.base import utcnow
+from mailmoat.gateway.canaries import refuse_tripped_url
 from mailmoat.gateway.cursors import CursorParam, LimitParam, decode_cursor, page_of
 from mailmoat.gateway.deps import Caller, SessionDep, require
 from mailmoat.gateway.idempotency import Claim, claim
@@ -98,6 +99,7 @@ async def create_webhook(
 ) -> Any:
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     default = list(MESSAGE_EVENTS) if body.kind == "message" else ["*"]
+    await refuse_tripped_url(db, who, str(body.url))
     async with db.begin():
         held = await claim(request, db, who.workspace_id)
         if not isinstance(held, Claim):

@@ -91,6 +91,14 @@ class PolicyRepository:
             raise PoisonEvent(f"inbox {inbox_id} not found")
         return found
 
+    async def canaries(self) -> dict[str, str]:
+        """The canary tokens of the workspace's inboxes, each with its inbox's slug
+        (``mailmoat.common.canary``)."""
+        query = select(Inbox.canary_token, Inbox.slug).where(
+            Inbox.workspace_id == self.workspace_id, Inbox.canary_token.is_not(None)
+        )
+        return {token: slug for token, slug in await self.session.execute(query) if token}
+
     async def locked_workspace(self) -> Workspace:
         """The workspace row, locked until the transaction ends (PostgreSQL; SQLite's write
         transaction is already exclusive): the cap counts read under it hold until the

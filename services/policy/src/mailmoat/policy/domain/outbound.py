@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from mailmoat.policy.domain.fingerprint import NO_TEXT, Fingerprint
-from mailmoat.policy.domain.risk import assess_risk
+from mailmoat.policy.domain.risk import RiskReason, assess_risk, held_leaks
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,15 @@ class OutboundFacts:
     flagged_inbound: tuple[Fingerprint, ...] = ()
     """Fingerprints of the workspace's recent inbound mail held for REVIEW or WITHHELD that
     share a hash with the draft's (the others cannot be repeated by it)."""
+    canaries: Mapping[str, str] = field(default_factory=dict)
+    """The canary tokens of the workspace's inboxes, each with its inbox's slug."""
+    copied_inbound: tuple[str, ...] = ()
+    """Inbound mails the draft repeats at length to recipients outside their thread (what was
+    seen, ``adapters.copies``)."""
+    data_leak_action: str = "hold"
+    """What a data leak does to the send: ``hold`` it for a person, or ``reject`` it."""
+    data_leak_exempt: tuple[str, ...] = ()
+    """Kinds of data leak that only raise the risk score for this inbox (``domain.leaks``)."""
     security_level: str = "L3"
     tainted_by: tuple[str, ...] = ()
     """Why the send's context is tainted: the inbound mail it answers or draws on was held
@@ -113,7 +122,7 @@ def evaluate_outbound(facts: OutboundFacts, rules: tuple[Rule, ...]) -> Outbound
         if (violation := rule.check(facts)) is not None:
             return OutboundDecision(False, risk.score, violation, reasons, checks=tuple(passed))
         passed.append(rule.name)
-    held = () if facts.reviewed else _held_reasons(facts)
+    held = () if facts.reviewed else _held_reasons(facts, risk.reasons)
     return OutboundDecision(
         True,
         risk.score,
@@ -125,7 +134,8 @@ def evaluate_outbound(facts: OutboundFacts, rules: tuple[Rule, ...]) -> Outbound
     )
 
 
-def _held_reasons(facts: OutboundFacts) -> tuple[str, ...]:
+def _held_reasons(facts: OutboundFacts, risk: tuple[RiskReason, ...]) -> tuple[str, ...]:
     level = ("L4: every send from this inbox needs a person's approval",)
     tainted = tuple(f"tainted_context: draws on {why}" for why in facts.tainted_by)
-    return (level if facts.security_level == "L4" else ()) + tainted
+    leaks = tuple(f"data_leak: {leak.detail}" for leak in held_leaks(facts, risk))
+    return (level if facts.security_level == "L4" else ()) + tainted + leaks

@@ -4,7 +4,10 @@ not) so that reviewers and dashboards see why a send looks dangerous.
 Signals and their points (the score is their sum, capped at 100):
 - a link to a domain that no allowlisted recipient is at: 25; a link carrying a long opaque value
   in its query or path (data leaving through a URL): 20 more;
-- something that looks like a secret or credential in the subject or body: 40;
+- a data leak (``domain.leaks``): a private key, an API key of a known format, a card number,
+  an IBAN, a national ID or a password in the subject or body (``leak_<kind>``), or a large
+  verbatim copy of inbound mail to recipients outside its thread (``leak_inbound_copy``,
+  ``adapters.copies``): 40 each;
 - text copied from inbound mail that was held for REVIEW or WITHHELD (eight words in a row, as
   the two texts' fingerprints tell: exactly for short mails and drafts, by sample for long ones;
   see ``domain.fingerprint``): 35;
@@ -20,27 +23,16 @@ from typing import TYPE_CHECKING
 
 from mailmoat.common.caps import RECIPIENT_DAILY_CAP, WORKSPACE_DAILY_CAP
 from mailmoat.policy.domain.fingerprint import repeats
+from mailmoat.policy.domain.leaks import KINDS, find_leaks
 
 if TYPE_CHECKING:  # outbound imports this module to score every decision
     from mailmoat.policy.domain.outbound import OutboundFacts
 
 _URL = re.compile(r"https?://([^/\s\"'<>?#:]+)([^\s\"'<>]*)", re.IGNORECASE)
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_%-]{32,}")
-_SECRETS = (
-    ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+")),
-    (
-        "credential",
-        re.compile(
-            r"\b(?:password|passwd|passcode|api[_ -]?key|secret|access[_ -]?token|token)\b"
-            r"\s*[:=]\s*\S{6,}",
-            re.IGNORECASE,
-        ),
-    ),
-)
+LEAK_POINTS = 40
+LEAK_KINDS = (*KINDS, "inbound_copy")
+"""What the data-leak checks name (``leak_<kind>`` risk reasons)."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +54,14 @@ class Risk:
 
 def assess_risk(facts: OutboundFacts) -> Risk:
     """Every signal that fires for this send, summed and capped at 100."""
-    body = f"{facts.subject}\n{facts.text}\n{facts.html or ''}"
-    reasons = [*_links(body, facts), *_secrets(body), *_copied(facts), *_volume(facts)]
+    body = draft_body(facts)
+    reasons = [*_links(body, facts), *leak_reasons(body, facts), *_copied(facts), *_volume(facts)]
     return Risk(min(100, sum(r.points for r in reasons)), tuple(reasons))
+
+
+def draft_body(facts: OutboundFacts) -> str:
+    """The subject, text and HTML as requested: what the content signals read."""
+    return f"{facts.subject}\n{facts.text}\n{facts.html or ''}"
 
 
 def _links(body: str, facts: OutboundFacts) -> list[RiskReason]:
@@ -85,11 +82,23 @@ def _links(body: str, facts: OutboundFacts) -> list[RiskReason]:
     return reasons
 
 
-def _secrets(body: str) -> list[RiskReason]:
-    found = [name for name, pattern in _SECRETS if pattern.search(body)]
-    if not found:
-        return []
-    return [RiskReason("secret_in_body", 40, f"looks like a {found[0]}")]
+def leak_reasons(body: str, facts: OutboundFacts) -> list[RiskReason]:
+    """A reason for each kind of secret in the draft (``domain.leaks``), and one for large
+    copies of inbound mail to recipients outside their thread."""
+    reasons = [
+        RiskReason(f"leak_{leak.kind}", LEAK_POINTS, leak.detail) for leak in find_leaks(body)
+    ]
+    if facts.copied_inbound:
+        more = len(facts.copied_inbound) - 1
+        detail = facts.copied_inbound[0] + (f" (and {more} more)" if more else "")
+        reasons.append(RiskReason("leak_inbound_copy", LEAK_POINTS, detail))
+    return reasons
+
+
+def held_leaks(facts: OutboundFacts, reasons: tuple[RiskReason, ...]) -> list[RiskReason]:
+    """The data leaks among ``reasons`` that stop the send (those the inbox does not exempt)."""
+    exempt = {f"leak_{kind}" for kind in facts.data_leak_exempt}
+    return [r for r in reasons if r.code.startswith("leak_") and r.code not in exempt]
 
 
 def _copied(facts: OutboundFacts) -> list[RiskReason]:

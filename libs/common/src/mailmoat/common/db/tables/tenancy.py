@@ -89,6 +89,14 @@ class Inbox(Base):
     # the inbox may mail (None: any allowlisted address) and terms its mail may not contain.
     allowed_recipient_domains: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     blocked_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What a send carrying a secret or a large copy of inbound mail does: held for a person
+    # (hold) or refused (reject); the kinds of leak listed in data_leak_exempt only raise its
+    # risk score. Neither touches the caps.
+    data_leak_action: Mapped[str] = mapped_column(String(10), default="hold")
+    data_leak_exempt: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The canary marker policy appends to the mail it stores for the inbox (None: no canary);
+    # a send or webhook URL carrying it is refused (``mailmoat.common.canary``).
+    canary_token: Mapped[str | None] = mapped_column(String(40), default=None)
     # A deleted inbox receives nothing; its address stays reserved so that mail meant for
     # the old agent never reaches a new owner.
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)

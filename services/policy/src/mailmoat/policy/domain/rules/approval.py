@@ -1,4 +1,4 @@
-"""Rule 2: a send a person approved is still the draft they approved."""
+"""Rule 1, continued: a send a person approved is still the draft they approved."""
 
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ async def _replay(settings: CommonSettings, args: argparse.Namespace) -> dict[st
                 found = await replay_detector(sessions, detector, args.side, **window)
                 report = found.as_json()
             else:
-                from mailmoat.policy.replay import CandidatePolicy, replay_policy
+                from mailmoat.policy.candidate import CandidatePolicy
+                from mailmoat.policy.replay import replay_policy
 
                 candidate = CandidatePolicy.load(args.policy)
                 policy = await replay_policy(sessions, candidate, str(args.policy), **window)

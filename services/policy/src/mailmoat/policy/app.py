@@ -3,11 +3,13 @@ sender standing (``senders``), one consumer group each; and the periodic work (`
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from mailmoat.common.service import Service
 from mailmoat.common.subscription import Subscription
 from mailmoat.common.topics import Topic
+from mailmoat.policy.candidate import CandidatePolicy
 from mailmoat.policy.inbound import on_mail_scanned
 from mailmoat.policy.outbound import (
     export_decision_series,
@@ -25,7 +27,10 @@ from mailmoat.policy.sweeps import (
 
 
 def build_service(settings: PolicySettings) -> Service:
-    """The policy service."""
+    """The policy service (with a shadow policy beside the live one when
+    ``MAILMOAT_POLICY_SHADOW_FILE`` names one)."""
+    file = settings.policy_shadow_file
+    shadow = None if file is None else CandidatePolicy.load(file)
     subscriptions: list[Subscription[Any]] = [
         Subscription(Topic.SCANNED_MAIL, "policy-inbound", on_mail_scanned),
         # Transactions of its own: the send is prepared before the workspace's lock is taken;
@@ -34,9 +39,9 @@ def build_service(settings: PolicySettings) -> Service:
         Subscription(
             Topic.SEND_REQUESTED,
             "policy-outbound",
-            on_send_requested,
+            partial(on_send_requested, shadow=shadow),
             transactional=False,
-            batch_handler=on_requested_batch,
+            batch_handler=partial(on_requested_batch, shadow=shadow),
             prompt=True,  # the send call waits on the decision
         ),
         Subscription(Topic.SENDER_STATUS, "policy-sender-status", on_sender_status),

@@ -16,11 +16,17 @@ ACTOR = "system:policy"
 
 
 def audit_decision(
-    session: AsyncSession, outbound: OutboundMessage, decision: OutboundDecision
+    session: AsyncSession,
+    outbound: OutboundMessage,
+    decision: OutboundDecision,
+    shadow: dict[str, Any] | None = None,
 ) -> None:
     """Record what policy decided: refused (with the rule and its reason), held for a person
-    (with why) or queued for dispatch (with the checks it passed)."""
+    (with why) or queued for dispatch (with the checks it passed), and what the shadow policy
+    would have decided, if one runs."""
     action, detail = _outcome(outbound, decision)
+    if shadow is not None:
+        detail["shadow"] = shadow
     record_audit(
         session,
         workspace_id=outbound.workspace_id,

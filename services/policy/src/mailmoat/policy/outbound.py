@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,12 @@ from mailmoat.common.db.tables import AllowlistEntry, Inbox, OutboundMessage, Wo
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.draft import content_sha256, html_allowed, prepare
-from mailmoat.common.observability.metrics import CANARY_TRIPS, POLICY_DECISIONS, observe_stage
+from mailmoat.common.observability.metrics import (
+    CANARY_TRIPS,
+    POLICY_DECISIONS,
+    POLICY_SHADOW,
+    observe_stage,
+)
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
 from mailmoat.common.standing import standing_refusal
@@ -34,6 +40,7 @@ from mailmoat.policy.adapters.copies import copied_inbound
 from mailmoat.policy.adapters.flagged import FLAGGED, flagged_repeated
 from mailmoat.policy.adapters.repository import PolicyRepository
 from mailmoat.policy.audit import audit_canary, audit_decision
+from mailmoat.policy.candidate import CandidatePolicy, outcome
 from mailmoat.policy.domain.fingerprint import PROBE_SIZE, Fingerprint, fingerprint
 from mailmoat.policy.domain.outbound import (
     AllowedRecipient,
@@ -67,18 +74,26 @@ class Draft:
     """The canary tokens of the workspace's inboxes, each with its inbox's slug."""
 
 
-async def on_send_requested(event: SendRequested, session: AsyncSession) -> None:
-    """Prepare the send without a lock, then judge and record it under the workspace's."""
+async def on_send_requested(
+    event: SendRequested, session: AsyncSession, *, shadow: CandidatePolicy | None = None
+) -> None:
+    """Prepare the send without a lock, then judge and record it under the workspace's (and
+    by the ``shadow`` policy too, if there is one: recorded, never deciding)."""
     with reading():
         async with session.begin():
             draft = await _prepare(session, event)
     if draft is None:
         return
     async with session.begin():
-        await _decide(session, event, draft)
+        await _decide(session, event, draft, shadow)
 
 
-async def on_requested_batch(jobs: list[Job[SendRequested]], session: AsyncSession) -> None:
+async def on_requested_batch(
+    jobs: list[Job[SendRequested]],
+    session: AsyncSession,
+    *,
+    shadow: CandidatePolicy | None = None,
+) -> None:
     """A batch of sends: every draft prepared in one reading transaction, then every send
     judged and recorded in one transaction, workspace after workspace (in the order of their
     ids, so replicas lock workspaces in the same order), each workspace's sends in the order
@@ -96,7 +111,7 @@ async def on_requested_batch(jobs: list[Job[SendRequested]], session: AsyncSessi
     async with session.begin():
         for job, draft in ready:
             with job.traced():
-                await _decide(session, job.event, draft)
+                await _decide(session, job.event, draft, shadow)
 
 
 async def _prepare(session: AsyncSession, event: SendRequested) -> Draft | None:
@@ -115,7 +130,9 @@ async def _prepare(session: AsyncSession, event: SendRequested) -> Draft | None:
     return Draft(requested, subject, text, html, found, flagged, copied, canaries)
 
 
-async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> None:
+async def _decide(
+    session: AsyncSession, event: SendRequested, draft: Draft, shadow: CandidatePolicy | None
+) -> None:
     repo = PolicyRepository(session, event.workspace_id)
     workspace = await repo.locked_workspace()
     outbound = await repo.outbound(event.mail_id, fresh=True)
@@ -125,7 +142,8 @@ async def _decide(session: AsyncSession, event: SendRequested, draft: Draft) -> 
     facts = await _gather_facts(repo, outbound, workspace, inbox, draft)
     outbound.subject, outbound.text, outbound.html = draft.subject, draft.text, facts.html_sent
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
-    _record(session, outbound, decision, facts.now, review_deadline(outbound, inbox))
+    shadowed = None if shadow is None else _shadow(facts, inbox.slug, decision, shadow)
+    _record(session, outbound, decision, facts.now, review_deadline(outbound, inbox), shadowed)
     if decision.violation is not None and decision.violation.code == "canary_tripped":
         audit_canary(session, outbound, tripped(facts))
     _stage_decision(session, outbound)
@@ -174,12 +192,24 @@ def _still_requested(outbound: OutboundMessage, draft: Draft) -> bool:
     return outbound.status == OutboundStatus.REQUESTED and asked == draft.requested
 
 
+def _shadow(
+    facts: OutboundFacts, slug: str, decision: OutboundDecision, shadow: CandidatePolicy
+) -> dict[str, Any]:
+    """The shadow policy's outcome for the send, beside the live one, counted in
+    ``mailmoat_policy_shadow_decisions_total``."""
+    live = outcome(decision)
+    judged = outcome(evaluate_outbound(shadow.apply(facts, slug), OUTBOUND_RULES))
+    POLICY_SHADOW.labels(live.partition(":")[0], judged.partition(":")[0]).inc()
+    return {"outcome": judged, "agrees": judged == live}
+
+
 def _record(
     session: AsyncSession,
     outbound: OutboundMessage,
     decision: OutboundDecision,
     now: datetime,
     deadline: datetime,
+    shadowed: dict[str, Any] | None = None,
 ) -> None:
     """Write the decision on the send, stage what follows from it and audit it."""
     outbound.risk_score = decision.risk_score
@@ -211,7 +241,7 @@ def _record(
             risk_score=decision.risk_score,
         )
         stage_event(session, Topic.SEND_APPROVED, approved, producer=PRODUCER)
-    audit_decision(session, outbound, decision)
+    audit_decision(session, outbound, decision, shadowed)
 
 
 def _stage_decision(session: AsyncSession, outbound: OutboundMessage) -> None:

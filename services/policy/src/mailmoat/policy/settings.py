@@ -3,6 +3,8 @@ fingerprints for flagged mail stored before the copy check's index existed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from mailmoat.common.settings import CommonSettings
@@ -12,6 +14,14 @@ class PolicySettings(CommonSettings):
     """Outbound policy settings (``MAILMOAT_APPROVAL_*``, ``MAILMOAT_FINGERPRINT_*``) and the
     audit chain's sealer (``MAILMOAT_AUDIT_*``)."""
 
+    policy_shadow_file: Path | None = Field(
+        default=None,
+        description=(
+            "A candidate policy file (as for mailmoat replay --policy) judged beside the live "
+            "policy on every send: its outcome is recorded in the decision's audit row and "
+            "counted, and never decides."
+        ),
+    )
     approval_sweep_seconds: float = Field(
         default=30.0,
         gt=0,

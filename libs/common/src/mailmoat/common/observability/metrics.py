@@ -151,6 +151,12 @@ WEBHOOK_BACKLOG = Gauge(
     "Webhook deliveries waiting for their next attempt.",
     ["service"],
 )
+POLICY_SHADOW = Counter(
+    "mailmoat_policy_shadow_decisions_total",
+    "Sends judged by the shadow policy (MAILMOAT_POLICY_SHADOW_FILE), by the live outcome and "
+    "the shadow's (approved, held, refused).",
+    ["live", "shadow"],
+)
 CANARY_TRIPS = Counter(
     "mailmoat_canary_tripped_total",
     "Canary tokens found leaving (a send, or a webhook URL): proof that an agent copies the mail "

@@ -1,13 +1,13 @@
 """The outbound chokepoint's subscriber: every requested send judged by the outbound rules, then
-approved for dispatch, held for a person (L4, or a tainted context) or rejected.
+approved for dispatch, held for a person (L4, a tainted context, a data leak) or rejected.
 
 A decision takes two transactions. The first only reads (on SQLite it takes no write lock): the
-send's text scrubbed of hidden characters, its HTML sanitised, its fingerprint, and the flagged
-inbound mails that fingerprint finds in the index (``adapters.flagged``). The second takes the
-workspace's lock (SQLite's write lock; the workspace row on PostgreSQL), reads the cap counts and
-the other facts, decides and records. What runs under the lock grows with the send and its
-recipients, never with the mail the workspace has received.
-"""
+send's text scrubbed of hidden characters, its HTML sanitised, its fingerprint, the flagged
+inbound mails that fingerprint finds in the index (``adapters.flagged``), the inbound mails it
+copies at length (``adapters.copies``, a bounded scan) and the workspace's canary tokens. The
+second takes the workspace's lock (SQLite's write lock; the workspace row on PostgreSQL), reads
+the cap counts and the other facts, decides and records. What runs under the lock grows with the
+send and its recipients, never with the mail the workspace has received."""
 
 from __future__ import annotations
 

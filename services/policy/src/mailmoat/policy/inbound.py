@@ -17,7 +17,8 @@ from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
 from mailmoat.common.observability.metrics import observe_stage
 from mailmoat.common.outbox import stage_inbox_event
-from mailmoat.policy.adapters.flagged import FLAGGED, index_flagged, keep_fingerprint
+from mailmoat.policy.adapters.copies import keep_fingerprint
+from mailmoat.policy.adapters.flagged import FLAGGED, index_flagged
 from mailmoat.policy.adapters.repository import PolicyRepository
 from mailmoat.policy.domain.fingerprint import fingerprint
 from mailmoat.policy.domain.inbound import agent_fields, located, withheld_reason
@@ -66,10 +67,9 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
     session.add(message)
     await session.flush()
     found = fingerprint(message.text)  # what the copy checks compare drafts with
+    keep_fingerprint(session, message, found)
     if message.status in FLAGGED:
         index_flagged(session, message, found)
-    else:
-        keep_fingerprint(message, found)
     kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
     stage_inbox_event(session, kind, message, producer=PRODUCER)
     observe_stage("smtp_to_stored", raw.received_at)

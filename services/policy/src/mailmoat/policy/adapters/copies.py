@@ -1,10 +1,11 @@
 """The outbound check for large verbatim copies of inbound mail: an agent tricked into mailing
 out what it received (another customer's mail, a colleague's message) repeats it word for word.
 
-Policy keeps every stored inbound mail's fingerprint (``domain.fingerprint``: at most 128 of its
-shingle hashes, about 1 KB). A draft is compared with the fingerprints of the workspace's newest
-``SCANNED`` mails of the lookback, so a decision reads a bounded number of rows whatever the
-workspace has received (sends are capped at 500 a day, so the read is bounded in total too).
+Policy keeps every stored inbound mail's fingerprint (``domain.fingerprint``: at most 128 of
+its shingle hashes, about 1 KB) in a narrow table of its own (``MailFingerprint``). A draft is
+compared with the fingerprints of the workspace's newest ``SCANNED`` mails of the lookback, so a
+decision reads a bounded number of small rows whatever the workspace has received (sends are
+capped at 500 a day, so the read is bounded in total too).
 
 A copy is large when the draft repeats an estimated ``LARGE_COPY`` eight-word runs of one mail
 (about forty words in a row, or several shorter passages). It is no leak when every recipient
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mailmoat.common.db.tables import Message
+from mailmoat.common.db.tables import MailFingerprint, Message
 from mailmoat.policy.adapters.repository import PolicyRepository
 from mailmoat.policy.domain.fingerprint import Fingerprint, containment
 
@@ -50,6 +51,21 @@ class CopiedMail:
         )
 
 
+def keep_fingerprint(session: AsyncSession, message: Message, found: Fingerprint) -> None:
+    """Keep ``found`` (the fingerprint of ``message``'s text) for the copy check, in a row of
+    its own. The message must be flushed (it has its id)."""
+    session.add(
+        MailFingerprint(
+            message_id=message.id,
+            workspace_id=message.workspace_id,
+            received_at=message.received_at,
+            from_address=message.from_address,
+            hashes=list(found.hashes),
+            shingles=found.shingles,
+        )
+    )
+
+
 async def copied_inbound(
     session: AsyncSession,
     workspace_id: uuid.UUID,
@@ -61,20 +77,17 @@ async def copied_inbound(
     took part in their thread."""
     if draft.shingles < LARGE_COPY:
         return ()
+    kept = MailFingerprint
     rows = await session.execute(
-        select(Message.id, Message.from_address, Message.fingerprint, Message.fingerprint_shingles)
-        .where(
-            Message.workspace_id == workspace_id,
-            Message.received_at >= now - LOOKBACK,
-            Message.fingerprint.is_not(None),
-        )
-        .order_by(Message.received_at.desc())
+        select(kept.message_id, kept.from_address, kept.hashes, kept.shingles)
+        .where(kept.workspace_id == workspace_id, kept.received_at >= now - LOOKBACK)
+        .order_by(kept.received_at.desc())
         .limit(SCANNED)
     )
     repo = PolicyRepository(session, workspace_id)
     found = []
     for message_id, sender, hashes, shingles in rows.all():
-        mail = Fingerprint(tuple(hashes or ()), shingles or 0)
+        mail = Fingerprint(tuple(hashes), shingles)
         runs = round(containment(mail, draft) * mail.shingles)
         if runs < LARGE_COPY:
             continue

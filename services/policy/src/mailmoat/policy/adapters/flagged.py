@@ -33,17 +33,11 @@ step, PostgreSQL without statistics yet (freshly filled tables) scanned every fl
 looked each one's rows up instead: 43,000 buffers and 140 ms a draft for 200 mails."""
 
 
-def keep_fingerprint(message: Message, found: Fingerprint) -> None:
-    """Keep ``found`` (the fingerprint of ``message``'s text) with the message: every stored
-    mail's is compared with drafts for large copies (``adapters.copies``)."""
-    message.fingerprint = list(found.hashes)
-    message.fingerprint_shingles = found.shingles
-
-
 def index_flagged(session: AsyncSession, message: Message, found: Fingerprint) -> None:
     """Keep ``found`` (the fingerprint of the flagged ``message``'s text) with the message, and
     index its hashes. The message must be flushed (it has its id)."""
-    keep_fingerprint(message, found)
+    message.fingerprint = list(found.hashes)
+    message.fingerprint_shingles = found.shingles
     session.add_all(
         FlaggedShingle(
             message_id=message.id,

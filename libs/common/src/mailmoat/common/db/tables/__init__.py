@@ -5,6 +5,7 @@ from mailmoat.common.db.tables.infra import DeadLetter, OutboxRecord, ProcessedE
 from mailmoat.common.db.tables.mail import (
     AuditEntry,
     FlaggedShingle,
+    MailFingerprint,
     Message,
     OutboundMessage,
     RawMessage,
@@ -44,6 +45,7 @@ __all__ = [
     "IdempotentResponse",
     "Inbox",
     "InboxSenderRule",
+    "MailFingerprint",
     "Message",
     "OutboundMessage",
     "OutboxRecord",

@@ -166,6 +166,26 @@ class FlaggedShingle(Base):
     received_at: Mapped[datetime]
 
 
+class MailFingerprint(Base):
+    """The fingerprint of a stored inbound mail (at most 128 shingle hashes, about 1 KB), kept
+    apart from the mail: the outbound check for large copies reads a few hundred of them for a
+    draft, and on SQLite reading a column stored after a long text walks the text's pages."""
+
+    __tablename__ = "mail_fingerprints"
+    __table_args__ = (
+        Index("ix_mail_fingerprints_workspace_id_received_at", "workspace_id", "received_at"),
+    )
+
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"))
+    received_at: Mapped[datetime]
+    from_address: Mapped[str] = mapped_column(String(320))
+    hashes: Mapped[list[int]] = mapped_column(JSON)
+    shingles: Mapped[int]
+
+
 class OutboundMessage(Base):
     """A send an agent asked for, and where it stands in policy and dispatch."""
 

@@ -44,6 +44,7 @@ from mailmoat.common.embedded_broker import EmbeddedBroker
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.processes import free_port
 from mailmoat.common.settings import CommonSettings
+from mailmoat.policy.adapters.copies import keep_fingerprint
 from mailmoat.policy.adapters.flagged import index_flagged
 from mailmoat.policy.domain.fingerprint import fingerprint
 
@@ -119,7 +120,8 @@ def _flagged_text(seed: int) -> str:
 
 async def seed_flagged(settings: CommonSettings, workspace_id: uuid.UUID, slug: str) -> None:
     """Store ``FLAGGED_MAILS`` withheld mails in the inbox, each fingerprinted and indexed as
-    policy does when it stores a flagged mail."""
+    policy does when it stores a flagged mail (the copy checks' fingerprint row, and the flagged
+    index)."""
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     try:
@@ -157,6 +159,7 @@ async def seed_flagged(settings: CommonSettings, workspace_id: uuid.UUID, slug: 
                 )
                 session.add(message)
                 await session.flush()
+                keep_fingerprint(session, message, found)
                 index_flagged(session, message, found)
     finally:
         await engine.dispose()

@@ -225,6 +225,24 @@ async def test_a_reviewer_decides_in_the_browser(
             await page.get_by_label("Level of agent").select_option("L3")
             await press(page, "button", "Set")
             assert (await ws.person.get("/inboxes/agent")).json()["security_level"] == "L3"
+
+            # Leak checks: the canary, what a leak does, and the kinds only scored.
+            await page.get_by_label("Canary in mail stored for agent").check()
+            await page.get_by_label("A send of agent carrying a leak").select_option("reject")
+            await page.locator("#exempt-agent-iban").check()
+            await press(page, "button", "Save leak checks of agent")
+            assert "leak checks saved" in await page.content()
+            agent = (await ws.person.get("/inboxes/agent")).json()
+            assert agent["canary_token"] is not None
+            assert (agent["data_leak_action"], agent["data_leak_exempt"]) == ("reject", ["iban"])
+            assert await page.get_by_label("Canary in mail stored for agent").is_checked()
+            assert await page.locator("#exempt-agent-iban").is_checked()
+            await page.get_by_label("Canary in mail stored for agent").uncheck()
+            await page.locator("#exempt-agent-iban").uncheck()
+            await press(page, "button", "Save leak checks of agent")
+            agent = (await ws.person.get("/inboxes/agent")).json()
+            assert agent["canary_token"] is None
+            assert (agent["data_leak_action"], agent["data_leak_exempt"]) == ("reject", [])
             developer = await bootstrap_workspace(
                 settings.database_url, name="dev", plan="developer"
             )

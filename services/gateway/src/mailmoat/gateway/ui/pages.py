@@ -1,6 +1,7 @@
 """The pages: sign-in, the approval queue and a held send (approve, edit with a diff shown before
 confirming, reject), the review and withheld queues (findings, the original behind an audited
-step, release), the kill switch, inboxes and the allowlist, and the audit log."""
+step, release), the kill switch, inboxes (level, canary, data-leak checks) and the allowlist, and
+the audit log."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ TEMPLATES = Jinja2Templates(
 )
 Queue = Literal["review", "withheld"]
 LEVELS = ("L1", "L2", "L3", "L4")
+LEAK_KINDS = (
+    ("private_key", "private keys"),
+    ("api_key", "API keys"),
+    ("card_number", "card numbers"),
+    ("iban", "IBANs"),
+    ("national_id", "national IDs"),
+    ("password", "passwords"),
+    ("inbound_copy", "copies of received mail"),
+)
+"""The data-leak kinds an inbox may exempt (``routes.inboxes.LeakKind``), as people read them."""
 
 
 class SignIn(Exception):
@@ -240,7 +251,7 @@ def build_router(app: FastAPI, sealer: Sealer) -> APIRouter:
         levels = [(name, allows(workspace.plan, name), minimum_plan(name)) for name in LEVELS]
         done = request.query_params.get("done")
         return page(request, "inboxes.html", session, workspace=workspace, inboxes=rows,
-                    allowlist=allowed, levels=levels, done=done)  # fmt: skip
+                    allowlist=allowed, levels=levels, leak_kinds=LEAK_KINDS, done=done)  # fmt: skip
 
     @router.post("/inboxes/{slug}/level")
     async def level(request: Request, slug: str) -> Response:
@@ -249,6 +260,21 @@ def build_router(app: FastAPI, sealer: Sealer) -> APIRouter:
         async with reviewer(session) as client:
             await client.inboxes.update(slug, security_level=chosen)
         return RedirectResponse("/ui/inboxes?done=level+changed", status_code=303)
+
+    @router.post("/inboxes/{slug}/leaks")
+    async def leaks(request: Request, slug: str) -> Response:
+        """The inbox's canary and data-leak settings, as the form shows them all: an unticked
+        box turns its setting off."""
+        session = await posted(request)
+        form = await request.form()
+        async with reviewer(session) as client:
+            await client.inboxes.update(
+                slug,
+                canary=form.get("canary") == "on",
+                data_leak_action=str(form.get("data_leak_action", "")),
+                data_leak_exempt=[str(kind) for kind in form.getlist("exempt")],
+            )
+        return RedirectResponse("/ui/inboxes?done=leak+checks+saved", status_code=303)
 
     @router.get("/audit")
     async def audit(request: Request) -> Response:

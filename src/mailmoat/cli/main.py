@@ -12,12 +12,14 @@ import uuid
 from importlib.metadata import version
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from mailmoat.cli import people
 from mailmoat.cli.audit_chain import expected_checkpoint
 from mailmoat.cli.replay import add_command as add_replay
 from mailmoat.cli.replay import run as run_replay
 from mailmoat.common.plans import PLANS
-from mailmoat.common.settings import CommonSettings
+from mailmoat.common.settings import CommonSettings, OperatorSettings, settings_problem
 
 CORE_SERVICE_NAMES = (
     "ingest",
@@ -32,6 +34,10 @@ CORE_SERVICE_NAMES = (
 """The services ``mailmoat dev`` runs, in the registry's order (a test keeps them equal)."""
 SERVICE_NAMES = (*CORE_SERVICE_NAMES, "scanner-shadow")
 """What ``mailmoat run`` takes: those and the optional ones."""
+KEYED_ADMIN_COMMANDS = frozenset({"audit-key", "audit-verify"})
+"""The operator's commands that derive the audit checkpoint key from the deployment secret
+(unless ``MAILMOAT_AUDIT_CHECKPOINT_KEY_FILE`` names the key): only these need
+``MAILMOAT_WEBHOOK_SECRET_KEY``."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,7 +170,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(openapi_document(), indent=2, sort_keys=True))
         return 0
-    settings = CommonSettings()
+    keyed = getattr(args, "admin_command", None) in KEYED_ADMIN_COMMANDS
+    try:
+        settings: CommonSettings = OperatorSettings()
+        if keyed and settings.audit_checkpoint_key_file is None:
+            settings = CommonSettings()
+    except ValidationError as invalid:
+        print(f"mailmoat: {settings_problem(invalid)}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         from mailmoat.common.db.migrate import upgrade
 
@@ -217,7 +230,11 @@ def _run_services(names: list[str]) -> int:
     if unknown:
         print(f"mailmoat run: unknown service {unknown[0]!r}", file=sys.stderr)
         return 2
-    services = [known[name].from_environment() for name in dict.fromkeys(names)]
+    try:
+        services = [known[name].from_environment() for name in dict.fromkeys(names)]
+    except ValidationError as invalid:
+        print(f"mailmoat run: {settings_problem(invalid)}", file=sys.stderr)
+        return 2
     if len(services) == 1:
         asyncio.run(run_service(services[0]))
         return 0

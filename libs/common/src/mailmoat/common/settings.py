@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "mailmoat-development-only-key"  # noqa: S105  (a known, refused value)
@@ -175,3 +175,25 @@ class CommonSettings(BaseSettings):
     def group(self, name: str) -> str:
         """Physical consumer group id for a logical group name."""
         return f"{self.group_prefix}{name}"
+
+
+class OperatorSettings(CommonSettings):
+    """What the operator's commands read that neither sign nor derive a key (``migrate``,
+    ``topics``, ``replay``, ``dlq``, ``redrive``, ``admin bootstrap``, ``admin split-keys``):
+    the deployment secret may be left unset, since they never use it."""
+
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
+        return value  # never read by these commands, so never refused
+
+
+def settings_problem(invalid: ValidationError) -> str:
+    """One line naming each setting ``invalid`` refused, as its environment variable."""
+    prefix = CommonSettings.model_config.get("env_prefix", "")
+    parts = []
+    for error in invalid.errors(include_url=False):
+        message = error["msg"].removeprefix("Value error, ")
+        name = f"{prefix}{str(error['loc'][0]).upper()}" if error["loc"] else ""
+        parts.append(message if name in message else f"{name}: {message}")
+    return "; ".join(parts)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from tests.support.adversary import Adversary, counter
 from tests.support.allowlist import end_cooldowns
 from tests.support.attack_mails import mime
+from tests.support.waiting import eventually
 
 RECIPIENT = "outside@partner.example"
 MAIL = (
@@ -86,8 +87,12 @@ async def test_mail_copied_outward_is_refused_in_every_spelling(adversary: Adver
         assert refused["error"]["code"] == "canary_tripped", (mail, refused)
         assert token not in refused["error"]["message"]
     assert len(await _tripped(adversary, slug)) == len(spellings)
-    after = counter(adversary.metrics("policy"), "mailmoat_canary_tripped_total", where="send")
-    assert after - before == len(spellings)
+
+    async def counted() -> bool:  # counted as each refusal commits, so maybe just after
+        now = counter(adversary.metrics("policy"), "mailmoat_canary_tripped_total", where="send")
+        return now - before == len(spellings)
+
+    await eventually(counted, timeout=10, what="every trip counted once")
     # Text of its own, without the marker, still leaves.
     fine = await _send(adversary, slug, text="The numbers are final; details on Monday.")
     assert fine["status"] in ("queued", "sent"), fine

@@ -13,6 +13,7 @@ from mailmoat.common.settings import CommonSettings
 from tests.support.adversary import counter
 from tests.support.allowlist import end_cooldowns
 from tests.support.stack import ProcessStack
+from tests.support.waiting import eventually
 
 CANDIDATE = 'inboxes:\n  "*": {blocked_keywords: [refund]}\n'
 
@@ -49,10 +50,14 @@ async def test_the_shadow_policy_is_recorded_and_never_decides(
     assert shadows[sends["Refund"]] == {"outcome": "refused:policy_violation", "agrees": False}
     assert shadows[sends["Lunch"]] == {"outcome": "approved", "agrees": True}
     port = stack.extra_env["MAILMOAT_METRICS_PORT"]
-    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     name = "mailmoat_policy_shadow_decisions_total"
-    assert counter(metrics, name, live="approved", shadow="refused") == 1
-    assert counter(metrics, name, live="approved", shadow="approved") == 1
+
+    async def counted() -> bool:  # counted as each decision commits, so maybe just after
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        pairs = ("refused", "approved")
+        return all(counter(metrics, name, live="approved", shadow=s) == 1 for s in pairs)
+
+    await eventually(counted, timeout=10, what="each send's shadow outcome counted once")
 
 
 def test_a_shadow_file_that_is_not_a_policy_stops_policy_at_start(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from mailmoat.common.db.locks import turn_for
 from mailmoat.common.db.session import create_engine, create_session_factory
 from mailmoat.common.db.tables import DeadLetter, ProcessedEvent
 from mailmoat.common.events import SenderStatusChanged
+from mailmoat.common.observability.committed import on_commit
 from mailmoat.common.service import Service
 from mailmoat.common.settings import CommonSettings
 from mailmoat.common.subscription import PoisonEvent, Subscription
@@ -38,11 +39,13 @@ async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
     tries: dict[uuid.UUID, int] = {}
     attempts: dict[uuid.UUID, list[uuid.UUID]] = {}  # each transaction's records, in order
     rolled_back: set[uuid.UUID] = set()  # transactions a failure ended (not in a savepoint)
+    counted: list[uuid.UUID] = []  # what a metric counted, as services count (on commit)
 
     async def handler(got: SenderStatusChanged, session: AsyncSession) -> None:
         attempt = session.info.setdefault("attempt", uuid.uuid4())
         attempts.setdefault(attempt, []).append(got.event_id)
         tries[got.event_id] = tries.get(got.event_id, 0) + 1
+        on_commit(session, lambda: counted.append(got.event_id))
         failing = got.event_id == poison or (got.event_id == flaky and tries[flaky] == 1)
         if failing and not session.in_nested_transaction():
             rolled_back.add(attempt)
@@ -75,6 +78,8 @@ async def test_a_backlog_is_handled_in_few_commits_and_a_bad_record_alone(
             again = sum(event_id in attempts[attempt] for attempt in rolled_back)
             assert n == 1 + again, (event_id, n, again)
     assert rolled_back  # each batch was tried first with no savepoint
+    # Handled up to three times, yet counted once each: only what committed counts.
+    assert sorted(map(str, counted)) == sorted(map(str, processed))
 
 
 async def test_finish_runs_once_a_batch_and_a_failed_finish_leaves_each_record_alone(

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import Inbox, WebhookDelivery, WebhookEndpoint
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.observability.committed import observe_stage_on_commit, on_commit
 from mailmoat.common.observability.metrics import (
     WEBHOOK_DELIVERIES,
     WEBHOOK_DURATION,
-    observe_stage,
 )
 from mailmoat.common.observability.tracing import context_from_headers, tracer
 from mailmoat.common.webhook_secrets import inbox_webhook_secret, parsed
@@ -154,16 +154,16 @@ async def _settle(session: AsyncSession, owed: WebhookDelivery, outcome: Outcome
     owed.timestamp = outcome.signed_at
     if outcome.error is None:
         owed.status, owed.delivered_at, owed.next_attempt_at = "delivered", now, None
-        WEBHOOK_DELIVERIES.labels("delivered").inc()
+        on_commit(session, WEBHOOK_DELIVERIES.labels("delivered").inc)
         if owed.event_type in STORED_MAIL:
-            observe_stage("stored_to_webhook", owed.created_at)
+            observe_stage_on_commit(session, "stored_to_webhook", owed.created_at)
         return
     owed.last_error = outcome.error[:2000]
     if outcome.refused:
         owed.status, owed.next_attempt_at = "abandoned", None
-        WEBHOOK_DELIVERIES.labels("refused").inc()
+        on_commit(session, WEBHOOK_DELIVERIES.labels("refused").inc)
         return
-    WEBHOOK_DELIVERIES.labels("failed").inc()
+    on_commit(session, WEBHOOK_DELIVERIES.labels("failed").inc)
     retry_at = None if outcome.status == GONE else next_attempt(owed.attempts, now)
     if retry_at is not None:
         owed.next_attempt_at = retry_at

@@ -18,7 +18,8 @@ from mailmoat.common.db.tables import Inbox, OutboundMessage, Workspace
 from mailmoat.common.events import InboxEventKind, MailSent, SendApproved
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.draft import content_sha256
-from mailmoat.common.observability.metrics import OUTBOUND_SENDS, observe_stage
+from mailmoat.common.observability.committed import observe_stage_on_commit, on_commit
+from mailmoat.common.observability.metrics import OUTBOUND_SENDS
 from mailmoat.common.observability.tracing import tracer
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
@@ -165,10 +166,10 @@ class MailDispatcher:
         outbound.relay_reply = result.reply
         outbound.smtp_message_id = message_id or None
         await CapLedger(session, outbound.workspace_id).settle(outbound.id, status)
-        OUTBOUND_SENDS.labels(status).inc()
+        on_commit(session, OUTBOUND_SENDS.labels(status).inc)
         if result.accepted:  # a failed or refused send costs nothing
             await charge(session, outbound.workspace_id, OUTBOUND_SENT, outbound.id)
-            observe_stage("approval_to_sent", event.occurred_at)
+            observe_stage_on_commit(session, "approval_to_sent", event.occurred_at)
         _stage_outcome(session, outbound, result.reply, elapsed_ms)
         _audit_send(session, outbound, f"outbound.{status}", provider=self.provider)
 
@@ -245,7 +246,7 @@ async def _refuse(
     outbound.decision_message = message
     outbound.relay_reply = f"not sent: {message}"
     await CapLedger(session, outbound.workspace_id).settle(outbound.id, "refused")
-    OUTBOUND_SENDS.labels("refused").inc()
+    on_commit(session, OUTBOUND_SENDS.labels("refused").inc)
     _stage_outcome(session, outbound, outbound.relay_reply, 0.0)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.canary import carried
 from mailmoat.common.db.tables import Inbox
+from mailmoat.common.observability.committed import on_commit
 from mailmoat.common.observability.metrics import CANARY_TRIPS
 from mailmoat.gateway.deps import Caller
 from mailmoat.gateway.problems import Problem
@@ -33,7 +34,7 @@ async def refuse_tripped_url(db: AsyncSession, who: Caller, url: str | None) -> 
         token = carried(canaries, url)
         if token is None:
             return
-        CANARY_TRIPS.labels("webhook_url").inc()
+        on_commit(db, CANARY_TRIPS.labels("webhook_url").inc)
         who.audit(
             db,
             action="canary.tripped",

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mailmoat.common.audit import record_audit
 from mailmoat.common.db.tables import OutboundMessage
+from mailmoat.common.observability.committed import on_commit
 from mailmoat.common.observability.metrics import CANARY_TRIPS
 from mailmoat.policy.domain.outbound import OutboundDecision
 
@@ -55,7 +56,7 @@ def _outcome(outbound: OutboundMessage, decision: OutboundDecision) -> tuple[str
 def audit_canary(session: AsyncSession, outbound: OutboundMessage, inbox: str | None) -> None:
     """The alert that an agent copies received mail outward: a send carried the canary of
     ``inbox`` (its slug). Counted in ``mailmoat_canary_tripped_total{where="send"}``."""
-    CANARY_TRIPS.labels("send").inc()
+    on_commit(session, CANARY_TRIPS.labels("send").inc)
     record_audit(
         session,
         workspace_id=outbound.workspace_id,

@@ -15,7 +15,7 @@ from mailmoat.common.db.tables import Message, RawMessage
 from mailmoat.common.events import Consensus, Finding, InboxEventKind, MailScanned, SenderSignal
 from mailmoat.common.mail.structured import StructuredMessage
 from mailmoat.common.mailtext import html_to_text, read_mail_text
-from mailmoat.common.observability.metrics import observe_stage
+from mailmoat.common.observability.committed import observe_stage_on_commit
 from mailmoat.common.outbox import stage_inbox_event
 from mailmoat.policy.adapters.copies import keep_fingerprint
 from mailmoat.policy.adapters.flagged import FLAGGED, index_flagged
@@ -72,7 +72,7 @@ async def on_mail_scanned(event: MailScanned, session: AsyncSession) -> None:
         index_flagged(session, message, found)
     kind = InboxEventKind.MESSAGE_WITHHELD if withheld else InboxEventKind.MESSAGE_RECEIVED
     stage_inbox_event(session, kind, message, producer=PRODUCER)
-    observe_stage("smtp_to_stored", raw.received_at)
+    observe_stage_on_commit(session, "smtp_to_stored", raw.received_at)
 
 
 async def _thread(

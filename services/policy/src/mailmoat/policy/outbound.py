@@ -25,11 +25,11 @@ from mailmoat.common.db.tables import AllowlistEntry, Inbox, OutboundMessage, Wo
 from mailmoat.common.events import InboxEventKind, SendApproved, SendDecided, SendRequested
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.mail.draft import content_sha256, html_allowed, prepare
+from mailmoat.common.observability.committed import observe_stage_on_commit, on_commit
 from mailmoat.common.observability.metrics import (
     CANARY_TRIPS,
     POLICY_DECISIONS,
     POLICY_SHADOW,
-    observe_stage,
 )
 from mailmoat.common.outbound_status import OutboundStatus
 from mailmoat.common.outbox import stage_event, stage_inbox_event
@@ -142,14 +142,14 @@ async def _decide(
     facts = await _gather_facts(repo, outbound, workspace, inbox, draft)
     outbound.subject, outbound.text, outbound.html = draft.subject, draft.text, facts.html_sent
     decision = evaluate_outbound(facts, OUTBOUND_RULES)
-    shadowed = None if shadow is None else _shadow(facts, inbox.slug, decision, shadow)
+    shadowed = None if shadow is None else _shadow(session, facts, inbox.slug, decision, shadow)
     _record(session, outbound, decision, facts.now, review_deadline(outbound, inbox), shadowed)
     if decision.violation is not None and decision.violation.code == "canary_tripped":
         audit_canary(session, outbound, tripped(facts))
     _stage_decision(session, outbound)
-    _count(decision)
+    _count(session, decision)
     if not event.reviewed:  # a person's approval is judged again: not the agent's wait
-        observe_stage("send_to_decision", event.occurred_at)
+        observe_stage_on_commit(session, "send_to_decision", event.occurred_at)
 
 
 VIOLATION_CODES = (
@@ -173,16 +173,17 @@ def export_decision_series() -> None:
     CANARY_TRIPS.labels("send")
 
 
-def _count(decision: OutboundDecision) -> None:
-    """``mailmoat_policy_decisions_total``: by decision and its first rule (a held send's
-    reason before its colon: ``L4``, ``tainted_context``)."""
+def _count(session: AsyncSession, decision: OutboundDecision) -> None:
+    """``mailmoat_policy_decisions_total``, once the decision commits: by decision and its
+    first rule (a held send's reason before its colon: ``L4``, ``tainted_context``)."""
     if decision.violation is not None:
-        POLICY_DECISIONS.labels("rejected", decision.violation.code).inc()
+        series = POLICY_DECISIONS.labels("rejected", decision.violation.code)
     elif decision.needs_approval:
         held = decision.held_reasons[0].partition(":")[0] if decision.held_reasons else "review"
-        POLICY_DECISIONS.labels("held", held).inc()
+        series = POLICY_DECISIONS.labels("held", held)
     else:
-        POLICY_DECISIONS.labels("approved", "none").inc()
+        series = POLICY_DECISIONS.labels("approved", "none")
+    on_commit(session, series.inc)
 
 
 def _still_requested(outbound: OutboundMessage, draft: Draft) -> bool:
@@ -193,13 +194,17 @@ def _still_requested(outbound: OutboundMessage, draft: Draft) -> bool:
 
 
 def _shadow(
-    facts: OutboundFacts, slug: str, decision: OutboundDecision, shadow: CandidatePolicy
+    session: AsyncSession,
+    facts: OutboundFacts,
+    slug: str,
+    decision: OutboundDecision,
+    shadow: CandidatePolicy,
 ) -> dict[str, Any]:
     """The shadow policy's outcome for the send, beside the live one, counted in
     ``mailmoat_policy_shadow_decisions_total``."""
     live = outcome(decision)
     judged = outcome(evaluate_outbound(shadow.apply(facts, slug), OUTBOUND_RULES))
-    POLICY_SHADOW.labels(live.partition(":")[0], judged.partition(":")[0]).inc()
+    on_commit(session, POLICY_SHADOW.labels(live.partition(":")[0], judged.partition(":")[0]).inc)
     return {"outcome": judged, "agrees": judged == live}
 
 

@@ -23,6 +23,7 @@ from mailmoat.common.events import (
 )
 from mailmoat.common.events.base import utcnow
 from mailmoat.common.lookalike import domain_skeleton, split_address
+from mailmoat.common.observability.committed import on_commit
 from mailmoat.common.observability.metrics import CONSENSUS_OUTCOMES, SENDER_SIGNALS
 from mailmoat.common.outbox import stage_event
 from mailmoat.common.service import Runtime
@@ -179,7 +180,7 @@ async def _decide(
     decision.missing = [s for s, v in zip(SIDES, sides, strict=True) if v is None]
     signals = await _sender_signals(session, decision)
     for signal in signals:
-        SENDER_SIGNALS.labels(signal.code).inc()
+        on_commit(session, SENDER_SIGNALS.labels(signal.code).inc)
     outcome = with_sender_signals(decide_with_missing(primary, checker), signals)
     _publish(session, decision, outcome, verdicts, analysed=True)
     # A mail is decided once (its decision's decided_at, set under the mail's turn), so nothing
@@ -217,7 +218,7 @@ def _publish(
         withheld_reason=outcome.withheld_reason,
     )
     stage_event(session, Topic.SCANNED_MAIL, scanned, producer=PRODUCER)
-    CONSENSUS_OUTCOMES.labels(outcome.consensus.value).inc()
+    on_commit(session, CONSENSUS_OUTCOMES.labels(outcome.consensus.value).inc)
 
 
 async def _sender_signals(

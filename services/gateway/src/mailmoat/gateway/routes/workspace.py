@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mailmoat.common.credits import credit_standing
 from mailmoat.common.events.base import utcnow
+from mailmoat.common.observability.committed import on_commit
 from mailmoat.common.observability.metrics import KILL_SWITCH_CHANGES
 from mailmoat.gateway.cursors import decode_cursor, encode_cursor
 from mailmoat.gateway.deps import Caller, CallerDep, SessionDep, require
@@ -99,7 +100,7 @@ async def patch_workspace(
             found.outbound_enabled = body.outbound_enabled
             action = "enabled" if body.outbound_enabled else "disabled"
             who.audit(db, action=f"workspace.outbound_{action}", ref=found.id, target=target)
-            KILL_SWITCH_CHANGES.labels("off" if body.outbound_enabled else "on").inc()
+            on_commit(db, KILL_SWITCH_CHANGES.labels("off" if body.outbound_enabled else "on").inc)
         return WorkspaceOut.model_validate(found, from_attributes=True)
 
 

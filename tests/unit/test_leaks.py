@@ -8,6 +8,7 @@ from typing import get_args
 import pytest
 
 from mailmoat.gateway.routes.inboxes import LeakKind
+from mailmoat.gateway.ui.pages import LEAK_NAMES
 from mailmoat.policy.domain.leaks import find_leaks, luhn
 from mailmoat.policy.domain.risk import LEAK_KINDS
 
@@ -85,3 +86,4 @@ def test_luhn() -> None:
 
 def test_the_api_names_the_kinds_policy_finds() -> None:
     assert get_args(LeakKind) == LEAK_KINDS
+    assert set(LEAK_NAMES) == set(LEAK_KINDS)  # the review UI names each, and no other

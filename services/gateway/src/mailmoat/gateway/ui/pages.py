@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from mailmoat.common.plans import allows, minimum_plan
 from mailmoat.gateway.in_process import api_client
+from mailmoat.gateway.routes.inboxes import LeakKind
 from mailmoat.gateway.ui.session import COOKIE, LIFETIME_SECONDS, Sealer, Session, csrf_matches
 from mailmoat_sdk import APIError, AsyncMailmoat
 from mailmoat_sdk.models import WithheldOut
@@ -33,16 +34,18 @@ TEMPLATES = Jinja2Templates(
 )
 Queue = Literal["review", "withheld"]
 LEVELS = ("L1", "L2", "L3", "L4")
-LEAK_KINDS = (
-    ("private_key", "private keys"),
-    ("api_key", "API keys"),
-    ("card_number", "card numbers"),
-    ("iban", "IBANs"),
-    ("national_id", "national IDs"),
-    ("password", "passwords"),
-    ("inbound_copy", "copies of received mail"),
-)
-"""The data-leak kinds an inbox may exempt (``routes.inboxes.LeakKind``), as people read them."""
+LEAK_NAMES = {
+    "private_key": "private keys",
+    "api_key": "API keys",
+    "card_number": "card numbers",
+    "iban": "IBANs",
+    "national_id": "national IDs",
+    "password": "passwords",
+    "inbound_copy": "copies of received mail",
+}
+"""How people read each data-leak kind an inbox may exempt."""
+LEAK_KINDS = tuple((kind, LEAK_NAMES[kind]) for kind in get_args(LeakKind))
+"""The kinds the API takes (``routes.inboxes.LeakKind``), in its order, each with its name."""
 
 
 class SignIn(Exception):
